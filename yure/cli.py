@@ -1,0 +1,61 @@
+"""The ``yure`` command line: ``yure parse``, ``yure geo``, ``yure serve``.
+
+Each package that offers a subcommand has a ``cli`` module with
+``add_parser(subparsers)``; the parser it adds sets ``handler`` to a function
+``(args, settings) -> exit status``. This module is the only place that reads
+``os.environ`` (once, into :class:`yure.settings.Settings`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import cast
+
+from yure import __version__
+from yure.errors import ConfigError
+from yure.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every package's subcommand registered."""
+    from geo import cli as geo_cli
+    from ingest import cli as ingest_cli
+    from web import cli as web_cli
+
+    parser = argparse.ArgumentParser(
+        prog="yure", description="揺れ — real-time earthquake and tsunami information feed"
+    )
+    parser.add_argument("--version", action="version", version=f"yure {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    ingest_cli.add_parser(subparsers)
+    geo_cli.add_parser(subparsers)
+    web_cli.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``yure`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as err:
+        print(f"yure: configuration error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    handler = cast(Handler, args.handler)
+    return handler(args, settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

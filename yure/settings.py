@@ -1,0 +1,166 @@
+"""The one ``Settings`` of a yure process, read once from the environment.
+
+Nothing else in yure reads ``os.environ``: the command line builds a
+:class:`Settings` with :meth:`Settings.from_env` and passes it down. Every field
+has a default that runs yure on one machine with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from yure.errors import ConfigError
+
+JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
+DEFAULT_JMA_FEEDS = (JMA_FEED_BASE + "eqvol.xml",)
+DEFAULT_JMA_BACKFILL_FEEDS = (JMA_FEED_BASE + "eqvol_l.xml",)
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Configuration of one yure process. Built once; never mutated."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    #: ``None`` means: start an embedded redis-server as a child process.
+    redis_url: str | None = None
+    data_dir: Path = dataclasses.field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("yure"))
+    )
+    jma_feeds: tuple[str, ...] = DEFAULT_JMA_FEEDS
+    jma_backfill_feeds: tuple[str, ...] = DEFAULT_JMA_BACKFILL_FEEDS
+    poll_interval_s: float = 20.0
+    http_timeout_s: float = 10.0
+    #: P2P地震情報 WebSocket API; ``None`` disables the second source.
+    p2p_ws_url: str | None = None
+    ingest_enabled: bool = True
+    retention_s: int = 48 * 3600
+    feed_stale_s: float = 600.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping.
+
+        Raises:
+            ConfigError: a variable is present but unusable; the message names it.
+        """
+        defaults = cls()
+
+        def get(name: str, parse: Callable[[str], T], default: T) -> T:
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return default
+            try:
+                return parse(raw.strip())
+            except (ValueError, ConfigError) as err:
+                raise ConfigError(f"{name}={raw!r}: {err}") from err
+
+        return cls(
+            host=get("YURE_HOST", str, defaults.host),
+            port=get("YURE_PORT", _port, defaults.port),
+            workers=get("YURE_WORKERS", _positive_int, defaults.workers),
+            redis_url=get("REDIS_URL", _redis_url, defaults.redis_url),
+            data_dir=get("YURE_DATA_DIR", Path, defaults.data_dir),
+            jma_feeds=get("YURE_JMA_FEEDS", _url_list, defaults.jma_feeds),
+            jma_backfill_feeds=get(
+                "YURE_JMA_BACKFILL_FEEDS", _url_list_or_none, defaults.jma_backfill_feeds
+            ),
+            poll_interval_s=get("YURE_POLL_INTERVAL", _positive_float, defaults.poll_interval_s),
+            http_timeout_s=get("YURE_HTTP_TIMEOUT", _positive_float, defaults.http_timeout_s),
+            p2p_ws_url=get("YURE_P2P_WS_URL", _ws_url, defaults.p2p_ws_url),
+            ingest_enabled=get("YURE_INGEST", _bool, defaults.ingest_enabled),
+            retention_s=get("YURE_RETENTION_S", _retention, defaults.retention_s),
+            feed_stale_s=get("YURE_FEED_STALE_S", _positive_float, defaults.feed_stale_s),
+            log_level=get("YURE_LOG_LEVEL", _log_level, defaults.log_level),
+        )
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be 0..65535")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be >= 1")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _retention(raw: str) -> int:
+    value = int(raw)
+    if value < 24 * 3600:
+        raise ValueError("retention must be at least 86400 seconds (24 h)")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {raw!r}")
+    return raw
+
+
+def _url_list(raw: str) -> tuple[str, ...]:
+    urls = tuple(_http_url(u.strip()) for u in raw.split(",") if u.strip())
+    if not urls:
+        raise ValueError("needs at least one URL")
+    return urls
+
+
+def _url_list_or_none(raw: str) -> tuple[str, ...]:
+    if raw.lower() == "none":
+        return ()
+    return _url_list(raw)
+
+
+def _ws_url(raw: str) -> str | None:
+    if raw.lower() == "none":
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"ws", "wss"} or not parts.netloc:
+        raise ValueError(f"not a ws(s) URL: {raw!r}")
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
