@@ -1,0 +1,93 @@
+"""Settings: defaults, every variable parsed, every bad value named in the error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from yure.errors import ConfigError
+from yure.settings import DEFAULT_JMA_FEEDS, Settings
+
+
+def test_defaults_run_on_one_machine() -> None:
+    settings = Settings.from_env({})
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8080
+    assert settings.redis_url is None
+    assert settings.jma_feeds == DEFAULT_JMA_FEEDS
+    assert settings.jma_feeds[0].endswith("/eqvol.xml")
+    assert settings.jma_backfill_feeds[0].endswith("/eqvol_l.xml")
+    assert settings.retention_s >= 24 * 3600
+    assert settings.p2p_ws_url is None
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "YURE_HOST": "0.0.0.0",
+        "YURE_PORT": "0",
+        "YURE_WORKERS": "4",
+        "REDIS_URL": "redis://127.0.0.1:6390/1",
+        "YURE_DATA_DIR": "/tmp/yure-x",
+        "YURE_JMA_FEEDS": "http://127.0.0.1:9/a.xml, http://127.0.0.1:9/b.xml",
+        "YURE_JMA_BACKFILL_FEEDS": "none",
+        "YURE_POLL_INTERVAL": "2.5",
+        "YURE_HTTP_TIMEOUT": "3",
+        "YURE_P2P_WS_URL": "ws://127.0.0.1:9/v2/ws",
+        "YURE_INGEST": "false",
+        "YURE_RETENTION_S": "90000",
+        "YURE_FEED_STALE_S": "120",
+        "YURE_LOG_LEVEL": "debug",
+    }
+    settings = Settings.from_env(env)
+    assert settings.host == "0.0.0.0"
+    assert settings.port == 0
+    assert settings.workers == 4
+    assert settings.redis_url == "redis://127.0.0.1:6390/1"
+    assert settings.data_dir == Path("/tmp/yure-x")
+    assert settings.jma_feeds == ("http://127.0.0.1:9/a.xml", "http://127.0.0.1:9/b.xml")
+    assert settings.jma_backfill_feeds == ()
+    assert settings.poll_interval_s == 2.5
+    assert settings.http_timeout_s == 3.0
+    assert settings.p2p_ws_url == "ws://127.0.0.1:9/v2/ws"
+    assert settings.ingest_enabled is False
+    assert settings.retention_s == 90000
+    assert settings.feed_stale_s == 120.0
+    assert settings.log_level == "DEBUG"
+
+
+def test_blank_values_mean_default() -> None:
+    assert Settings.from_env({"YURE_PORT": "  ", "REDIS_URL": ""}) == Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("YURE_PORT", "http"),
+        ("YURE_PORT", "70000"),
+        ("YURE_WORKERS", "0"),
+        ("REDIS_URL", "http://localhost"),
+        ("YURE_JMA_FEEDS", "ftp://x/y.xml"),
+        ("YURE_JMA_FEEDS", " , "),
+        ("YURE_JMA_BACKFILL_FEEDS", "file:///etc/passwd"),
+        ("YURE_POLL_INTERVAL", "nan"),
+        ("YURE_POLL_INTERVAL", "-1"),
+        ("YURE_P2P_WS_URL", "https://api.p2pquake.net/v2/ws"),
+        ("YURE_INGEST", "maybe"),
+        ("YURE_RETENTION_S", "3600"),
+        ("YURE_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_values_fail_fast_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_p2p_can_be_switched_off_explicitly() -> None:
+    assert Settings.from_env({"YURE_P2P_WS_URL": "none"}).p2p_ws_url is None
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
