@@ -63,8 +63,8 @@ INTENSITY_ORDER: tuple[Intensity, ...] = tuple(Intensity)
 class TsunamiGrade(StrEnum):
     """津波警報等の種類, coarsened to what a subscriber needs."""
 
-    MAJOR_WARNING = "major_warning"  # 大津波警報 (Kind 51/52/53 major)
-    WARNING = "warning"  # 津波警報
+    MAJOR_WARNING = "major_warning"  # 大津波警報 (Kind 52/53, JMA code table 14)
+    WARNING = "warning"  # 津波警報 (Kind 51)
     ADVISORY = "advisory"  # 津波注意報
     FORECAST = "forecast"  # 津波予報（若干の海面変動）
     NONE = "none"  # 解除 / なし

@@ -1,0 +1,313 @@
+"""JMA area codes → prefectures (JIS X 0401 ``"01"``..``"47"``).
+
+Every JMA code that says *where* — 地震情報／細分区域, 緊急地震速報／府県予報区 and
+地方予報区, 津波予報区, 市町村 (AreaInformationCity), 震度観測点, 震央地名 — is
+mapped to the prefectures it covers, so that an event can be tagged with
+prefecture codes and routed to subscribers. The tables are yure's own files in
+``data/`` (built by ``scripts/build_tables.py`` from JMA 防災情報XML コード表
+21–24, 31 and 41; see ``data/README.md``), read once on first use.
+
+Lookups of codes that come from telegrams never raise: an unknown code gives
+``None`` or ``()``, because JMA adds codes between table editions and a new code
+must not stop an event. Lookups of what a *user* typed (:func:`prefecture`,
+:func:`resolve_pref_tokens`) raise :class:`~geo.errors.GeoError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import io
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from pathlib import Path
+
+from geo.errors import GeoError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+#: Cap on one table file; the largest (stations.csv) is about 48 kB.
+MAX_TABLE_BYTES = 1024 * 1024
+
+PREF_CODES: tuple[str, ...] = tuple(f"{i:02d}" for i in range(1, 48))
+_PREF_SET = frozenset(PREF_CODES)
+#: AreaInformationCity and 震度観測点 codes are 7 digits, the first two the prefecture
+#: (コード表 24: city = JIS X 0402 + "00"; station = city's first 5 digits + serial).
+_CITY_CODE_DIGITS = 7
+
+
+class Region(StrEnum):
+    """The eight 地方 used for subscriptions (三重 in 近畿, 沖縄 in 九州・沖縄)."""
+
+    HOKKAIDO = "hokkaido"
+    TOHOKU = "tohoku"
+    KANTO = "kanto"
+    CHUBU = "chubu"
+    KINKI = "kinki"
+    CHUGOKU = "chugoku"
+    SHIKOKU = "shikoku"
+    KYUSHU = "kyushu"
+
+
+_REGION_NAMES: Mapping[Region, str] = {
+    Region.HOKKAIDO: "北海道",
+    Region.TOHOKU: "東北",
+    Region.KANTO: "関東",
+    Region.CHUBU: "中部",
+    Region.KINKI: "近畿",
+    Region.CHUGOKU: "中国",
+    Region.SHIKOKU: "四国",
+    Region.KYUSHU: "九州・沖縄",
+}
+#: Extra spellings accepted by :func:`resolve_pref_tokens`.
+_REGION_ALIASES: Mapping[str, Region] = {"九州": Region.KYUSHU, "関西": Region.KINKI}
+#: Suffixes dropped to get a prefecture's short name (東京都 → 東京); 北海道 keeps 道.
+_PREF_SUFFIXES = ("都", "府", "県")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prefecture:
+    """One of the 47 prefectures."""
+
+    code: str
+    name: str
+    name_en: str
+    region: Region
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Tables:
+    prefectures: Mapping[str, Prefecture]
+    seismic_region_pref: Mapping[str, str]
+    eew_area_prefs: Mapping[str, tuple[str, ...]]
+    eew_area_names: Mapping[str, str]
+    tsunami_area_prefs: Mapping[str, tuple[str, ...]]
+    station_pref: Mapping[str, str]
+    epicenter_pref: Mapping[str, str | None]
+    tokens: Mapping[str, frozenset[str]]
+
+
+def _read_table(data_dir: Path, name: str, header: tuple[str, ...]) -> list[list[str]]:
+    path = data_dir / name
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_TABLE_BYTES + 1)
+    except OSError as err:
+        raise GeoError(f"cannot read table {path}: {err}") from err
+    if len(raw) > MAX_TABLE_BYTES:
+        raise GeoError(f"table {path} is larger than MAX_TABLE_BYTES={MAX_TABLE_BYTES}")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    if not rows or tuple(rows[0]) != header:
+        raise GeoError(f"table {path}: header is not {','.join(header)}")
+    body = rows[1:]
+    for lineno, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise GeoError(f"table {path}:{lineno}: {len(row)} fields, expected {len(header)}")
+    return body
+
+
+def _prefs(field: str, where: str) -> tuple[str, ...]:
+    prefs = tuple(sorted(set(field.split(";")))) if field else ()
+    if not set(prefs) <= _PREF_SET:
+        raise GeoError(f"{where}: bad prefecture code in {field!r}")
+    return prefs
+
+
+def _one_pref(field: str, where: str) -> str:
+    prefs = _prefs(field, where)
+    if len(prefs) != 1:
+        raise GeoError(f"{where}: expected one prefecture, got {field!r}")
+    return prefs[0]
+
+
+def _short_name(name: str) -> str:
+    return name[:-1] if name.endswith(_PREF_SUFFIXES) else name
+
+
+def _token_table(prefectures: Mapping[str, Prefecture]) -> dict[str, frozenset[str]]:
+    tokens: dict[str, frozenset[str]] = {}
+
+    def add(key: str, prefs: frozenset[str]) -> None:
+        key = key.casefold()
+        if tokens.setdefault(key, prefs) != prefs:
+            raise GeoError(f"token {key!r} names two different prefecture sets")
+
+    for region in Region:
+        prefs = frozenset(p.code for p in prefectures.values() if p.region is region)
+        add(region.value, prefs)
+        add(_REGION_NAMES[region], prefs)
+    for alias, region in _REGION_ALIASES.items():
+        add(alias, tokens[region.value])
+    for pref in prefectures.values():
+        for key in (pref.code, pref.name, _short_name(pref.name), pref.name_en):
+            add(key, frozenset({pref.code}))
+    return tokens
+
+
+def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
+    """Read and check every table in ``data_dir``.
+
+    Raises:
+        GeoError: a file is missing, too large, or not in yure's table format.
+    """
+    prefectures: dict[str, Prefecture] = {}
+    for code, name, name_en, region in _read_table(
+        data_dir, "prefectures.csv", ("code", "name", "name_en", "region")
+    ):
+        try:
+            prefectures[code] = Prefecture(code, name, name_en, Region(region))
+        except ValueError as err:
+            raise GeoError(f"prefectures.csv: unknown region {region!r}") from err
+    if tuple(prefectures) != PREF_CODES:
+        raise GeoError("prefectures.csv: codes are not 01..47 in order")
+
+    seismic = {
+        code: _one_pref(pref, f"seismic_regions.csv {code}")
+        for code, _name, pref, _eew in _read_table(
+            data_dir, "seismic_regions.csv", ("code", "name", "pref", "eew_area")
+        )
+    }
+    eew_rows = _read_table(data_dir, "eew_areas.csv", ("code", "name", "telegram_name", "prefs"))
+    tsunami_rows = _read_table(
+        data_dir, "tsunami_areas.csv", ("code", "name", "kind", "members", "prefs")
+    )
+    stations = {
+        code: _one_pref(pref, f"stations.csv {code}")
+        for code, pref in _read_table(data_dir, "stations.csv", ("code", "pref"))
+    }
+    epicenters = {
+        name: (_one_pref(pref, f"epicenters.csv {code}") if pref else None)
+        for code, name, pref, _basis in _read_table(
+            data_dir, "epicenters.csv", ("code", "name", "pref", "basis")
+        )
+    }
+    return _Tables(
+        prefectures=prefectures,
+        seismic_region_pref=seismic,
+        eew_area_prefs={r[0]: _prefs(r[3], f"eew_areas.csv {r[0]}") for r in eew_rows},
+        eew_area_names={r[0]: r[2] for r in eew_rows},
+        tsunami_area_prefs={r[0]: _prefs(r[4], f"tsunami_areas.csv {r[0]}") for r in tsunami_rows},
+        station_pref=stations,
+        epicenter_pref=epicenters,
+        tokens=_token_table(prefectures),
+    )
+
+
+@functools.cache
+def _tables() -> _Tables:
+    return load_tables()
+
+
+def prefecture(code: str) -> Prefecture:
+    """Return the prefecture with JIS code ``code`` (``"01"``..``"47"``).
+
+    Raises:
+        GeoError: ``code`` is not a prefecture code.
+    """
+    try:
+        return _tables().prefectures[code]
+    except (KeyError, TypeError):
+        raise GeoError(f"unknown prefecture code {code!r} (expected '01'..'47')") from None
+
+
+def region_name(region: Region) -> str:
+    """Return the Japanese name of ``region`` (``Region.KANTO`` → ``"関東"``)."""
+    return _REGION_NAMES[region]
+
+
+def prefs_in_region(region: Region) -> tuple[str, ...]:
+    """Return the prefecture codes of ``region``, in code order."""
+    return tuple(p.code for p in _tables().prefectures.values() if p.region is region)
+
+
+def resolve_pref_tokens(tokens: Iterable[str]) -> frozenset[str]:
+    """Turn what a user wrote into prefecture codes.
+
+    A token is a code (``"13"``), a prefecture name (``"東京都"``, ``"東京"``,
+    ``"Tokyo"``) or a region (``"kanto"``, ``"関東"``); case and surrounding
+    blanks are ignored. A bare string counts as one token.
+
+    Raises:
+        GeoError: a token is empty or names nothing.
+    """
+    table = _tables().tokens
+    items = [tokens] if isinstance(tokens, str) else list(tokens)
+    result: set[str] = set()
+    for token in items:
+        key = token.strip().casefold() if isinstance(token, str) else None
+        if not key or key not in table:
+            raise GeoError(f"unknown prefecture or region {token!r}")
+        result |= table[key]
+    return frozenset(result)
+
+
+def pref_of_region(code: str) -> str | None:
+    """Return the prefecture of a 地震情報／細分区域 code (``"220"`` → ``"04"``)."""
+    return _tables().seismic_region_pref.get(code)
+
+
+def prefs_of_eew_area(code: str) -> tuple[str, ...]:
+    """Return the prefectures of a 緊急地震速報 area code, sorted.
+
+    ``code`` is a 府県予報区 (``"9040"`` → ``("04",)``) or a 地方予報区 (``"9931"`` →
+    the seven 関東 prefectures); unknown codes give ``()``.
+    """
+    return _tables().eew_area_prefs.get(code, ())
+
+
+def eew_area_name(code: str) -> str | None:
+    """Return the name JMA writes in telegrams for an EEW area (``"9462"`` → ``"奄美"``)."""
+    return _tables().eew_area_names.get(code)
+
+
+def prefs_of_tsunami_area(code: str) -> tuple[str, ...]:
+    """Return every prefecture a 津波予報区 (or JMA aggregate code) touches, sorted.
+
+    Tsunami codes are not prefixed by prefecture codes (``"462"`` is not 鹿児島):
+    ``"312"`` (東京湾内湾) → ``("12", "13", "14")``. Unknown codes give ``()``.
+    """
+    return _tables().tsunami_area_prefs.get(code, ())
+
+
+def _pref_of_seven_digits(code: str) -> str | None:
+    if len(code) != _CITY_CODE_DIGITS or not (code.isascii() and code.isdigit()):
+        return None
+    return code[:2] if code[:2] in _PREF_SET else None
+
+
+def pref_of_city(code: str) -> str | None:
+    """Return the prefecture of a 7-digit AreaInformationCity code (``"0420200"`` → ``"04"``)."""
+    return _pref_of_seven_digits(code) if isinstance(code, str) else None
+
+
+def pref_of_station(code: str) -> str | None:
+    """Return the prefecture of a 震度観測点 code.
+
+    Stations in JMA's table are looked up; a station added after the table
+    edition falls back to its code's first two digits (the code is the city's
+    first five digits plus a serial, コード表 24).
+    """
+    if not isinstance(code, str):
+        return None
+    found = _tables().station_pref.get(code)
+    return found if found is not None else _pref_of_seven_digits(code)
+
+
+def pref_of_epicenter(name: str) -> str | None:
+    """Return the prefecture of a 震央地名 when it lies on land or one prefecture's coast.
+
+    ``"宮城県沖"`` → ``"04"``, ``"千葉県東方沖"`` → ``"12"``; open sea shared by
+    several prefectures (``"三陸沖"``, ``"東京湾"``) and places abroad → ``None``.
+    A name missing from JMA's table 41 gets the prefix rule: the prefecture whose
+    full name it starts with, else ``None``. The rule is explained in docs/geo.md.
+    """
+    if not isinstance(name, str):
+        return None
+    name = name.strip()
+    tables = _tables()
+    if name in tables.epicenter_pref:
+        return tables.epicenter_pref[name]
+    for pref in tables.prefectures.values():
+        if name.startswith(pref.name):
+            return pref.code
+    return None

@@ -1,0 +1,1 @@
+"""Developer scripts (data builders); not part of the installed distribution."""
