@@ -88,6 +88,7 @@ class RedisProcess:
 
 @contextlib.contextmanager
 def running_redis(directory: Path, appendonly: bool = False) -> Iterator[RedisProcess]:
+    directory.mkdir(parents=True, exist_ok=True)
     server = RedisProcess(port=free_port(), directory=directory, appendonly=appendonly)
     server.start()
     try:

@@ -1,0 +1,108 @@
+"""Place *names* (and EPSP area codes) in P2P地震情報 items → prefecture codes, on top
+of :mod:`geo.codes`.
+
+JMA telegrams carry codes, P2P items carry only names: 551 ``points[].pref`` is a
+prefecture name, 552 ``areas[].name`` a 津波予報区 name, 556 ``areas[].pref`` a
+緊急地震速報 府県予報区 name as JMA writes it (``北海道道北``, ``伊豆諸島``). geo maps
+codes; this module adds the name → code step by indexing the name columns of geo's own
+tables (``data/tsunami_areas.csv``, ``data/eew_areas.csv``), then asks geo for the
+prefectures of the code. Read once at construction (a driver-side helper).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+from geo import codes
+from geo.errors import GeoError
+
+#: Cap on one table file read here.
+MAX_PLACE_TABLE_BYTES = 1024 * 1024
+_TSUNAMI_TABLE = ("tsunami_areas.csv", ("code", "name", "kind", "members", "prefs"))
+_EEW_TABLE = ("eew_areas.csv", ("code", "name", "telegram_name", "prefs"))
+#: yure's own table of P2P地震情報 area codes (561 ``area``) → prefecture, derived from
+#: p2pquake/epsp-specifications ``epsp-area.csv`` (MIT): the 138 rows with a 都道府県.
+EPSP_AREAS_PATH = Path(__file__).resolve().with_name("epsp_areas.csv")
+_EPSP_HEADER = ("area", "pref", "name")
+
+
+def _read(path: Path, header: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_PLACE_TABLE_BYTES + 1)
+    except OSError as err:
+        raise GeoError(f"cannot read {path}: {err}") from err
+    if len(raw) > MAX_PLACE_TABLE_BYTES:
+        raise GeoError(f"{path} is over MAX_PLACE_TABLE_BYTES={MAX_PLACE_TABLE_BYTES}")
+    reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
+    if tuple(reader.fieldnames or ()) != header:
+        raise GeoError(f"{path}: header is not {','.join(header)}")
+    return list(reader)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GeoPlaces:
+    """:class:`ingest.p2p.Places` backed by geo's tables."""
+
+    tsunami_codes: Mapping[str, str]
+    eew_codes: Mapping[str, str]
+    epsp_prefs: Mapping[int, str]
+
+    @classmethod
+    def load(cls, data_dir: Path = codes.DATA_DIR, epsp_areas: Path = EPSP_AREAS_PATH) -> GeoPlaces:
+        """Index the name columns of geo's tables in ``data_dir`` and read ``epsp_areas``.
+
+        Raises:
+            GeoError: a table is missing, too large or not in geo's format.
+        """
+        tsunami_file, tsunami_header = _TSUNAMI_TABLE
+        tsunami_rows = _read(data_dir / tsunami_file, tsunami_header)
+        tsunami = {row["name"]: row["code"] for row in tsunami_rows}
+        eew_file, eew_header = _EEW_TABLE
+        eew: dict[str, str] = {}
+        for row in _read(data_dir / eew_file, eew_header):
+            # 伊豆諸島/小笠原/奄美 are both a 府県予報区 and a 地方予報区 with the same
+            # prefectures; keep the first (the 府県予報区, listed first).
+            eew.setdefault(row["telegram_name"], row["code"])
+            eew.setdefault(row["name"], row["code"])
+        epsp: dict[int, str] = {}
+        for row in _read(epsp_areas, _EPSP_HEADER):
+            if not row["area"].isdigit() or row["pref"] not in codes.PREF_CODES:
+                raise GeoError(f"{epsp_areas}: bad row {row}")
+            epsp[int(row["area"])] = row["pref"]
+        return cls(tsunami_codes=tsunami, eew_codes=eew, epsp_prefs=epsp)
+
+    def pref_of_name(self, name: str) -> str | None:
+        """都道府県名 → JIS code; None for anything that is not one prefecture."""
+        try:
+            found = codes.resolve_pref_tokens([name])
+        except GeoError:
+            return None
+        return next(iter(found)) if len(found) == 1 else None
+
+    def pref_of_epicenter(self, name: str) -> str | None:
+        """震央地名 → prefecture (geo's rule)."""
+        return codes.pref_of_epicenter(name)
+
+    def tsunami_area(self, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """津波予報区 name → (code, prefectures); None when unknown."""
+        code = self.tsunami_codes.get(name.strip())
+        if code is None:
+            return None
+        prefs = codes.prefs_of_tsunami_area(code)
+        return (code, prefs) if prefs else None
+
+    def prefs_of_eew_area(self, name: str) -> tuple[str, ...] | None:
+        """府県予報区 name → prefectures; None when unknown."""
+        code = self.eew_codes.get(name.strip())
+        if code is None:
+            return None
+        return codes.prefs_of_eew_area(code) or None
+
+    def pref_of_epsp_area(self, area: int) -> str | None:
+        """EPSP area code → prefecture; None for 900/901/905 and unknown codes."""
+        return self.epsp_prefs.get(area)
