@@ -81,7 +81,9 @@ class _Tables:
     seismic_region_pref: Mapping[str, str]
     eew_area_prefs: Mapping[str, tuple[str, ...]]
     eew_area_names: Mapping[str, str]
+    eew_area_codes: Mapping[str, str]
     tsunami_area_prefs: Mapping[str, tuple[str, ...]]
+    tsunami_area_codes: Mapping[str, str]
     station_pref: Mapping[str, str]
     epicenter_pref: Mapping[str, str | None]
     tokens: Mapping[str, frozenset[str]]
@@ -186,11 +188,23 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
         seismic_region_pref=seismic,
         eew_area_prefs={r[0]: _prefs(r[3], f"eew_areas.csv {r[0]}") for r in eew_rows},
         eew_area_names={r[0]: r[2] for r in eew_rows},
+        eew_area_codes=_eew_codes_by_name(eew_rows),
         tsunami_area_prefs={r[0]: _prefs(r[4], f"tsunami_areas.csv {r[0]}") for r in tsunami_rows},
+        tsunami_area_codes={r[1]: r[0] for r in tsunami_rows},
         station_pref=stations,
         epicenter_pref=epicenters,
         tokens=_token_table(prefectures),
     )
+
+
+def _eew_codes_by_name(rows: list[list[str]]) -> dict[str, str]:
+    codes: dict[str, str] = {}
+    for code, name, telegram_name, _prefs_field in rows:
+        # 伊豆諸島/小笠原/奄美 are both a 府県予報区 and a 地方予報区 with the same
+        # prefectures; the 府県予報区 (listed first) keeps the name.
+        codes.setdefault(telegram_name, code)
+        codes.setdefault(name, code)
+    return codes
 
 
 @functools.cache
@@ -258,6 +272,18 @@ def prefs_of_eew_area(code: str) -> tuple[str, ...]:
 def eew_area_name(code: str) -> str | None:
     """Return the name JMA writes in telegrams for an EEW area (``"9462"`` → ``"奄美"``)."""
     return _tables().eew_area_names.get(code)
+
+
+def eew_area_code(name: str) -> str | None:
+    """Return the 緊急地震速報 area code for a name as JMA or P2P地震情報 writes it
+    (``"北海道道北"`` → ``"9013"``, ``"奄美"`` → ``"9462"``); None when unknown."""
+    return _tables().eew_area_codes.get(name.strip())
+
+
+def tsunami_area_code(name: str) -> str | None:
+    """Return the 津波予報区 code for its name (``"東京湾内湾"`` → ``"312"``); None when
+    unknown."""
+    return _tables().tsunami_area_codes.get(name.strip())
 
 
 def prefs_of_tsunami_area(code: str) -> tuple[str, ...]:

@@ -4,9 +4,8 @@ of :mod:`geo.codes`.
 JMA telegrams carry codes, P2P items carry only names: 551 ``points[].pref`` is a
 prefecture name, 552 ``areas[].name`` a 津波予報区 name, 556 ``areas[].pref`` a
 緊急地震速報 府県予報区 name as JMA writes it (``北海道道北``, ``伊豆諸島``). geo maps
-codes; this module adds the name → code step by indexing the name columns of geo's own
-tables (``data/tsunami_areas.csv``, ``data/eew_areas.csv``), then asks geo for the
-prefectures of the code. Read once at construction (a driver-side helper).
+codes and names to codes (:func:`geo.codes.tsunami_area_code`,
+:func:`geo.codes.eew_area_code`); this module adds P2P's own EPSP area table.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from geo.errors import GeoError
 
 #: Cap on one table file read here.
 MAX_PLACE_TABLE_BYTES = 1024 * 1024
-_TSUNAMI_TABLE = ("tsunami_areas.csv", ("code", "name", "kind", "members", "prefs"))
-_EEW_TABLE = ("eew_areas.csv", ("code", "name", "telegram_name", "prefs"))
 #: yure's own table of P2P地震情報 area codes (561 ``area``) → prefecture, derived from
 #: p2pquake/epsp-specifications ``epsp-area.csv`` (MIT): the 138 rows with a 都道府県.
 EPSP_AREAS_PATH = Path(__file__).resolve().with_name("epsp_areas.csv")
@@ -46,35 +43,23 @@ def _read(path: Path, header: tuple[str, ...]) -> list[dict[str, str]]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GeoPlaces:
-    """:class:`ingest.p2p.Places` backed by geo's tables."""
+    """:class:`ingest.p2p.Places` backed by :mod:`geo.codes` and the EPSP area table."""
 
-    tsunami_codes: Mapping[str, str]
-    eew_codes: Mapping[str, str]
     epsp_prefs: Mapping[int, str]
 
     @classmethod
-    def load(cls, data_dir: Path = codes.DATA_DIR, epsp_areas: Path = EPSP_AREAS_PATH) -> GeoPlaces:
-        """Index the name columns of geo's tables in ``data_dir`` and read ``epsp_areas``.
+    def load(cls, epsp_areas: Path = EPSP_AREAS_PATH) -> GeoPlaces:
+        """Read yure's EPSP area table ``epsp_areas``.
 
         Raises:
-            GeoError: a table is missing, too large or not in geo's format.
+            GeoError: the table is missing, too large or not in yure's format.
         """
-        tsunami_file, tsunami_header = _TSUNAMI_TABLE
-        tsunami_rows = _read(data_dir / tsunami_file, tsunami_header)
-        tsunami = {row["name"]: row["code"] for row in tsunami_rows}
-        eew_file, eew_header = _EEW_TABLE
-        eew: dict[str, str] = {}
-        for row in _read(data_dir / eew_file, eew_header):
-            # 伊豆諸島/小笠原/奄美 are both a 府県予報区 and a 地方予報区 with the same
-            # prefectures; keep the first (the 府県予報区, listed first).
-            eew.setdefault(row["telegram_name"], row["code"])
-            eew.setdefault(row["name"], row["code"])
         epsp: dict[int, str] = {}
         for row in _read(epsp_areas, _EPSP_HEADER):
             if not row["area"].isdigit() or row["pref"] not in codes.PREF_CODES:
                 raise GeoError(f"{epsp_areas}: bad row {row}")
             epsp[int(row["area"])] = row["pref"]
-        return cls(tsunami_codes=tsunami, eew_codes=eew, epsp_prefs=epsp)
+        return cls(epsp_prefs=epsp)
 
     def pref_of_name(self, name: str) -> str | None:
         """都道府県名 → JIS code; None for anything that is not one prefecture."""
@@ -90,7 +75,7 @@ class GeoPlaces:
 
     def tsunami_area(self, name: str) -> tuple[str, tuple[str, ...]] | None:
         """津波予報区 name → (code, prefectures); None when unknown."""
-        code = self.tsunami_codes.get(name.strip())
+        code = codes.tsunami_area_code(name)
         if code is None:
             return None
         prefs = codes.prefs_of_tsunami_area(code)
@@ -98,7 +83,7 @@ class GeoPlaces:
 
     def prefs_of_eew_area(self, name: str) -> tuple[str, ...] | None:
         """府県予報区 name → prefectures; None when unknown."""
-        code = self.eew_codes.get(name.strip())
+        code = codes.eew_area_code(name)
         if code is None:
             return None
         return codes.prefs_of_eew_area(code) or None

@@ -425,3 +425,26 @@ def test_reference_epicenter_names(reference_dir: Path) -> None:
         starts = [p for p, n in names.items() if name.startswith(n)]
         if starts:  # named after a prefecture: that prefecture
             assert got == starts[0], name
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("北海道道北", "9013"),
+        ("奄美", "9462"),
+        ("宮城", "9040"),
+        (" 石川 ", "9170"),
+        ("関東", "9931"),
+        ("どこでもない", None),
+    ],
+)
+def test_eew_area_code_by_name(name: str, code: str | None) -> None:
+    assert codes.eew_area_code(name) == code
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("東京湾内湾", "312"), ("宮城県", "220"), ("岩手県", "210"), ("火星", None)],
+)
+def test_tsunami_area_code_by_name(name: str, code: str | None) -> None:
+    assert codes.tsunami_area_code(name) == code

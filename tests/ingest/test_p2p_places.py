@@ -57,13 +57,14 @@ def test_epsp_table_matches_the_upstream_area_list(reference_dir: Path) -> None:
 
 def test_bad_tables_raise_geo_error(tmp_path: Path) -> None:
     with pytest.raises(GeoError):
-        GeoPlaces.load(tmp_path)
-    (tmp_path / "tsunami_areas.csv").write_text("a,b\n1,2\n", "utf-8")
+        GeoPlaces.load(tmp_path / "missing.csv")
+    table = tmp_path / "epsp_areas.csv"
+    table.write_text("a,b\n1,2\n", "utf-8")
     with pytest.raises(GeoError, match="header"):
-        GeoPlaces.load(tmp_path)
-    (tmp_path / "tsunami_areas.csv").write_bytes(b"x" * (MAX_PLACE_TABLE_BYTES + 1))
+        GeoPlaces.load(table)
+    table.write_bytes(b"x" * (MAX_PLACE_TABLE_BYTES + 1))
     with pytest.raises(GeoError, match="MAX_PLACE_TABLE_BYTES"):
-        GeoPlaces.load(tmp_path)
+        GeoPlaces.load(table)
     bad_epsp = tmp_path / "epsp.csv"
     bad_epsp.write_text("area,pref,name\n10,99,どこか\n", "utf-8")
     with pytest.raises(GeoError, match="bad row"):
