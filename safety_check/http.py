@@ -1,12 +1,293 @@
-"""HTTP routes of the safety check (filled in by the safety-check work)."""
+"""HTTP routes of the safety check: accounts, sessions, friends, check-ins, posts, felt.
+
+Thin aiohttp handlers: read and validate (``auth``, ``wire``), rate-limit, call a store,
+answer JSON (``responses``). Every error becomes ``{"error", "message"}`` in one place
+(:func:`safety_check.responses.error_response`). The API is documented in docs/api.md.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
 
+from geo.locate import pref_at
+from safety_check import live, wire
+from safety_check.auth import (
+    authenticate,
+    clear_session_cookie,
+    client_address,
+    idempotency_key,
+    read_json,
+    set_session_cookie,
+)
+from safety_check.config import Clock, SafetyConfig, system_clock
+from safety_check.errors import InvalidInput, NotFound, SafetyCheckError
+from safety_check.felt import FeltSource
+from safety_check.limiter import ip_subject
+from safety_check.posts import Locator, locate
+from safety_check.responses import empty_response, error_response, json_response
+from safety_check.services import SERVICES, Services, build_services, check_durability
+from safety_check.text import normalize_handle
 from yure.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def setup(app: web.Application, *, redis: Redis, settings: Settings) -> None:
-    """Register the safety-check API routes on ``app``."""
+Handler = Callable[[web.Request, Services], Awaitable[web.StreamResponse]]
+
+
+def _route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request, request.app[SERVICES])
+        except SafetyCheckError as err:
+            return error_response(err)
+        except web.HTTPException:
+            raise
+        except Exception:
+            # A bug, not a client error: logged with its traceback, answered as JSON.
+            log.exception("unhandled error route=%s", handler.__name__)
+            return json_response({"error": "internal", "message": "internal error"}, status=500)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+async def create_account(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/accounts {handle, password} → 201 {token, handle}."""
+    await s.limiter.hit(s.config.limits.account_ip, ip_subject(client_address(request)))
+    handle, password = wire.parse_credentials(await read_json(request))
+    account = await s.accounts.create(handle, password)
+    token = await s.sessions.issue(account.uid)
+    response = json_response({"token": token, "handle": account.handle}, status=201)
+    set_session_cookie(request, response, token, s.config.session_ttl_s)
+    return response
+
+
+async def create_session(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/sessions {handle, password} → 200 {token, handle}."""
+    await s.limiter.hit(s.config.limits.login_ip, ip_subject(client_address(request)))
+    handle, password = wire.parse_credentials(await read_json(request))
+    await s.limiter.hit(s.config.limits.login_handle, "h-" + handle)
+    account = await s.accounts.verify(handle, password)
+    token = await s.sessions.issue(account.uid)
+    response = json_response({"token": token, "handle": account.handle})
+    set_session_cookie(request, response, token, s.config.session_ttl_s)
+    return response
+
+
+async def current_session(request: web.Request, s: Services) -> web.StreamResponse:
+    """GET /api/sessions/current → {handle}."""
+    me = await authenticate(request, s)
+    return json_response({"handle": me.handle})
+
+
+async def delete_session(request: web.Request, s: Services) -> web.StreamResponse:
+    """DELETE /api/sessions/current → 204; the token stops working at once."""
+    me = await authenticate(request, s)
+    await s.sessions.revoke(me.uid, me.token_hash)
+    response = empty_response()
+    clear_session_cookie(request, response)
+    return response
+
+
+async def request_friend(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/friends {handle} → {status: requested | friends}."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.friend_user, me.uid)
+    target = wire.parse_handle(await read_json(request))
+    step = await s.friends.request(me.uid, me.handle, target)
+    return json_response({"status": step.answer})
+
+
+async def list_friends(request: web.Request, s: Services) -> web.StreamResponse:
+    """GET /api/friends → {friends, incoming, outgoing} (handles)."""
+    me = await authenticate(request, s)
+    listing = await s.friends.listing(me.uid)
+    return json_response(
+        {
+            "friends": list(listing.friends),
+            "incoming": list(listing.incoming),
+            "outgoing": list(listing.outgoing),
+        }
+    )
+
+
+async def remove_friend(request: web.Request, s: Services) -> web.StreamResponse:
+    """DELETE /api/friends/{handle} → 204 (whatever the relation was, or if none)."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.friend_user, me.uid)
+    target = normalize_handle(request.match_info["handle"])
+    await s.friends.remove(me.uid, me.handle, target)
+    return empty_response()
+
+
+async def create_invite(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/invites → 201 {token, url}: a single-use link that befriends."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.invite_user, me.uid)
+    token = await s.friends.create_invite(me.uid)
+    # The token rides in the fragment: never sent to servers, never in a Referer.
+    url = f"{request.scheme}://{request.host}/#invite={token}"
+    return json_response({"token": token, "url": url}, status=201)
+
+
+async def accept_invite(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/invites/{token}/accept → {status: friends, handle}."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.friend_user, me.uid)
+    inviter = await s.friends.accept_invite(me.uid, me.handle, request.match_info["token"])
+    return json_response({"status": "friends", "handle": inviter})
+
+
+async def create_checkin(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/checkins {status, note?, pref?, event_id?, lat?, lon?, share_location?}
+    → 201 check-in. Honours Idempotency-Key."""
+    me = await authenticate(request, s)
+    key = idempotency_key(request)
+    await s.limiter.hit(s.config.limits.checkin_user, me.uid)
+    draft, point = wire.parse_checkin(await read_json(request))
+    if draft.pref is None and point is not None:
+        draft = dataclasses.replace(draft, pref=locate(s.locator, *point))
+    checkin, replayed = await s.checkins.create(me.uid, draft, idempotency_key=key)
+    response = json_response(wire.checkin_json(checkin, me.handle), status=201)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def friends_checkins(request: web.Request, s: Services) -> web.StreamResponse:
+    """GET /api/checkins/friends → {checkins: [{handle, checkin | null}]}."""
+    me = await authenticate(request, s)
+    return json_response({"checkins": await live.friends_latest(s, me.uid)})
+
+
+async def my_checkins(request: web.Request, s: Services) -> web.StreamResponse:
+    """GET /api/checkins/mine → {checkins: [...]} newest first."""
+    me = await authenticate(request, s)
+    mine = await s.checkins.list_of(me.uid)
+    return json_response({"checkins": [wire.checkin_json(c, me.handle) for c in mine]})
+
+
+async def delete_checkin(request: web.Request, s: Services) -> web.StreamResponse:
+    """DELETE /api/checkins/{id} → 204; someone else's → 404."""
+    me = await authenticate(request, s)
+    await s.checkins.delete(me.uid, request.match_info["id"])
+    return empty_response()
+
+
+async def create_post(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/posts {text, lat?, lon?, pref?} → 201 the published post."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.post_user, me.uid)
+    await s.limiter.hit(s.config.limits.post_ip, ip_subject(client_address(request)))
+    post = await s.posts.create(me.uid, wire.parse_post(await read_json(request)))
+    return json_response(wire.post_json(post), status=201)
+
+
+async def get_post(request: web.Request, s: Services) -> web.StreamResponse:
+    """GET /api/posts/{id} → the post (public, no authentication); hidden → 404."""
+    post = await s.posts.get(request.match_info["id"])
+    if post is None:
+        raise NotFound("no such post")
+    return json_response(wire.post_json(post))
+
+
+async def report_post(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/posts/{id}/report → 202."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.report_user, me.uid)
+    await s.posts.report(me.uid, request.match_info["id"])
+    return json_response({"status": "reported"}, status=202)
+
+
+async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/felt {pref} | {lat, lon} → 202 {pref, counts}."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.felt_user, me.uid)
+    await s.limiter.hit(s.config.limits.felt_ip, ip_subject(client_address(request)))
+    pref, point = wire.parse_felt(await read_json(request))
+    if point is not None:
+        pref = locate(s.locator, *point) or pref
+    if pref is None:
+        raise InvalidInput("that point is not in a Japanese prefecture")
+    burst = await s.felt.report(pref, source=FeltSource.USER, reporter=me.uid)
+    counts = None if burst is None else {"user": burst.user_count, "p2p": burst.p2p_count}
+    return json_response({"status": "counted", "pref": pref, "counts": counts}, status=202)
+
+
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/api/accounts", create_account),
+    ("POST", "/api/sessions", create_session),
+    ("GET", "/api/sessions/current", current_session),
+    ("DELETE", "/api/sessions/current", delete_session),
+    ("POST", "/api/friends", request_friend),
+    ("GET", "/api/friends", list_friends),
+    ("DELETE", "/api/friends/{handle}", remove_friend),
+    ("POST", "/api/invites", create_invite),
+    ("POST", "/api/invites/{token}/accept", accept_invite),
+    ("POST", "/api/checkins", create_checkin),
+    ("GET", "/api/checkins/friends", friends_checkins),
+    ("GET", "/api/checkins/mine", my_checkins),
+    ("DELETE", "/api/checkins/{id}", delete_checkin),
+    ("POST", "/api/posts", create_post),
+    ("GET", "/api/posts/{id}", get_post),
+    ("POST", "/api/posts/{id}/report", report_post),
+    ("POST", "/api/felt", report_felt),
+    ("GET", "/api/live", live.live),
+)
+
+
+def setup(
+    app: web.Application,
+    *,
+    redis: Redis,
+    settings: Settings,
+    config: SafetyConfig | None = None,
+    clock: Clock | None = None,
+    locator: Locator | None = None,
+) -> None:
+    """Register the safety-check API routes on ``app``, the felt-report flusher on its
+    lifecycle, and a start-up check that Redis is durable.
+
+    ``config``, ``clock`` and ``locator`` default to production values (from ``settings``,
+    ``time.time`` and ``geo.locate.pref_at``); tests pass their own.
+    """
+    cfg = config if config is not None else SafetyConfig.from_settings(settings)
+    services = build_services(
+        redis,
+        config=cfg,
+        clock=clock if clock is not None else system_clock,
+        locator=locator if locator is not None else pref_at,
+    )
+    app[SERVICES] = services
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, _route(handler))
+    app.on_startup.append(_on_startup)
+    app.on_shutdown.append(_on_shutdown)
+    app.cleanup_ctx.append(_felt_flusher)
+
+
+async def _on_startup(app: web.Application) -> None:
+    services = app[SERVICES]
+    await check_durability(services.redis, timeout_s=services.config.redis_timeout_s)
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    await live.close_all(app[SERVICES])
+
+
+async def _felt_flusher(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[SERVICES].felt.run(), name="safety_check.felt_flusher")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -47,6 +47,12 @@ class Settings:
     retention_s: int = 48 * 3600
     feed_stale_s: float = 600.0
     log_level: str = "INFO"
+    #: Open stream connections (WebSocket + SSE) per client address per worker process.
+    ws_max_conns_per_ip: int = 256
+    #: Events one coalesced WebSocket frame may carry (1 turns coalescing off).
+    ws_max_events_per_frame: int = 256
+    #: A safety check-in is deleted this long after its event (default 7 days).
+    checkin_ttl_s: int = 7 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -83,6 +89,13 @@ class Settings:
             retention_s=get("YURE_RETENTION_S", _retention, defaults.retention_s),
             feed_stale_s=get("YURE_FEED_STALE_S", _positive_float, defaults.feed_stale_s),
             log_level=get("YURE_LOG_LEVEL", _log_level, defaults.log_level),
+            ws_max_conns_per_ip=get(
+                "YURE_WS_MAX_CONNS_PER_IP", _positive_int, defaults.ws_max_conns_per_ip
+            ),
+            ws_max_events_per_frame=get(
+                "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
+            ),
+            checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
         )
 
 

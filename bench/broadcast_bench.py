@@ -1,0 +1,495 @@
+"""Broadcast benchmark: the real ``yure serve`` (with its embedded Redis) against a bare
+``websockets.broadcast`` server, with the same lean load clients.
+
+For each subscriber count N (spread over the 47 prefectures, from separate client
+processes):
+
+a. alert latency: official alerts addressed to every prefecture, one at a time;
+   publish → receive latency at every subscriber (p50/p99);
+b. throughput: the publish rate rises step by step until delivery falls behind; the
+   sustained delivered events/s (and frames/s, from the server's own counters) of the
+   last step that kept up. Run with coalescing (events/s) and without (frames/s);
+c. server RSS per idle subscribed connection;
+d. resume: every client disconnects, alerts are published, every client reconnects
+   with ``since`` and gets exactly what it missed; time until all are ``ready``.
+
+Writes ``bench/results/latest.json``. Run alone with ``python -m bench.broadcast_bench``
+(``--sizes 1000`` for a quick run). Benchmarks are never timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import redis.asyncio
+
+from bench.clients import client_process, raise_fd_limit
+from broadcast.embedded_redis import EmbeddedRedis
+from broadcast.envelope import Envelope
+from broadcast.timeline import Timeline
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+PREFS = tuple(f"{i:02d}" for i in range(1, 48))
+RETENTION_S = 48 * 3600
+#: Alerts per latency measurement, and the pause between them.
+ALERTS = 20
+ALERT_GAP_S = 0.25
+#: Alerts published while the clients are away in the resume test.
+MISSED_ALERTS = 5
+#: One throughput step: publish for this long, then allow this much to drain.
+STEP_S = 2.0
+DRAIN_S = 1.5
+RATE_GROWTH = 1.5
+FIRST_RATE = 10.0
+MAX_STEPS = 16
+PUBLISH_TICK_S = 0.02
+#: Appends in flight at once (each holds a Redis connection of the pool).
+PUBLISH_CONCURRENCY = 32
+START_TIMEOUT_S = 30.0
+#: Padding that makes an alert about as large as a real EEW event JSON.
+ALERT_PAD = "緊急地震速報（警報）" * 40
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class Target:
+    """A server under test."""
+
+    name: str
+    process: subprocess.Popen[str]
+    port: int
+    path: str
+    redis_url: str
+    stream_key: str
+    metrics_url: str | None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def yure_server(data_dir: Path, *, coalesce: bool) -> Iterator[Target]:
+    env = {
+        **os.environ,
+        "YURE_DATA_DIR": str(data_dir),
+        "YURE_PORT": "0",
+        "YURE_INGEST": "false",
+        "YURE_WS_MAX_CONNS_PER_IP": "1000000",
+        "YURE_WS_MAX_EVENTS_PER_FRAME": "256" if coalesce else "1",
+        "YURE_LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "yure", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=raise_fd_limit,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r":(\d+)$", line.strip())
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"yure serve did not start: {line!r}")
+    port = int(match.group(1))
+    target = Target(
+        name="yure",
+        process=process,
+        port=port,
+        path="/ws",
+        redis_url=f"unix://{data_dir / 'redis' / 'redis.sock'}",
+        stream_key="{yure:timeline}",
+        metrics_url=f"http://127.0.0.1:{port}/metrics",
+    )
+    try:
+        asyncio.run(_wait_http(f"http://127.0.0.1:{port}/healthz"))
+        yield target
+    finally:
+        target.stop()
+
+
+@contextlib.contextmanager
+def baseline_server(data_dir: Path) -> Iterator[Target]:
+    with EmbeddedRedis(data_dir) as redis_server:
+        port = _free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.baseline_server", str(port), redis_server.url,
+             "{yure:timeline}"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "listening":
+            process.kill()
+            raise RuntimeError("baseline server did not start")
+        target = Target(
+            name="baseline",
+            process=process,
+            port=port,
+            path="/ws",
+            redis_url=redis_server.url,
+            stream_key="{yure:timeline}",
+            metrics_url=None,
+        )
+        try:
+            yield target
+        finally:
+            target.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _wait_http(url: str) -> None:
+    async with aiohttp.ClientSession() as http, asyncio.timeout(START_TIMEOUT_S):
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+
+
+class Clients:
+    """The load-client processes and their pipes."""
+
+    def __init__(self, target: Target, count: int, processes: int, ip_block: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs = []
+        self.prefs: list[list[str]] = [[] for _ in range(processes)]
+        for i in range(count):
+            self.prefs[i % processes].append(PREFS[i % len(PREFS)])
+        for index in range(processes):
+            ours, theirs = ctx.Pipe()
+            source_ip = f"127.0.{ip_block}.{10 + index}"
+            proc = ctx.Process(
+                target=client_process,
+                args=(theirs, "127.0.0.1", target.port, target.path, source_ip),
+                daemon=True,
+            )
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+
+    async def ask(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send one command per process (or the same to all); gather the answers."""
+        loop = asyncio.get_running_loop()
+        if len(commands) == 1:
+            commands = commands * len(self.pipes)
+        for pipe, command in zip(self.pipes, commands, strict=True):
+            pipe.send(command)
+        answers = await asyncio.gather(
+            *(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes)
+        )
+        for status, value in answers:
+            if status == "error":
+                raise RuntimeError(f"client process failed: {value}")
+        return [value for _, value in answers]
+
+    async def events(self) -> int:
+        return sum(events for events, _ in await self.ask(("stats",)))
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ask(("close",))
+        for proc in self.procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+
+
+def alert(seq: int, *, t0: bool = True) -> Envelope:
+    body: dict[str, Any] = {"kind": "eew", "official": True, "seq": seq, "title": ALERT_PAD}
+    if t0:
+        body["t0"] = time.time()
+    return Envelope(
+        key=f"bench-{time.time_ns()}-{seq}", kind="eew", prefs=PREFS, payload=orjson.dumps(body)
+    )
+
+
+async def server_frames(target: Target) -> tuple[float, float]:
+    """(events, frames) the server reports having sent (yure only)."""
+    if target.metrics_url is None:
+        return 0.0, 0.0
+    async with aiohttp.ClientSession() as http, http.get(target.metrics_url) as resp:
+        text = await resp.text()
+    events = re.search(r'yure_events_sent_total\{transport="ws"\} ([0-9.e+]+)', text)
+    frames = re.search(r'yure_frames_sent_total\{transport="ws"\} ([0-9.e+]+)', text)
+    return (
+        float(events.group(1)) if events else 0.0,
+        float(frames.group(1)) if frames else 0.0,
+    )
+
+
+async def wait_delivered(clients: Clients, expected: int, deadline_s: float) -> tuple[int, float]:
+    """Poll the clients until ``expected`` events arrived or the deadline; (events, when)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline_s
+    got = 0
+    while loop.time() < end:
+        got = await clients.events()
+        if got >= expected:
+            return got, time.monotonic()
+        await asyncio.sleep(0.05)
+    return got, time.monotonic()
+
+
+async def measure_latency(timeline: Timeline, clients: Clients, count: int) -> dict[str, float]:
+    await clients.ask(("reset",))
+    await clients.ask(("measure", True))
+    for seq in range(ALERTS):
+        await timeline.append(alert(seq))
+        await asyncio.sleep(ALERT_GAP_S)
+    await wait_delivered(clients, count * ALERTS, 30.0)
+    samples: list[float] = []
+    for _, latencies in await clients.ask(("latencies",)):
+        samples += latencies
+    await clients.ask(("measure", False))
+    samples.sort()
+    return {
+        "alert_p50_ms": round(statistics.median(samples), 2),
+        "alert_p99_ms": round(samples[int(len(samples) * 0.99) - 1], 2),
+        "alert_max_ms": round(samples[-1], 2),
+        "alert_samples": len(samples),
+        "alert_expected": count * ALERTS,
+    }
+
+
+async def publish_paced(timeline: Timeline, rate: float, seconds: float) -> int:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent = 0
+    total = int(rate * seconds)
+    while sent < total:
+        due = min(total, int((loop.time() - start) * rate) + 1)
+        while due > sent:
+            batch = min(due, sent + PUBLISH_CONCURRENCY)
+            await asyncio.gather(*(timeline.append(alert(i, t0=False)) for i in range(sent, batch)))
+            sent = batch
+        await asyncio.sleep(PUBLISH_TICK_S)
+    return sent
+
+
+async def ramp(target: Target, timeline: Timeline, clients: Clients, count: int) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    best: dict[str, Any] | None = None
+    rate = FIRST_RATE
+    for _ in range(MAX_STEPS):
+        await clients.ask(("reset",))
+        _, frames_before = await server_frames(target)
+        started = time.monotonic()
+        published = await publish_paced(timeline, rate, STEP_S)
+        publish_s = time.monotonic() - started
+        expected = published * count
+        got, done_at = await wait_delivered(clients, expected, DRAIN_S)
+        elapsed = done_at - started
+        _, frames_after = await server_frames(target)
+        kept_up = got >= expected and elapsed <= STEP_S + DRAIN_S
+        frames = frames_after - frames_before if target.metrics_url else float(got)
+        step = {
+            "publish_rate": round(published / publish_s, 1),
+            "delivered_events": got,
+            "expected_events": expected,
+            "seconds": round(elapsed, 3),
+            "events_per_s": round(got / elapsed),
+            "frames_per_s": round(frames / elapsed),
+            "kept_up": kept_up,
+        }
+        steps.append(step)
+        print(f"  {target.name} n={count} {step}", flush=True)
+        if not kept_up:
+            # Let the server drain what this step left before the next measurement.
+            await wait_delivered(clients, expected, 120.0)
+            break
+        best = step
+        rate *= RATE_GROWTH
+    return {
+        "max_events_per_s": best["events_per_s"] if best else 0,
+        "max_frames_per_s": best["frames_per_s"] if best else 0,
+        "steps": steps,
+    }
+
+
+async def wait_connections(target: Target, count: int) -> None:
+    """Wait until the server reports ``count`` open stream connections (yure only)."""
+    if target.metrics_url is None:
+        return
+    url = target.metrics_url.replace("/metrics", "/healthz")
+    async with aiohttp.ClientSession() as http, asyncio.timeout(60):
+        while True:
+            async with http.get(url) as resp:
+                if (await resp.json())["connections"] == count:
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def measure_resume(
+    target: Target, timeline: Timeline, clients: Clients, count: int
+) -> dict[str, Any]:
+    await clients.ask(("reset",))
+    await timeline.append(alert(-1, t0=False))  # everyone has a last id
+    await wait_delivered(clients, count, 30.0)
+    await clients.ask(*(("resume", prefs) for prefs in clients.prefs))  # closed, answers "closed"
+    for seq in range(MISSED_ALERTS):
+        await timeline.append(alert(seq, t0=False))
+    # Measure the reconnect, not the server's cleanup of the 10,000 closed sockets.
+    await wait_connections(target, 0)
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    for pipe in clients.pipes:
+        pipe.send(("go",))
+    answers = await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in clients.pipes))
+    seconds = time.monotonic() - started
+    for status, value in answers:
+        if status == "error":
+            raise RuntimeError(f"resume failed: {value}")
+    got = await clients.events()
+    return {
+        "resume_s": round(seconds, 3),
+        "resume_events": got - count,
+        "resume_expected_events": count * MISSED_ALERTS,
+    }
+
+
+async def bench_target(
+    target: Target, count: int, processes: int, ip_block: int, *, full: bool
+) -> dict[str, Any]:
+    redis_client = redis.asyncio.Redis.from_url(target.redis_url)
+    timeline = Timeline(redis_client, retention_s=RETENTION_S)
+    await asyncio.sleep(0.5)
+    rss_before = rss_kib(target.process.pid)
+    clients = Clients(target, count, processes, ip_block)
+    result: dict[str, Any] = {"server": target.name, "subscribers": count}
+    try:
+        connect_s = max(await clients.ask(*(("connect", p) for p in clients.prefs)))
+        result["connect_s"] = round(connect_s, 3)
+        await asyncio.sleep(1.0)
+        rss_after = rss_kib(target.process.pid)
+        result["rss_kib_per_conn"] = round((rss_after - rss_before) / count, 2)
+        if full:
+            result.update(await measure_latency(timeline, clients, count))
+        result.update(await ramp(target, timeline, clients, count))
+        if full and target.name == "yure":
+            result.update(await measure_resume(target, timeline, clients, count))
+    finally:
+        await clients.close()
+        await redis_client.aclose()
+    return result
+
+
+def run_size(count: int, workdir: Path, ip_base: int) -> dict[str, Any]:
+    processes = 2 if count > 2000 else 1
+    out: dict[str, Any] = {"subscribers": count}
+    with yure_server(workdir / f"yure-{count}", coalesce=True) as target:
+        out["yure"] = asyncio.run(bench_target(target, count, processes, ip_base, full=True))
+    with yure_server(workdir / f"yure-nc-{count}", coalesce=False) as target:
+        out["yure_no_coalescing"] = asyncio.run(
+            bench_target(target, count, processes, ip_base + 1, full=False)
+        )
+    with baseline_server(workdir / f"baseline-{count}") as target:
+        out["baseline"] = asyncio.run(
+            bench_target(target, count, processes, ip_base + 2, full=True)
+        )
+    return out
+
+
+def run(sizes: Sequence[int] = (1000, 10000), results: Path = RESULTS) -> dict[str, Any]:
+    """Run the benchmark for each subscriber count; write and return the summary."""
+    fd_limit = raise_fd_limit()
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="yure-bench-") as tmp:
+        for index, count in enumerate(sizes):
+            if count + 100 > fd_limit:
+                print(f"skip n={count}: RLIMIT_NOFILE is {fd_limit}", flush=True)
+                continue
+            print(f"n={count}", flush=True)
+            runs.append(run_size(count, Path(tmp), 10 + index * 4))
+    main = runs[-1]
+    yure, plain, base = main["yure"], main["yure_no_coalescing"], main["baseline"]
+    summary: dict[str, Any] = {
+        "subscribers": main["subscribers"],
+        "alert_p50_ms": yure["alert_p50_ms"],
+        "alert_p99_ms": yure["alert_p99_ms"],
+        "max_events_per_s": yure["max_events_per_s"],
+        "max_frames_per_s": plain["max_frames_per_s"],
+        "baseline_frames_per_s": base["max_frames_per_s"],
+        "baseline_alert_p99_ms": base["alert_p99_ms"],
+        "rss_kib_per_conn": yure["rss_kib_per_conn"],
+        "baseline_rss_kib_per_conn": base["rss_kib_per_conn"],
+        f"resume_{main['subscribers'] // 1000}k_s": yure["resume_s"],
+        "resume_10k_s": yure["resume_s"],
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "fd_limit": fd_limit,
+        },
+        "runs": runs,
+    }
+    summary["goals"] = {
+        "alert_p99_le_1.1x_baseline": yure["alert_p99_ms"] <= 1.1 * base["alert_p99_ms"],
+        "frames_per_s_ge_baseline": plain["max_frames_per_s"] >= base["max_frames_per_s"],
+        "events_per_s_ge_700k": yure["max_events_per_s"] >= 700_000,
+        "rss_le_16kib_per_conn": yure["rss_kib_per_conn"] <= 16,
+        "resume_le_5s": yure["resume_s"] <= 5,
+    }
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2), flush=True)
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="1000,10000", help="subscriber counts, comma-separated")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    run([int(s) for s in args.sizes.split(",")], args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""``GET /api/timeline``: history as JSON (docs/protocol.md). Driver module.
+
+``?prefs=&kinds=`` filter as on the streams; ``?since=<id>`` pages forward
+(oldest first, ``next`` is the ``since`` of the following page); without
+``since`` the newest ``limit`` matching entries are returned, oldest first.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from broadcast.envelope import Entry
+from broadcast.errors import ProtocolError, TimelineError
+from broadcast.filter import Filter, PrefResolver, codes_as_given, parse_query, parse_since
+from broadcast.frames import event_message
+from broadcast.limits import (
+    API_DEFAULT_LIMIT,
+    API_MAX_LIMIT,
+    API_MAX_SCAN_ENTRIES,
+    MAX_QUERY_BYTES,
+    READ_BATCH_ENTRIES,
+)
+from broadcast.timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+
+class TimelineApi:
+    """The ``/api/timeline`` handler bound to one timeline."""
+
+    def __init__(self, timeline: Timeline, *, resolve: PrefResolver = codes_as_given) -> None:
+        self.timeline = timeline
+        self.resolve = resolve
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Answer one page of history.
+
+        Raises:
+            web.HTTPBadRequest: bad filter, cursor or limit.
+            web.HTTPServiceUnavailable: Redis failed.
+        """
+        if len(request.query_string) > MAX_QUERY_BYTES:
+            raise web.HTTPRequestURITooLong()
+        query = request.query
+        try:
+            flt = parse_query(query.get("prefs"), query.get("kinds"), self.resolve)
+            since = parse_since(query.get("since"))
+            limit = _limit(query.get("limit"))
+        except ProtocolError as err:
+            raise web.HTTPBadRequest(text=f"{err}\n") from err
+        try:
+            if since is None:
+                items, next_id, more, expired = await self._newest(flt, limit)
+            else:
+                expired = await self.timeline.is_expired(since)
+                items, next_id, more = await self._after(flt, since, limit)
+        except TimelineError as err:
+            log.warning("timeline api failed error=%s", err)
+            raise web.HTTPServiceUnavailable(text="timeline unavailable\n") from err
+        body = (
+            b'{"items":['
+            + b",".join(event_message(e) for e in items)
+            + b'],"next":'
+            + (b"null" if next_id is None else b'"' + next_id.encode() + b'"')
+            + b',"more":'
+            + (b"true" if more else b"false")
+            + b',"cursor_expired":'
+            + (b"true" if expired else b"false")
+            + b"}"
+        )
+        return web.Response(body=body, content_type="application/json")
+
+    async def _after(self, flt: Filter, since: str, limit: int) -> tuple[list[Entry], str, bool]:
+        items: list[Entry] = []
+        cursor = since
+        scanned = 0
+        while len(items) < limit and scanned < API_MAX_SCAN_ENTRIES:
+            batch = await self.timeline.read_after(cursor, limit=READ_BATCH_ENTRIES)
+            if not batch:
+                return items, cursor, False
+            for entry in batch:
+                scanned += 1
+                cursor = entry.id
+                if flt.matches(entry.kind, entry.prefs):
+                    items.append(entry)
+                    if len(items) >= limit:
+                        break
+        return items, cursor, True
+
+    async def _newest(self, flt: Filter, limit: int) -> tuple[list[Entry], str | None, bool, bool]:
+        found: list[Entry] = []
+        before: str | None = None
+        scanned = 0
+        newest: str | None = None
+        while len(found) < limit and scanned < API_MAX_SCAN_ENTRIES:
+            batch = await self.timeline.read_before(before, limit=READ_BATCH_ENTRIES)
+            if not batch:
+                break
+            if newest is None:
+                newest = batch[0].id
+            for entry in batch:
+                scanned += 1
+                before = entry.id
+                if flt.matches(entry.kind, entry.prefs):
+                    found.append(entry)
+                    if len(found) >= limit:
+                        break
+        found.reverse()
+        # ``next`` continues forward from the newest entry looked at.
+        return found, newest, False, False
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return API_DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= API_MAX_LIMIT:
+        raise ProtocolError(f"limit must be 1..{API_MAX_LIMIT}")
+    return int(raw)

@@ -1,0 +1,496 @@
+"""The in-process fan-out: one timeline reader per process feeding every connection.
+
+Driver module. The hub follows the timeline with one ``XREAD BLOCK`` loop and
+dispatches each batch of entries synchronously:
+
+* subscribers with the same filter form a *group*; groups are indexed by
+  prefecture (plus one set for filters without prefs), so an entry touches only
+  the groups it can reach;
+* each entry's message is encoded once, and each distinct set of matched entries
+  is encoded once into WebSocket frames / an SSE chunk (a burst for one group is
+  coalesced into ``{"type":"events"}`` frames, docs/protocol.md);
+* the same bytes are written to every member's transport without awaiting; the
+  transport buffer is the connection's bounded send queue: past
+  ``max_send_buffer_bytes``, or above ``send_buffer_high_bytes`` for longer than
+  ``slow_consumer_after_s``, the client is closed with 4000 (slow consumer) and
+  never slows anyone else.
+
+A subscription replays ``(since, hub position]`` from Redis with the filter,
+then joins its group in the same event-loop step it saw it had caught up, so ids
+reach a connection in increasing order, once each, none skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from prometheus_client import Gauge
+
+from broadcast.backoff import Backoff
+from broadcast.envelope import (
+    ZERO_ID,
+    Entry,
+    StreamId,
+    format_stream_id,
+    parse_stream_id,
+)
+from broadcast.errors import TimelineError
+from broadcast.fanout import Encoding, Frames, Group, Subscriber
+from broadcast.filter import Filter, Subscribe
+from broadcast.frames import (
+    HEARTBEAT,
+    READY,
+    CloseCode,
+    cursor_expired_message,
+    event_message,
+    http_chunk,
+    sse_event,
+    sse_frames,
+    ws_close_frame,
+    ws_frames,
+    ws_text_frame,
+)
+from broadcast.limits import REDIS_TIMEOUT_S, Limits
+from broadcast.metrics import Metrics
+from broadcast.recent import RecentEntries
+from broadcast.timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+#: Newest entries read into memory at start (replays after a restart need no Redis).
+PRELOAD_ENTRIES = 5000
+#: Replays reading Redis at once (the rest wait; Redis and its pool stay responsive).
+REPLAY_CONCURRENCY = 16
+#: How long a subscription waits for the hub to reach the stream's newest entry.
+CATCH_UP_TIMEOUT_S = 10.0
+
+
+class Hub:
+    """Fan-out of one timeline to this process's connections."""
+
+    def __init__(self, timeline: Timeline, *, limits: Limits, metrics: Metrics) -> None:
+        self.timeline = timeline
+        self.limits = limits
+        self.metrics = metrics
+        #: id of the last entry dispatched (everything up to it reached the groups)
+        self.position = ZERO_ID
+        self._pos: StreamId = (0, 0)
+        self._started = asyncio.Event()
+        self._moved = asyncio.Event()
+        self._subscribers: set[Subscriber] = set()
+        self._per_peer: collections.Counter[str] = collections.Counter()
+        self._groups: dict[Filter, Group] = {}
+        self._by_pref: dict[str, set[Group]] = {}
+        self._everywhere: set[Group] = set()
+        #: the newest entries, for replays without Redis
+        self.recent = RecentEntries(max_age_ms=timeline.retention_s * 1000)
+        self._replay_gate = asyncio.Semaphore(REPLAY_CONCURRENCY)
+        self._inflight: dict[str, asyncio.Future[str]] = {}
+        #: connections above the high mark, with the loop time they first were
+        self._over: dict[Subscriber, float] = {}
+        self._ws_heartbeat = ws_text_frame(HEARTBEAT)
+        self._sse_heartbeat = http_chunk(sse_event(HEARTBEAT))
+
+    # -- lifetime ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Follow the timeline and send heartbeats until cancelled."""
+        await self._start_position()
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._read_loop())
+            tasks.create_task(self._heartbeat_loop())
+            tasks.create_task(self._slow_loop())
+
+    async def wait_started(self, timeout_s: float = 2 * REDIS_TIMEOUT_S) -> None:
+        """Wait until the hub knows its start position.
+
+        Raises:
+            TimelineError: not started within ``timeout_s`` (Redis unreachable).
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._started.wait()
+        except TimeoutError as err:
+            raise TimelineError("timeline reader not started") from err
+
+    def close_all(self, code: CloseCode, reason: str) -> None:
+        """Close every connection (server shutdown: 1001, clients resume with since)."""
+        for sub in list(self._subscribers):
+            self.kick(sub, code, reason)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._subscribers)
+
+    # -- connections --------------------------------------------------------------------
+
+    def admit(self, peer: str) -> bool:
+        """Whether ``peer`` may open one more connection (per-address cap)."""
+        return self._per_peer[peer] < self.limits.max_connections_per_ip
+
+    def add(self, sub: Subscriber) -> None:
+        """Register a new connection (it gets heartbeats; events after a subscribe)."""
+        self._subscribers.add(sub)
+        self._per_peer[sub.peer] += 1
+        self._gauge(sub).inc()
+
+    def remove(self, sub: Subscriber) -> None:
+        """Forget a connection (its handler ended). Idempotent."""
+        if sub in self._subscribers:
+            self._subscribers.discard(sub)
+            self._per_peer[sub.peer] -= 1
+            if self._per_peer[sub.peer] <= 0:
+                del self._per_peer[sub.peer]
+            self._gauge(sub).dec()
+        self._finish(sub)
+
+    def kick(self, sub: Subscriber, code: CloseCode, reason: str) -> None:
+        """Close ``sub`` from the server side: a close frame (WebSocket), then the socket;
+        a client that does not read it within ``slow_close_grace_s`` is aborted."""
+        if sub.closed:
+            return
+        self._finish(sub)
+        transport = sub.transport
+        if transport.is_closing():
+            return
+        if sub.encoding is Encoding.WS:
+            transport.write(ws_close_frame(code, reason))
+        transport.close()
+        asyncio.get_running_loop().call_later(self.limits.slow_close_grace_s, transport.abort)
+
+    def send_message(self, sub: Subscriber, message: bytes) -> None:
+        """Write one control message (ready, cursor_expired, …) to ``sub``."""
+        if sub.encoding is Encoding.WS:
+            self.write(sub, ws_text_frame(message))
+        else:
+            self.write(sub, http_chunk(sse_event(message)))
+
+    async def subscribe(self, sub: Subscriber, request: Subscribe) -> None:
+        """Replace ``sub``'s filter: replay after ``since`` (if given), join, say ready.
+
+        Raises:
+            TimelineError: Redis failed while replaying.
+        """
+        await self.wait_started()
+        self._leave(sub)
+        sub.subscribes += 1
+        sub.filter = flt = request.filter
+        if request.since is not None:
+            await self._replay(sub, flt, parse_stream_id(request.since))
+        # No await between the loop's last check and joining: nothing can slip between.
+        if sub.closed:
+            return
+        self._join(sub, flt)
+        self.send_message(sub, READY)
+
+    async def _replay(self, sub: Subscriber, flt: Filter, since: StreamId) -> None:
+        """Send ``sub`` the matching entries after ``since`` up to this hub's position.
+
+        Returns with the connection caught up with :attr:`position` in the same step as
+        its last check (the caller joins without awaiting in between).
+        """
+        # "ready" promises everything appended before this subscribe arrived: let the
+        # hub reach the stream's newest entry first (it is milliseconds away).
+        await self._reach(parse_stream_id(await self._shared(self.timeline.last_id)))
+        cursor = max(since, sub.last_pos)
+        if cursor > self._pos:
+            return  # beyond the newest entry: not an id of this stream; from now on
+        if not self.recent.covers(cursor) and await self._expired(cursor):
+            floor = await self._shared(self.timeline.floor)
+            self.send_message(sub, cursor_expired_message(floor))
+            cursor = max(cursor, parse_stream_id(floor))
+        while cursor < self._pos and not sub.closed:
+            if self.recent.covers(cursor):
+                matched = [e for e in self.recent.after(cursor) if flt.matches(e.kind, e.prefs)]
+                if matched:
+                    self._send_entries(sub, matched)
+                return
+            target = self.position
+            async with self._replay_gate:
+                entries = await self.timeline.read_after(
+                    format_stream_id(cursor), limit=self.limits.read_batch_entries, until=target
+                )
+            if not entries:
+                cursor = parse_stream_id(target)
+                continue
+            matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
+            if matched:
+                self._send_entries(sub, matched)
+            cursor = parse_stream_id(entries[-1].id)
+
+    async def _expired(self, cursor: StreamId) -> bool:
+        if cursor == (0, 0):
+            return False
+        return cursor < parse_stream_id(await self._shared(self.timeline.floor))
+
+    async def _shared(self, call: Callable[[], Awaitable[str]]) -> str:
+        """One Redis round trip shared by every subscribe that asks while it runs (a
+        reconnecting crowd asks the same question thousands of times at once)."""
+        key = call.__name__
+        task = self._inflight.get(key)
+        if task is None or task.done():
+            task = asyncio.ensure_future(call())
+            self._inflight[key] = task
+        return await asyncio.shield(task)
+
+    # -- dispatch (the hot path) ----------------------------------------------------------
+
+    def dispatch(self, entries: Sequence[Entry]) -> None:
+        """Deliver a batch of new entries (ids after :attr:`position`) to every group."""
+        if not entries:
+            return
+        matches: dict[Group, list[int]] = {}
+        if self._groups:
+            everywhere = self._everywhere
+            by_pref = self._by_pref
+            for index, entry in enumerate(entries):
+                groups = set(everywhere)
+                for pref in entry.prefs:
+                    found = by_pref.get(pref)
+                    if found:
+                        groups.update(found)
+                for group in groups:
+                    kinds = group.filter.kinds
+                    if kinds is None or entry.kind in kinds:
+                        indexes = matches.get(group)
+                        if indexes is None:
+                            matches[group] = [index]
+                        else:
+                            indexes.append(index)
+        self.position = entries[-1].id
+        self._pos = parse_stream_id(self.position)
+        self.recent.add(entries, now_ms=int(time.time() * 1000))
+        if matches:
+            self._deliver(entries, matches)
+        self._moved.set()
+        self._moved = asyncio.Event()
+
+    def _deliver(self, entries: Sequence[Entry], matches: dict[Group, list[int]]) -> None:
+        messages: dict[int, bytes] = {}
+        built: dict[tuple[int, ...], Frames] = {}
+        hard = self.limits.max_send_buffer_bytes
+        high = self.limits.send_buffer_high_bytes
+        over = self._over
+        now = asyncio.get_running_loop().time()
+        slow: list[Subscriber] = []
+        frames_ws = frames_sse = events_ws = events_sse = 0
+        for group, indexes in matches.items():
+            key = tuple(indexes)
+            frames = built.get(key)
+            if frames is None:
+                matched = [entries[i] for i in indexes]
+                for i in indexes:
+                    if i not in messages:
+                        messages[i] = event_message(entries[i])
+                frames = Frames(matched, [messages[i] for i in indexes], self.limits)
+                built[key] = frames
+            group.last_pos = parse_stream_id(entries[indexes[-1]].id)
+            ws_members, sse_members = group.snapshots()
+            if ws_members:
+                data = frames.ws()
+                for sub in ws_members:
+                    transport = sub.transport
+                    if transport.is_closing():
+                        slow.append(sub)
+                        continue
+                    transport.write(data)
+                    size = transport.get_write_buffer_size()
+                    if size > high:
+                        if size > hard:
+                            slow.append(sub)
+                        elif sub not in over:
+                            over[sub] = now
+                frames_ws += len(ws_members) * frames.frame_count
+                events_ws += len(ws_members) * len(indexes)
+            if sse_members:
+                data = frames.sse()
+                for sub in sse_members:
+                    transport = sub.transport
+                    if transport.is_closing():
+                        slow.append(sub)
+                        continue
+                    transport.write(data)
+                    size = transport.get_write_buffer_size()
+                    if size > high:
+                        if size > hard:
+                            slow.append(sub)
+                        elif sub not in over:
+                            over[sub] = now
+                frames_sse += len(sse_members)
+                events_sse += len(sse_members) * len(indexes)
+        for sub in slow:
+            self._drop_slow(sub)
+        if events_ws:
+            self.metrics.events_sent.labels("ws").inc(events_ws)
+            self.metrics.frames_sent.labels("ws").inc(frames_ws)
+        if events_sse:
+            self.metrics.events_sent.labels("sse").inc(events_sse)
+            self.metrics.frames_sent.labels("sse").inc(frames_sse)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _gauge(self, sub: Subscriber) -> Gauge:
+        if sub.encoding is Encoding.WS:
+            return self.metrics.ws_connections
+        return self.metrics.sse_connections
+
+    def _drop_slow(self, sub: Subscriber) -> None:
+        if sub.closed:
+            return
+        if sub.transport.is_closing():
+            self._finish(sub)
+            return
+        log.info("slow consumer peer=%s transport=%s", sub.peer, sub.encoding.value)
+        self.metrics.slow_disconnects.labels(sub.encoding.value).inc()
+        self.kick(sub, CloseCode.SLOW_CONSUMER, "slow consumer: resume with since")
+
+    def write(self, sub: Subscriber, data: bytes) -> None:
+        """Write ready-made bytes to ``sub``; a client over its buffer limit is dropped."""
+        if sub.closed:
+            return
+        transport = sub.transport
+        if transport.is_closing():
+            self._finish(sub)
+            return
+        transport.write(data)
+        size = transport.get_write_buffer_size()
+        if size > self.limits.send_buffer_high_bytes:
+            if size > self.limits.max_send_buffer_bytes:
+                self._drop_slow(sub)
+            elif sub not in self._over:
+                self._over[sub] = asyncio.get_running_loop().time()
+
+    def _send_entries(self, sub: Subscriber, entries: list[Entry]) -> None:
+        messages = [event_message(e) for e in entries]
+        if sub.encoding is Encoding.WS:
+            data, frame_count = ws_frames(
+                messages,
+                max_bytes=self.limits.max_frame_bytes,
+                max_items=self.limits.max_events_per_frame,
+            )
+        else:
+            data, frame_count = sse_frames(entries, messages), 1
+        self.write(sub, data)
+        sub.last_pos = parse_stream_id(entries[-1].id)
+        label = sub.encoding.value
+        self.metrics.events_sent.labels(label).inc(len(entries))
+        self.metrics.frames_sent.labels(label).inc(frame_count)
+
+    def _finish(self, sub: Subscriber) -> None:
+        self._leave(sub)
+        self._over.pop(sub, None)
+        if not sub.done.done():
+            sub.done.set_result(None)
+
+    def _join(self, sub: Subscriber, flt: Filter) -> None:
+        group = self._groups.get(flt)
+        if group is None:
+            group = Group(flt)
+            self._groups[flt] = group
+            if flt.prefs is None:
+                self._everywhere.add(group)
+            else:
+                for pref in flt.prefs:
+                    self._by_pref.setdefault(pref, set()).add(group)
+        group.members.add(sub)
+        group.changed()
+        sub.group = group
+        sub.joined_at = self._pos
+
+    def _leave(self, sub: Subscriber) -> None:
+        group = sub.group
+        if group is None:
+            return
+        sub.group = None
+        # Deliveries to the group after this member joined reached this member too.
+        if group.last_pos > sub.joined_at:
+            sub.last_pos = max(sub.last_pos, group.last_pos)
+        group.members.discard(sub)
+        group.changed()
+        if not group.members:
+            del self._groups[group.filter]
+            if group.filter.prefs is None:
+                self._everywhere.discard(group)
+            else:
+                for pref in group.filter.prefs:
+                    holders = self._by_pref.get(pref)
+                    if holders is not None:
+                        holders.discard(group)
+                        if not holders:
+                            del self._by_pref[pref]
+
+    async def _reach(self, target: StreamId) -> None:
+        """Wait until this hub has dispatched ``target`` (an id already in the stream)."""
+        try:
+            async with asyncio.timeout(CATCH_UP_TIMEOUT_S):
+                while self._pos < target:
+                    await self._moved.wait()
+        except TimeoutError as err:
+            raise TimelineError("timeline reader is behind") from err
+
+    async def _start_position(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                newest = await self.timeline.read_before(None, limit=PRELOAD_ENTRIES)
+                break
+            except TimelineError as err:
+                self.metrics.timeline_errors.inc()
+                delay = backoff.next_delay()
+                log.warning("timeline unavailable error=%s retry_in_s=%.2f", err, delay)
+                await asyncio.sleep(delay)
+        self.position = newest[0].id if newest else ZERO_ID
+        self._pos = parse_stream_id(self.position)
+        self.recent.reset(
+            newest, complete=len(newest) < PRELOAD_ENTRIES, now_ms=int(time.time() * 1000)
+        )
+        self._started.set()
+        log.info("hub started stream=%s position=%s", self.timeline.name, self.position)
+
+    async def _read_loop(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                entries = await self.timeline.read_live(
+                    self.position,
+                    count=self.limits.read_batch_entries,
+                    block_ms=self.limits.read_block_ms,
+                )
+            except TimelineError as err:
+                self.metrics.timeline_errors.inc()
+                delay = backoff.next_delay()
+                log.warning("timeline read failed error=%s retry_in_s=%.2f", err, delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            if entries:
+                self.metrics.timeline_reads.inc(len(entries))
+                self.dispatch(entries)
+
+    async def _slow_loop(self) -> None:
+        """Drop connections whose buffer stayed above the high mark for too long."""
+        period = max(0.01, min(1.0, self.limits.slow_consumer_after_s / 4))
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for sub, since in list(self._over.items()):
+                if sub.closed:
+                    self._over.pop(sub, None)
+                elif sub.transport.get_write_buffer_size() <= self.limits.send_buffer_high_bytes:
+                    del self._over[sub]
+                elif now - since >= self.limits.slow_consumer_after_s:
+                    self._drop_slow(sub)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.heartbeat_interval_s)
+            for sub in list(self._subscribers):
+                if sub.encoding is Encoding.WS:
+                    self.write(sub, self._ws_heartbeat)
+                else:
+                    self.write(sub, self._sse_heartbeat)

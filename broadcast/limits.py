@@ -1,0 +1,74 @@
+"""Every limit of the broadcaster, named with its unit, on by default.
+
+The defaults are the values the protocol documents (docs/protocol.md §Limits).
+Operators tune the per-IP connection cap through ``YURE_WS_MAX_CONNS_PER_IP``;
+the rest are constants that tests may shrink by building their own
+:class:`Limits`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+#: Largest client → server WebSocket message; larger ones close with 1009.
+WS_MAX_MESSAGE_BYTES = 4096
+#: ``subscribe`` messages one connection may send in its lifetime; more close with 1008.
+MAX_SUBSCRIBES_PER_CONNECTION = 32
+#: Tokens (prefecture codes / region names) in one filter; more close with 1008.
+MAX_FILTER_PREFS = 64
+#: Kinds in one filter.
+MAX_FILTER_KINDS = 16
+#: Length of one filter token or kind name.
+MAX_TOKEN_CHARS = 32
+#: Open stream connections (WebSocket + SSE) per client address per worker process.
+MAX_CONNECTIONS_PER_IP = 256
+#: A connection's send queue is its asyncio transport buffer, bounded twice:
+#: more than MAX_SEND_BUFFER_BYTES waiting → the client is dropped at once; more than
+#: SEND_BUFFER_HIGH_BYTES waiting for longer than SLOW_CONSUMER_AFTER_S → dropped too.
+#: (A burst may briefly exceed the high mark for a client that reads fine.) Dropped
+#: clients get close code 4000 and resume with ``since``.
+MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
+SEND_BUFFER_HIGH_BYTES = 256 * 1024
+SLOW_CONSUMER_AFTER_S = 5.0
+#: How long a slow client gets to read its close frame before the socket is aborted.
+SLOW_CLOSE_GRACE_S = 5.0
+#: Server heartbeat period (the protocol promises one at least every 15 s).
+HEARTBEAT_INTERVAL_S = 10.0
+#: Largest JSON payload one timeline entry may carry.
+MAX_PAYLOAD_BYTES = 512 * 1024
+#: Largest coalesced frame; a burst is split into several frames past this.
+MAX_FRAME_BYTES = 256 * 1024
+#: Events per coalesced frame at most.
+MAX_EVENTS_PER_FRAME = 256
+#: Entries one XREAD / XRANGE round trip fetches.
+READ_BATCH_ENTRIES = 512
+#: How long one blocking XREAD waits for new entries (below redis-py's default 5 s
+#: socket timeout, so an idle stream is not mistaken for a dead connection).
+READ_BLOCK_MS = 2000
+#: Timeout of one non-blocking Redis command.
+REDIS_TIMEOUT_S = 5.0
+#: ``limit`` of GET /api/timeline at most (and its default).
+API_MAX_LIMIT = 500
+API_DEFAULT_LIMIT = 100
+#: Entries GET /api/timeline scans at most to fill one page of a narrow filter.
+API_MAX_SCAN_ENTRIES = 20_000
+#: Bytes of the query string accepted by the HTTP stream endpoints.
+MAX_QUERY_BYTES = 2048
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits one broadcaster process enforces."""
+
+    ws_max_message_bytes: int = WS_MAX_MESSAGE_BYTES
+    max_subscribes_per_connection: int = MAX_SUBSCRIBES_PER_CONNECTION
+    max_connections_per_ip: int = MAX_CONNECTIONS_PER_IP
+    max_send_buffer_bytes: int = MAX_SEND_BUFFER_BYTES
+    send_buffer_high_bytes: int = SEND_BUFFER_HIGH_BYTES
+    slow_consumer_after_s: float = SLOW_CONSUMER_AFTER_S
+    slow_close_grace_s: float = SLOW_CLOSE_GRACE_S
+    heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
+    max_frame_bytes: int = MAX_FRAME_BYTES
+    max_events_per_frame: int = MAX_EVENTS_PER_FRAME
+    read_batch_entries: int = READ_BATCH_ENTRIES
+    read_block_ms: int = READ_BLOCK_MS

@@ -1,0 +1,108 @@
+"""Tunables of the safety check, with production defaults (pure values).
+
+:func:`safety_check.http.setup` builds :class:`SafetyConfig` from :class:`yure.settings.Settings`
+(``from_settings``); tests pass their own with short TTLs and cheap argon2 parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from safety_check.felt import FELT_GAP_S, FELT_PUBLISH_INTERVAL_S
+from safety_check.ratelimit import Limit
+from yure.settings import Settings
+
+#: Wall-clock seconds; injectable so tests can move time.
+Clock = Callable[[], float]
+DAY_S = 24 * 3600
+
+# Default rate limits (name, requests, window seconds).
+ACCOUNT_IP = Limit("account_ip", 30, 600)
+LOGIN_IP = Limit("login_ip", 30, 300)
+LOGIN_HANDLE = Limit("login_handle", 10, 300)
+CHECKIN_USER = Limit("checkin_user", 20, 60)
+FRIEND_USER = Limit("friend_user", 60, 3600)
+INVITE_USER = Limit("invite_user", 20, 3600)
+POST_USER = Limit("post_user", 5, 60)
+POST_IP = Limit("post_ip", 30, 60)
+REPORT_USER = Limit("report_user", 30, 3600)
+FELT_USER = Limit("felt_user", 3, 60)
+FELT_IP = Limit("felt_ip", 120, 60)
+
+
+def system_clock() -> float:
+    """``time.time()``: the production clock."""
+    return time.time()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """Every rate limit of the API, per account (``*_user``) or per client IP (``*_ip``).
+
+    Per-IP limits are loose: after a quake many people share one address (shelter Wi-Fi,
+    carrier-grade NAT), and a tight per-IP cap would refuse them. Per-account limits carry
+    the weight."""
+
+    account_ip: Limit = ACCOUNT_IP
+    login_ip: Limit = LOGIN_IP
+    login_handle: Limit = LOGIN_HANDLE
+    checkin_user: Limit = CHECKIN_USER
+    friend_user: Limit = FRIEND_USER
+    invite_user: Limit = INVITE_USER
+    post_user: Limit = POST_USER
+    post_ip: Limit = POST_IP
+    report_user: Limit = REPORT_USER
+    felt_user: Limit = FELT_USER
+    felt_ip: Limit = FELT_IP
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SafetyConfig:
+    """Lifetimes, caps and costs of the safety check."""
+
+    session_ttl_s: int = 30 * DAY_S
+    #: A check-in is deleted this long after its event (Redis expiry, not a flag).
+    checkin_ttl_s: int = 7 * DAY_S
+    invite_ttl_s: int = 7 * DAY_S
+    #: How long an Idempotency-Key is remembered when its check-in is gone sooner.
+    idempotency_ttl_s: int = DAY_S
+    #: Posts and their report sets live as long as the public timeline keeps them.
+    post_ttl_s: int = 48 * 3600
+    #: Retention of each user's private inbox stream (notifications only, no content).
+    inbox_retention_s: int = DAY_S
+    public_retention_s: int = 48 * 3600
+    #: Distinct reporting accounts that hide a post.
+    post_hide_reports: int = 3
+    #: An official quake/tsunami is "the current event" for this long after it was issued.
+    current_event_window_s: int = DAY_S
+    #: The current event is looked up at most once per this many seconds per process.
+    current_event_cache_s: float = 1.0
+    felt_gap_s: float = FELT_GAP_S
+    felt_publish_interval_s: float = FELT_PUBLISH_INTERVAL_S
+    felt_flush_every_s: float = 1.0
+    max_friends: int = 500
+    max_pending_requests: int = 200
+    max_checkins_per_user: int = 50
+    #: argon2id cost (RFC 9106 §4 second recommended option: t=3, m=64 MiB, p=4).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
+    #: Concurrent argon2 computations per process; more wait (bounds memory: 64 MiB each).
+    argon2_concurrency: int = 2
+    redis_timeout_s: float = 5.0
+    #: Live channel: how long one blocking inbox read waits before re-checking the session.
+    live_block_s: float = 5.0
+    live_auth_timeout_s: float = 10.0
+    max_live_connections: int = 1000
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SafetyConfig:
+        """Production config, with retention taken from ``settings``."""
+        return cls(
+            checkin_ttl_s=settings.checkin_ttl_s,
+            post_ttl_s=settings.retention_s,
+            public_retention_s=settings.retention_s,
+        )

@@ -1,0 +1,142 @@
+"""The current official event: which quake/tsunami a check-in is about.
+
+:func:`pick_current_event` is pure (timeline entries in, a :class:`CurrentEvent` out);
+:class:`CurrentEvents` reads the newest entries of the public timeline. An event counts as
+current when it is official, actual (not 訓練/試験), not cancelled, a quake or a tsunami, and
+was issued no longer than ``window_s`` ago.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from broadcast.envelope import Entry
+from broadcast.errors import TimelineError
+from broadcast.timeline import Timeline
+from safety_check import store
+from safety_check.model import CurrentEvent
+
+log = logging.getLogger(__name__)
+
+#: Kinds of official items a check-in can be tied to (ingest.event.Kind values).
+CURRENT_EVENT_KINDS = frozenset({"quake", "tsunami"})
+#: Newest public entries scanned for the current event at most (posts and felt reports
+#: between the event and now are skipped), read in pages of SCAN_PAGE_ENTRIES.
+MAX_SCAN_ENTRIES = 1000
+SCAN_PAGE_ENTRIES = 32
+
+
+def _event_of(entry: Entry) -> tuple[CurrentEvent, bool] | None:
+    """(event, cancelled) from one timeline entry, or None when it is not a usable
+    official quake/tsunami item (the wire edge: payloads are untyped JSON)."""
+    if entry.kind not in CURRENT_EVENT_KINDS:
+        return None
+    try:
+        obj: Any = orjson.loads(entry.payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict) or obj.get("official") is not True:
+        return None
+    if obj.get("status", "actual") != "actual":
+        return None
+    event_id = obj.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        return None
+    occurred_at: float | None = None
+    reported = obj.get("reported_at")
+    if isinstance(reported, str):
+        try:
+            occurred_at = datetime.fromisoformat(reported).timestamp()
+        except ValueError:
+            occurred_at = None
+    cancelled = obj.get("info_type") == "cancelled"
+    return CurrentEvent(event_id=event_id, kind=entry.kind, occurred_at=occurred_at), cancelled
+
+
+def pick_current_event(
+    newest_first: Iterable[Entry],
+    *,
+    now: float,
+    window_s: float,
+    cancelled: set[str] | None = None,
+) -> CurrentEvent | None:
+    """The newest official, actual, uncancelled quake/tsunami event issued within
+    ``window_s`` of ``now``; entries are given newest first. ``cancelled`` collects the
+    event ids seen cancelled so far (pass the same set to continue over several pages)."""
+    cancelled = set() if cancelled is None else cancelled
+    for entry in newest_first:
+        found = _event_of(entry)
+        if found is None:
+            continue
+        event, is_cancel = found
+        if is_cancel:
+            cancelled.add(event.event_id)
+            continue
+        if event.event_id in cancelled:
+            continue
+        if event.occurred_at is not None and now - event.occurred_at > window_s:
+            continue
+        return event
+    return None
+
+
+class CurrentEvents:
+    """Reads the current event from the public timeline, newest first, page by page, and
+    remembers the answer for ``cache_s`` (a check-in storm reads the timeline once)."""
+
+    def __init__(self, timeline: Timeline, *, window_s: float, cache_s: float) -> None:
+        self._timeline = timeline
+        self._window_s = window_s
+        self._cache_s = cache_s
+        self._cached: tuple[float, CurrentEvent | None] | None = None
+
+    async def _newest_first(self) -> AsyncIterator[Entry]:
+        before: str | None = None
+        scanned = 0
+        while scanned < MAX_SCAN_ENTRIES:
+            try:
+                page = await self._timeline.read_before(before, limit=SCAN_PAGE_ENTRIES)
+            except TimelineError as err:
+                raise store.wrap_broadcast(err) from err
+            for entry in page:
+                yield entry
+            scanned += len(page)
+            if len(page) < SCAN_PAGE_ENTRIES:
+                return
+            before = page[-1].id
+
+    async def current(self, now: float) -> CurrentEvent | None:
+        """The current event, or None.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        if self._cached is not None and 0 <= now - self._cached[0] < self._cache_s:
+            return self._cached[1]
+        cancelled: set[str] = set()
+        found: CurrentEvent | None = None
+        async for entry in self._newest_first():
+            found = pick_current_event(
+                [entry], now=now, window_s=self._window_s, cancelled=cancelled
+            )
+            if found is not None:
+                break
+        self._cached = (now, found)
+        return found
+
+    async def lookup(self, event_id: str) -> CurrentEvent | None:
+        """The newest retained entry of ``event_id`` (to date a check-in), or None.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        async for entry in self._newest_first():
+            found = _event_of(entry)
+            if found is not None and found[0].event_id == event_id:
+                return found[0]
+        return None

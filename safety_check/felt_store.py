@@ -1,0 +1,219 @@
+""" "揺れた" reports: count them per prefecture in Redis and publish aggregates (driver).
+
+The grouping rules are pure (:mod:`safety_check.felt`); this module keeps each prefecture's
+current burst in Redis (so every worker process counts into the same burst), counts a user
+once per burst, and publishes aggregates to the public timeline: at once for the first
+report, then at most every ``felt_publish_interval_s`` (a background flusher picks up
+growth that arrived in between). Relayed P2P地震情報 561 records enter through
+:meth:`FeltReports.add_p2p`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from typing import Any
+
+import orjson
+from redis.asyncio.client import Pipeline
+
+from broadcast.envelope import Envelope
+from broadcast.errors import BroadcastError, TimelineError
+from broadcast.timeline import Timeline
+from safety_check import keys, store, wire
+from safety_check.config import Clock, SafetyConfig
+from safety_check.errors import SafetyCheckError
+from safety_check.events import CurrentEvents
+from safety_check.felt import (
+    FeltBurst,
+    FeltSource,
+    add_report,
+    mark_published,
+    publication_due,
+)
+from safety_check.text import validate_pref
+
+log = logging.getLogger(__name__)
+
+#: A burst's state is kept this many quiet gaps after its last report, then Redis drops it.
+STATE_KEEP_GAPS = 10
+#: An official event is linked to a burst when issued no earlier than this before it began.
+EVENT_LEAD_S = 600.0
+#: Flusher backoff after a failure: capped exponential with full jitter.
+FLUSH_BACKOFF_MAX_S = 30.0
+
+
+def burst_to_json(burst: FeltBurst) -> bytes:
+    """The stored form of a burst."""
+    return orjson.dumps(dataclasses.asdict(burst))
+
+
+def burst_from_json(raw: Any) -> FeltBurst | None:
+    """A stored burst (None for None or a value that is not one)."""
+    if raw is None:
+        return None
+    try:
+        obj = orjson.loads(raw)
+        return FeltBurst(**obj)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+
+
+class FeltReports:
+    """Felt-report counting and publication."""
+
+    def __init__(
+        self,
+        redis: store.Redis,
+        *,
+        timeline: Timeline,
+        events: CurrentEvents,
+        config: SafetyConfig,
+        clock: Clock,
+    ) -> None:
+        self._redis = redis
+        self._timeline = timeline
+        self._events = events
+        self._config = config
+        self._clock = clock
+
+    async def report(
+        self, pref: str, *, source: FeltSource, reporter: str | None, at: float | None = None
+    ) -> FeltBurst | None:
+        """Count one report (a reporter is counted once per burst) and publish when due.
+        Returns the burst as it is now, or None for a stale P2P record.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        at = self._clock() if at is None else at
+        cfg = self._config
+        state_key = keys.felt(pref)
+        who_key = None if reporter is None else keys.felt_reporter(pref, reporter)
+        keep_ms = store.ms(cfg.felt_gap_s * STATE_KEEP_GAPS)
+
+        async def body(pipe: Pipeline) -> FeltBurst | None:
+            burst = burst_from_json(await pipe.get(state_key))
+            grown = add_report(burst, pref=pref, source=source, at=at, gap_s=cfg.felt_gap_s)
+            if grown is None:
+                return None
+            # A reporter already counted in this burst is not counted again.
+            if (
+                who_key is not None
+                and burst is not None
+                and grown.key == burst.key
+                and store.opt_text(await pipe.get(who_key)) == burst.key
+            ):
+                return burst
+            store.begin(pipe)
+            pipe.set(state_key, burst_to_json(grown), px=keep_ms)
+            if who_key is not None:
+                pipe.set(who_key, grown.key, px=keep_ms)
+            pipe.sadd(keys.FELT_DIRTY, pref)
+            return grown
+
+        watch = [state_key] if who_key is None else [state_key, who_key]
+        burst = await store.transaction(self._redis, watch, body, timeout_s=cfg.redis_timeout_s)
+        if burst is not None:
+            await self.flush_pref(pref)
+        return burst
+
+    async def add_p2p(self, pref: str, at: float) -> FeltBurst | None:
+        """Count one P2P地震情報 561 record (its area already mapped to ``pref``, ``at`` its
+        POSIX time). The poller dedupes records by their ``id``.
+
+        Raises:
+            InvalidInput: ``pref`` is not a JIS prefecture code.
+            StoreError: Redis failed.
+        """
+        return await self.report(validate_pref(pref), source=FeltSource.P2P, reporter=None, at=at)
+
+    async def flush_pref(self, pref: str) -> bool:
+        """Publish ``pref``'s burst if it has growth due; True when something was published.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        cfg = self._config
+        timeout = cfg.redis_timeout_s
+        burst = burst_from_json(await store.call(self._redis.get(keys.felt(pref)), timeout))
+        now = self._clock()
+        if burst is None or burst.total <= burst.published_total:
+            await store.call(self._redis.srem(keys.FELT_DIRTY, pref), timeout)
+            return False
+        if not publication_due(burst, now, cfg.felt_publish_interval_s):
+            return False
+        event = await self._events.current(now)
+        event_id = None
+        if event is not None and (
+            event.occurred_at is None or event.occurred_at >= burst.started_at - EVENT_LEAD_S
+        ):
+            event_id = event.event_id
+        envelope = Envelope(
+            key=burst.publication_key,
+            kind="felt",
+            prefs=(burst.pref,),
+            payload=wire.dumps(wire.felt_json(burst, event_id)),
+            replaces=burst.previous_publication_key,
+        )
+        try:
+            await self._timeline.append(envelope)
+        except TimelineError as err:
+            raise store.wrap_broadcast(err) from err
+        await self._mark(pref, burst, now)
+        return True
+
+    async def _mark(self, pref: str, published: FeltBurst, now: float) -> None:
+        state_key = keys.felt(pref)
+
+        async def body(pipe: Pipeline) -> None:
+            current = burst_from_json(await pipe.get(state_key))
+            if current is None or current.key != published.key:
+                return
+            if current.published_total >= published.total:
+                return
+            marked = dataclasses.replace(
+                mark_published(current, now), published_total=published.total
+            )
+            ttl = int(await pipe.pttl(state_key))
+            store.begin(pipe)
+            pipe.set(state_key, burst_to_json(marked), px=max(ttl, 1))
+            if marked.total <= marked.published_total:
+                pipe.srem(keys.FELT_DIRTY, pref)
+
+        await store.transaction(
+            self._redis, [state_key], body, timeout_s=self._config.redis_timeout_s
+        )
+
+    async def flush(self) -> int:
+        """Publish every prefecture with due growth; returns how many were published.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        members = await store.call(
+            self._redis.smembers(keys.FELT_DIRTY), self._config.redis_timeout_s
+        )
+        published = 0
+        for pref in sorted(store.text(m) for m in members):
+            if await self.flush_pref(pref):
+                published += 1
+        return published
+
+    async def run(self) -> None:
+        """Flush every ``felt_flush_every_s`` until cancelled; failures back off."""
+        failures = 0
+        while True:
+            store.raise_if_cancelling()
+            try:
+                await self.flush()
+                failures = 0
+                delay = self._config.felt_flush_every_s
+            except (SafetyCheckError, BroadcastError) as err:
+                failures += 1
+                cap = min(FLUSH_BACKOFF_MAX_S, self._config.felt_flush_every_s * 2**failures)
+                delay = random.uniform(0, cap)
+                log.warning("felt flush failed error=%s failures=%d", type(err).__name__, failures)
+            await asyncio.sleep(delay)

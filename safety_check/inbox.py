@@ -1,0 +1,116 @@
+"""Private per-user inbox streams: live notifications for one account (driver).
+
+Each user has a ``broadcast.timeline.Timeline`` named ``yure:inbox:<uid>``. What goes in
+is a *notification*, not the content: ``{"type": "checkin", "id": ...}``. The live channel
+(:mod:`safety_check.live`) looks the check-in up and re-checks the friendship when it
+delivers, so a deleted or expired check-in is never served from an inbox and an ex-friend
+never gets one. The whole inbox expires ``inbox_retention_s`` after its last notification.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import orjson
+
+from broadcast.envelope import Envelope
+from broadcast.errors import TimelineError
+from broadcast.timeline import Timeline
+from safety_check import keys, store
+from safety_check.config import SafetyConfig
+
+log = logging.getLogger(__name__)
+
+
+class NoticeKind:
+    """Inbox notification kinds (also the envelope ``kind``)."""
+
+    CHECKIN = "checkin"
+    CHECKIN_DELETED = "checkin_deleted"
+    FRIEND_ADDED = "friend_added"
+    FRIEND_REMOVED = "friend_removed"
+
+
+def checkin_notice(cid: str) -> Envelope:
+    """ "A check-in ``cid`` was made" (idempotent per check-in)."""
+    return Envelope(
+        key=f"checkin:{cid}",
+        kind=NoticeKind.CHECKIN,
+        prefs=(),
+        payload=orjson.dumps({"type": NoticeKind.CHECKIN, "id": cid}),
+    )
+
+
+def checkin_deleted_notice(cid: str) -> Envelope:
+    """ "Check-in ``cid`` is gone": replaces the notice of its creation."""
+    return Envelope(
+        key=f"checkin_deleted:{cid}",
+        kind=NoticeKind.CHECKIN_DELETED,
+        prefs=(),
+        payload=orjson.dumps({"type": NoticeKind.CHECKIN_DELETED, "id": cid}),
+        replaces=f"checkin:{cid}",
+    )
+
+
+def friend_notice(kind: str, other_uid: str, stamp: float) -> Envelope:
+    """Friendship with ``other_uid`` began or ended (``stamp`` makes repeats distinct)."""
+    return Envelope(
+        key=f"{kind}:{other_uid}:{round(stamp * 1000)}",
+        kind=kind,
+        prefs=(),
+        payload=orjson.dumps({"type": kind, "uid": other_uid}),
+    )
+
+
+class Inboxes:
+    """Append notifications to users' inbox streams."""
+
+    def __init__(self, redis: store.Redis, *, config: SafetyConfig) -> None:
+        self._redis = redis
+        self._config = config
+
+    def timeline(self, uid: str) -> Timeline:
+        """The inbox stream of ``uid``."""
+        return Timeline(
+            self._redis,
+            stream=keys.inbox_stream(uid),
+            retention_s=self._config.inbox_retention_s,
+            timeout_s=self._config.redis_timeout_s,
+        )
+
+    async def push(self, uid: str, envelope: Envelope) -> str:
+        """Append ``envelope`` to ``uid``'s inbox and push its expiry forward.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        timeline = self.timeline(uid)
+        try:
+            entry_id = await timeline.append(envelope)
+        except TimelineError as err:
+            raise store.wrap_broadcast(err) from err
+        ttl_ms = store.ms(self._config.inbox_retention_s)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in (
+                timeline.stream_key,
+                timeline.keys_key,
+                timeline.keytimes_key,
+                timeline.floor_key,
+            ):
+                pipe.pexpire(key, ttl_ms)
+            await store.call(pipe.execute(), self._config.redis_timeout_s)
+        return entry_id
+
+    async def push_many(self, uids: Iterable[str], envelope: Envelope) -> int:
+        """Push ``envelope`` to every inbox of ``uids``; failures are logged and counted,
+        not raised (the check-in itself is already durable). Returns the failures."""
+        failures = 0
+        for uid in uids:
+            try:
+                await self.push(uid, envelope)
+            except store.StoreError:
+                failures += 1
+        if failures:
+            log.warning("inbox push failed kind=%s failures=%d", envelope.kind, failures)
+        return failures

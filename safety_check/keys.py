@@ -1,0 +1,103 @@
+"""Every Redis key safety_check uses, in one place (pure).
+
+All keys start with ``yure:sc:`` except the per-user inbox streams, which follow the
+broadcast naming (``yure:inbox:<uid>``, wrapped in a hash tag by ``Timeline``). Ids and
+handles inside keys are checked for shape before they get here, so no key can be forged to
+reach another namespace.
+
+===========================  ===========  ==================================================
+key                          type         holds
+===========================  ===========  ==================================================
+handle:<handle>              string       uid (handles are never reused)
+user:<uid>                   hash         handle, pw (argon2id PHC string), created_at
+session:<sha256>             hash         uid, created_at; expires with the session
+sessions:<uid>               set          sha256 of that user's sessions
+friends:<uid>                set          uids of mutual friends
+incoming:<uid>               set          uids that asked for uid
+outgoing:<uid>               hash         handle asked for → its uid ("" if nobody holds it)
+invite:<sha256>              string       inviter uid; expires
+checkin:<id>                 hash         one check-in; PEXPIRE at its deletion time
+checkins:<uid>               zset         check-in ids by creation time
+idem:<uid>:<sha256>          string       {fp, id}: Idempotency-Key → check-in, same expiry
+post:<id>                    hash         one post (coarsened); expires with the timeline
+reports:<id>                 set          uids that reported the post
+felt:<pref>                  string       the current burst (JSON) of a prefecture
+felt:who:<pref>:<reporter>   string       burst key the reporter was last counted in
+felt:dirty                   set          prefectures whose burst has unpublished growth
+rate:<name>:<subject>:<win>  string       request counter of one rate-limit window
+===========================  ===========  ==================================================
+"""
+
+from __future__ import annotations
+
+PREFIX = "yure:sc:"
+FELT_DIRTY = PREFIX + "felt:dirty"
+
+
+def handle(handle: str) -> str:
+    return f"{PREFIX}handle:{handle}"
+
+
+def user(uid: str) -> str:
+    return f"{PREFIX}user:{uid}"
+
+
+def session(token_hash: str) -> str:
+    return f"{PREFIX}session:{token_hash}"
+
+
+def user_sessions(uid: str) -> str:
+    return f"{PREFIX}sessions:{uid}"
+
+
+def friends(uid: str) -> str:
+    return f"{PREFIX}friends:{uid}"
+
+
+def incoming(uid: str) -> str:
+    return f"{PREFIX}incoming:{uid}"
+
+
+def outgoing(uid: str) -> str:
+    return f"{PREFIX}outgoing:{uid}"
+
+
+def invite(token_hash: str) -> str:
+    return f"{PREFIX}invite:{token_hash}"
+
+
+def checkin(cid: str) -> str:
+    return f"{PREFIX}checkin:{cid}"
+
+
+def user_checkins(uid: str) -> str:
+    return f"{PREFIX}checkins:{uid}"
+
+
+def idempotency(uid: str, key_hash: str) -> str:
+    return f"{PREFIX}idem:{uid}:{key_hash}"
+
+
+def post(pid: str) -> str:
+    return f"{PREFIX}post:{pid}"
+
+
+def post_reports(pid: str) -> str:
+    return f"{PREFIX}reports:{pid}"
+
+
+def felt(pref: str) -> str:
+    return f"{PREFIX}felt:{pref}"
+
+
+def felt_reporter(pref: str, reporter: str) -> str:
+    return f"{PREFIX}felt:who:{pref}:{reporter}"
+
+
+def rate(name: str, subject: str, window: int) -> str:
+    return f"{PREFIX}rate:{name}:{subject}:{window}"
+
+
+def inbox_stream(uid: str) -> str:
+    """Name of the private inbox stream (a ``broadcast.timeline.Timeline``) of ``uid``."""
+    return f"yure:inbox:{uid}"

@@ -1,0 +1,50 @@
+"""Rate limiting against Redis counters (driver; the arithmetic is :mod:`.ratelimit`).
+
+One ``INCR`` + ``EXPIRE`` in a MULTI per check: counters are shared by every worker process.
+Client addresses are stored hashed, never in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from safety_check import keys, store
+from safety_check.config import Clock
+from safety_check.errors import RateLimited
+from safety_check.ratelimit import Limit, decide, window_index
+
+log = logging.getLogger(__name__)
+
+
+def ip_subject(address: str | None) -> str:
+    """The rate-limit subject of a client address (a short hash; "unknown" when absent)."""
+    raw = address or "unknown"
+    return "ip-" + hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:24]
+
+
+class Limiter:
+    """Counts requests per (limit, subject) in fixed windows."""
+
+    def __init__(self, redis: store.Redis, *, clock: Clock, timeout_s: float) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._timeout_s = timeout_s
+
+    async def hit(self, limit: Limit, subject: str) -> None:
+        """Count one request of ``subject`` against ``limit``.
+
+        Raises:
+            RateLimited: over the limit; ``retry_after_s`` says when the window ends.
+            StoreError: Redis failed.
+        """
+        now = self._clock()
+        key = keys.rate(limit.name, subject, window_index(limit, now))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, limit.window_s + 1)
+            results = await store.call(pipe.execute(), self._timeout_s)
+        retry = decide(limit, int(results[0]), now)
+        if retry is not None:
+            log.info("rate limited limit=%s retry_after_s=%d", limit.name, retry)
+            raise RateLimited(f"too many requests ({limit.name})", retry_after_s=retry)

@@ -1,0 +1,181 @@
+"""User posts on the public timeline: anonymous, coarse location, reportable (driver).
+
+A post is published as kind ``post``, ``official: false``, with its prefecture as the only
+routing pref. When it carries a point, the point is tagged to a prefecture with
+``geo.locate.pref_at`` and then rounded to 0.1°; the precise value is never stored or
+published. The author's uid is kept next to the post (never published) only to stop
+self-reports; it expires with the post. After ``post_hide_reports`` distinct accounts
+report it, a retraction replacing the post is published so live clients hide it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from broadcast.envelope import Envelope
+from broadcast.errors import TimelineError
+from broadcast.timeline import Timeline
+from geo.errors import GeoError
+from safety_check import keys, store, wire
+from safety_check.config import Clock, SafetyConfig
+from safety_check.errors import InvalidInput, NotFound
+from safety_check.model import Post, PostDraft
+from safety_check.policy import post_hidden
+from safety_check.text import coarsen
+from safety_check.tokens import is_id, new_id
+
+log = logging.getLogger(__name__)
+
+#: ``geo.locate.pref_at``: (lat, lon) → JIS code or None (at sea / abroad).
+Locator = Callable[[float, float], str | None]
+
+
+def post_key(pid: str) -> str:
+    """Timeline idempotency key of a post."""
+    return f"post:{pid}"
+
+
+def locate(locator: Locator, lat: float, lon: float) -> str | None:
+    """Tag a point with its prefecture.
+
+    Raises:
+        InvalidInput: geo refused the point.
+    """
+    try:
+        return locator(lat, lon)
+    except GeoError as err:
+        raise InvalidInput("lat/lon could not be located") from err
+
+
+class Posts:
+    """Create, read and report public posts."""
+
+    def __init__(
+        self,
+        redis: store.Redis,
+        *,
+        timeline: Timeline,
+        locator: Locator,
+        config: SafetyConfig,
+        clock: Clock,
+    ) -> None:
+        self._redis = redis
+        self._timeline = timeline
+        self._locator = locator
+        self._config = config
+        self._clock = clock
+
+    async def create(self, author: str, draft: PostDraft) -> Post:
+        """Store and publish a post.
+
+        Raises:
+            InvalidInput: the point could not be located.
+            StoreError: Redis failed.
+        """
+        pref, lat, lon = draft.pref, None, None
+        if draft.lat is not None and draft.lon is not None:
+            pref = locate(self._locator, draft.lat, draft.lon) or pref
+            lat, lon = coarsen(draft.lat), coarsen(draft.lon)
+        post = Post(
+            id=new_id(),
+            author=author,
+            text=draft.text,
+            pref=pref,
+            lat=lat,
+            lon=lon,
+            created_at=self._clock(),
+        )
+        ttl_ms = store.ms(self._config.post_ttl_s)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                keys.post(post.id),
+                mapping={
+                    "author": author,
+                    "text": post.text,
+                    "pref": post.pref or "",
+                    "lat": "" if lat is None else repr(lat),
+                    "lon": "" if lon is None else repr(lon),
+                    "created_at": repr(post.created_at),
+                    "hidden": "0",
+                },
+            )
+            pipe.pexpire(keys.post(post.id), ttl_ms)
+            await store.call(pipe.execute(), self._config.redis_timeout_s)
+        await self._append(
+            Envelope(
+                key=post_key(post.id),
+                kind="post",
+                prefs=() if pref is None else (pref,),
+                payload=wire.dumps(wire.post_json(post)),
+            )
+        )
+        return post
+
+    async def get(self, pid: str) -> Post | None:
+        """The post ``pid``, or None when absent, expired or hidden.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        post = await self._load(pid)
+        return None if post is None or post.hidden else post
+
+    async def report(self, reporter: str, pid: str) -> None:
+        """Record ``reporter``'s report; hide the post at the threshold of distinct
+        reporters (the author's own report does not count).
+
+        Raises:
+            NotFound: no such post.
+            StoreError: Redis failed.
+        """
+        post = await self._load(pid)
+        if post is None:
+            raise NotFound("no such post")
+        if post.author == reporter:
+            return
+        timeout = self._config.redis_timeout_s
+        ttl = int(await store.call(self._redis.pttl(keys.post(pid)), timeout))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.post_reports(pid), reporter)
+            pipe.pexpire(keys.post_reports(pid), max(ttl, 1000))
+            pipe.scard(keys.post_reports(pid))
+            results = await store.call(pipe.execute(), timeout)
+        if not post_hidden(int(results[2]), self._config.post_hide_reports):
+            return
+        await store.call(self._redis.hset(keys.post(pid), "hidden", "1"), timeout)
+        log.info("post hidden reports=%d", int(results[2]))
+        await self._append(
+            Envelope(
+                key=f"post_hidden:{pid}",
+                kind="post",
+                prefs=() if post.pref is None else (post.pref,),
+                payload=wire.dumps(wire.post_hidden_json(post)),
+                replaces=post_key(pid),
+            )
+        )
+
+    async def _load(self, pid: str) -> Post | None:
+        if not is_id(pid):
+            return None
+        fields = store.text_map(
+            await store.call(self._redis.hgetall(keys.post(pid)), self._config.redis_timeout_s)
+        )
+        if "author" not in fields:
+            return None
+        return Post(
+            id=pid,
+            author=fields["author"],
+            text=fields.get("text", ""),
+            pref=fields.get("pref") or None,
+            lat=float(fields["lat"]) if fields.get("lat") else None,
+            lon=float(fields["lon"]) if fields.get("lon") else None,
+            created_at=float(fields.get("created_at", "0")),
+            hidden=fields.get("hidden") == "1",
+        )
+
+    async def _append(self, envelope: Envelope) -> None:
+        try:
+            await self._timeline.append(envelope)
+        except TimelineError as err:
+            raise store.wrap_broadcast(err) from err

@@ -1,0 +1,110 @@
+"""The safety check's objects of one process, wired once (driver).
+
+:func:`build_services` makes every store from one Redis client, one config and one clock;
+the aiohttp app keeps the result under :data:`SERVICES`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from aiohttp import web
+
+from broadcast.timeline import Timeline
+from safety_check import store
+from safety_check.accounts import Accounts
+from safety_check.checkins import Checkins
+from safety_check.config import Clock, SafetyConfig
+from safety_check.events import CurrentEvents
+from safety_check.felt_store import FeltReports
+from safety_check.friends import Friends
+from safety_check.inbox import Inboxes
+from safety_check.limiter import Limiter
+from safety_check.posts import Locator, Posts
+from safety_check.sessions import Sessions
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(slots=True)
+class Services:
+    """Everything a safety-check route needs."""
+
+    redis: store.Redis
+    config: SafetyConfig
+    clock: Clock
+    locator: Locator
+    public: Timeline
+    accounts: Accounts
+    sessions: Sessions
+    inboxes: Inboxes
+    friends: Friends
+    events: CurrentEvents
+    checkins: Checkins
+    posts: Posts
+    felt: FeltReports
+    limiter: Limiter
+    #: Open live channels of this process (bounded by ``config.max_live_connections``).
+    live_connections: int = 0
+    #: Open live WebSockets, closed with 1001 when the server shuts down.
+    live_sockets: set[web.WebSocketResponse] = dataclasses.field(default_factory=set)
+
+
+SERVICES = web.AppKey("safety_check.services", Services)
+
+
+def build_services(
+    redis: store.Redis, *, config: SafetyConfig, clock: Clock, locator: Locator
+) -> Services:
+    """Wire the stores of one process."""
+    public = Timeline(
+        redis, retention_s=config.public_retention_s, timeout_s=config.redis_timeout_s
+    )
+    accounts = Accounts(redis, config=config, clock=clock)
+    inboxes = Inboxes(redis, config=config)
+    friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)
+    events = CurrentEvents(
+        public, window_s=config.current_event_window_s, cache_s=config.current_event_cache_s
+    )
+    return Services(
+        redis=redis,
+        config=config,
+        clock=clock,
+        locator=locator,
+        public=public,
+        accounts=accounts,
+        sessions=Sessions(redis, config=config, clock=clock),
+        inboxes=inboxes,
+        friends=friends,
+        events=events,
+        checkins=Checkins(
+            redis, friends=friends, inboxes=inboxes, events=events, config=config, clock=clock
+        ),
+        posts=Posts(redis, timeline=public, locator=locator, config=config, clock=clock),
+        felt=FeltReports(redis, timeline=public, events=events, config=config, clock=clock),
+        limiter=Limiter(redis, clock=clock, timeout_s=config.redis_timeout_s),
+    )
+
+
+async def check_durability(redis: store.Redis, *, timeout_s: float) -> bool:
+    """Warn unless Redis runs with ``appendonly yes`` and ``appendfsync always``, without
+    which an acknowledged check-in may be lost on a Redis crash (docs/api.md, Durability).
+    Returns whether both settings were confirmed."""
+    try:
+        appendonly = await store.call(redis.config_get("appendonly"), timeout_s)
+        fsync = await store.call(redis.config_get("appendfsync"), timeout_s)
+    except store.StoreError as err:
+        log.warning("durability unknown: CONFIG GET failed error=%s", err)
+        return False
+    only = {store.text(k): store.text(v) for k, v in dict(appendonly).items()}.get("appendonly")
+    sync = {store.text(k): store.text(v) for k, v in dict(fsync).items()}.get("appendfsync")
+    if only != "yes" or sync != "always":
+        log.warning(
+            "redis is not durable appendonly=%s appendfsync=%s: acknowledged check-ins may be "
+            "lost if redis crashes; run it with appendonly yes and appendfsync always",
+            only,
+            sync,
+        )
+        return False
+    return True

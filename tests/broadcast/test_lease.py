@@ -1,0 +1,127 @@
+"""lease against a real redis-server: exclusivity, renewal, loss, release."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio
+
+from broadcast.lease import Lease, holder_id
+from tests.broadcast.support import WAIT_S
+
+TTL_S = 0.3
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    r = redis.asyncio.Redis.from_url(redis_url)
+    yield r
+    await r.aclose()
+
+
+async def test_only_one_holder(client: redis.asyncio.Redis) -> None:
+    a = Lease(client, name="t:lease", holder="a", ttl_s=TTL_S)
+    b = Lease(client, name="t:lease", holder="b", ttl_s=TTL_S)
+    assert await a.try_acquire()
+    assert not await b.try_acquire()
+    assert await a.renew()
+    assert not await b.renew()
+    await b.release()  # not b's: nothing happens
+    assert await a.holder_now() == "a"
+    await a.release()
+    assert await a.holder_now() is None
+    assert await b.try_acquire()
+    assert not await a.renew()
+
+
+async def test_run_renews_and_excludes(client: redis.asyncio.Redis) -> None:
+    loop = asyncio.get_running_loop()
+    running: set[str] = set()
+    both = asyncio.Event()
+
+    def worker(name: str):  # type: ignore[no-untyped-def]
+        async def work() -> None:
+            running.add(name)
+            if len(running) > 1:
+                both.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                running.discard(name)
+
+        return work
+
+    a = Lease(client, name="t:lease", holder="a", ttl_s=TTL_S)
+    b = Lease(client, name="t:lease", holder="b", ttl_s=TTL_S)
+    task_a = asyncio.create_task(a.run(worker("a")))
+    async with asyncio.timeout(WAIT_S):
+        while "a" not in running:  # noqa: ASYNC110 - state of another task
+            await asyncio.sleep(0.01)
+    task_b = asyncio.create_task(b.run(worker("b")))
+    started = loop.time()
+    # Several TTLs pass: a keeps renewing, b never runs.
+    async with asyncio.timeout(WAIT_S):
+        while loop.time() - started < 4 * TTL_S:
+            assert await a.holder_now() == "a"
+            assert running == {"a"}
+            await asyncio.sleep(TTL_S / 5)
+    assert not both.is_set()
+    # a stops (e.g. its node shuts down): it releases and b takes over.
+    task_a.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task_a
+    async with asyncio.timeout(WAIT_S):
+        while running != {"b"}:  # noqa: ASYNC110 - state of another task
+            await asyncio.sleep(0.01)
+    task_b.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task_b
+    assert not both.is_set()
+
+
+async def test_lost_lease_stops_the_work(client: redis.asyncio.Redis) -> None:
+    cancelled = asyncio.Event()
+    started = asyncio.Event()
+
+    async def work() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    lease = Lease(client, name="t:lease", holder="a", ttl_s=TTL_S)
+    task = asyncio.create_task(lease.run(work))
+    await asyncio.wait_for(started.wait(), WAIT_S)
+    await client.set("t:lease", "intruder")  # someone else holds it now
+    await asyncio.wait_for(cancelled.wait(), WAIT_S)
+    assert await lease.holder_now() == "intruder"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_work_that_ends_is_retried(client: redis.asyncio.Redis) -> None:
+    runs = 0
+    twice = asyncio.Event()
+
+    async def work() -> None:
+        nonlocal runs
+        runs += 1
+        if runs >= 2:
+            twice.set()
+        if runs == 1:
+            raise RuntimeError("boom")
+
+    task = asyncio.create_task(Lease(client, name="t:lease", ttl_s=TTL_S).run(work))
+    await asyncio.wait_for(twice.wait(), WAIT_S)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_holder_ids_differ() -> None:
+    assert holder_id() != holder_id()

@@ -1,0 +1,206 @@
+"""GET /api/live: WebSocket and SSE delivery of friends' check-ins, authenticated."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from safety_check.tokens import SESSION_COOKIE
+from tests.redis_server import RedisProcess
+from tests.safety_check.conftest import Api, AppFactory, fast_config, running_api
+
+#: The issue's promise: a friend's check-in arrives within a second.
+DELIVERY_S = 1.0
+
+
+async def _receive(ws: aiohttp.ClientWebSocketResponse, within_s: float = 5.0) -> dict[str, Any]:
+    msg = await ws.receive(timeout=within_s)
+    assert msg.type is aiohttp.WSMsgType.TEXT, msg
+    result: dict[str, Any] = orjson.loads(msg.data)
+    return result
+
+
+async def _pair(api: Api) -> None:
+    for h in ("watcher", "sender", "outsider"):
+        await api.signup(h)
+    await api.befriend("watcher", "sender")
+
+
+async def test_websocket_header_auth_delivers_within_a_second(api: Api) -> None:
+    await _pair(api)
+    _, early = await api.call("POST", "/api/checkins", "sender", json={"status": "unknown"})
+    async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
+        assert await _receive(ws) == {"type": "ready", "handle": "watcher"}
+        snapshot = await _receive(ws)
+        assert snapshot["type"] == "snapshot"
+        assert snapshot["checkins"] == [{"handle": "sender", "checkin": early}]
+        sent_at = time.monotonic()
+        _, created = await api.call(
+            "POST", "/api/checkins", "sender", json={"status": "safe", "note": "<b>ok</b>"}
+        )
+        message = await _receive(ws, within_s=DELIVERY_S)
+        assert time.monotonic() - sent_at < DELIVERY_S
+        assert message == {"type": "checkin", "checkin": created}
+        assert message["checkin"]["note"] == "<b>ok</b>"
+        # Deletion is pushed too.
+        await api.call("DELETE", f"/api/checkins/{created['id']}", "sender")
+        assert await _receive(ws) == {"type": "checkin_deleted", "id": created["id"]}
+
+
+async def test_websocket_first_message_auth(api: Api) -> None:
+    await _pair(api)
+    async with api.client.ws_connect("/api/live") as ws:
+        await ws.send_str(orjson.dumps({"type": "auth", "token": api.tokens["watcher"]}).decode())
+        assert (await _receive(ws))["type"] == "ready"
+        assert (await _receive(ws))["type"] == "snapshot"
+        _, created = await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
+        assert (await _receive(ws, within_s=DELIVERY_S))["checkin"]["id"] == created["id"]
+
+
+@pytest.mark.parametrize(
+    "first", [{"type": "auth", "token": "A" * 43}, {"type": "hello"}, "not json", None]
+)
+async def test_websocket_bad_auth_closes_4401(api: Api, first: object) -> None:
+    await _pair(api)
+    async with api.client.ws_connect("/api/live") as ws:
+        if first is not None:
+            await ws.send_str(first if isinstance(first, str) else orjson.dumps(first).decode())
+        msg = await ws.receive(timeout=5)
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 4401)
+
+
+async def test_websocket_bad_header_token_is_401(api: Api) -> None:
+    resp = await api.client.get(
+        "/api/live",
+        headers={
+            "Authorization": "Bearer " + "B" * 43,
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    assert resp.status == 401
+    assert (await resp.json())["error"] == "unauthorized"
+
+
+async def test_websocket_cookie_needs_same_origin(api: Api) -> None:
+    await _pair(api)
+    cookie = {SESSION_COOKIE: api.tokens["watcher"]}
+    api.client.session.cookie_jar.update_cookies(cookie)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+        await api.client.ws_connect("/api/live", headers={"Origin": "https://evil.example"})
+    assert info.value.status == 403
+    origin = f"http://{api.client.host}:{api.client.port}"
+    async with api.client.ws_connect("/api/live", headers={"Origin": origin}) as ws:
+        assert (await _receive(ws))["type"] == "ready"
+
+
+async def test_strangers_and_ex_friends_get_nothing(api: Api) -> None:
+    await _pair(api)
+    async with api.client.ws_connect("/api/live", headers=api.auth("outsider")) as ws:
+        await _receive(ws)
+        assert (await _receive(ws))["checkins"] == []
+        await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
+        with pytest.raises(asyncio.TimeoutError):
+            await ws.receive(timeout=0.8)
+    async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
+        await _receive(ws)
+        await _receive(ws)
+        await api.call("DELETE", "/api/friends/watcher", "sender")
+        assert await _receive(ws) == {"type": "friend_removed", "handle": "sender"}
+        await api.call("POST", "/api/checkins", "sender", json={"status": "need_help"})
+        with pytest.raises(asyncio.TimeoutError):
+            await ws.receive(timeout=0.8)
+
+
+async def test_revoked_session_ends_channel(api: Api) -> None:
+    await _pair(api)
+    async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
+        await _receive(ws)
+        await _receive(ws)
+        assert (await api.call("DELETE", "/api/sessions/current", "watcher"))[0] == 204
+        msg = await ws.receive(timeout=5)
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 4401)
+
+
+async def test_sse(api: Api) -> None:
+    await _pair(api)
+    assert (await api.client.get("/api/live")).status == 401
+    resp = await api.client.get("/api/live", headers=api.auth("watcher"))
+    assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
+    events: list[dict[str, Any]] = []
+
+    async def read_events(count: int) -> None:
+        buffer = b""
+        while len(events) < count:
+            buffer += await resp.content.readany()
+            while b"\n\n" in buffer:
+                block, buffer = buffer.split(b"\n\n", 1)
+                for line in block.split(b"\n"):
+                    if line.startswith(b"data: "):
+                        events.append(orjson.loads(line[6:]))
+
+    await asyncio.wait_for(read_events(2), 5)
+    assert [e["type"] for e in events] == ["ready", "snapshot"]
+    _, created = await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
+    await asyncio.wait_for(read_events(3), DELIVERY_S)
+    assert events[2] == {"type": "checkin", "checkin": created}
+    resp.close()
+
+
+async def test_connection_cap_answers_503(make_api: AppFactory) -> None:
+    api: Api = await make_api(config=fast_config(max_live_connections=1))
+    await _pair(api)
+    async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
+        await _receive(ws)
+        resp = await api.client.get("/api/live", headers=api.auth("sender"))
+        assert resp.status == 503 and (await resp.json())["error"] == "unavailable"
+    deadline = time.monotonic() + 5
+    while True:  # the slot is freed once the server has seen the close
+        resp = await api.client.get("/api/live", headers=api.auth("sender"))
+        if resp.status == 200:
+            resp.close()
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+
+
+async def test_sse_session_end_and_redis_outage(fresh_redis: RedisProcess) -> None:
+    async with running_api(fresh_redis.url) as api:
+        await _pair(api)
+
+        async def first_events(resp: aiohttp.ClientResponse, count: int) -> list[str]:
+            types: list[str] = []
+            buffer = b""
+            while len(types) < count:
+                chunk = await resp.content.readany()
+                assert chunk, "stream ended early"
+                buffer += chunk
+                while b"\n\n" in buffer:
+                    block, buffer = buffer.split(b"\n\n", 1)
+                    types += [
+                        ln[7:].decode() for ln in block.split(b"\n") if ln.startswith(b"event: ")
+                    ]
+            return types
+
+        resp = await api.client.get("/api/live", headers=api.auth("watcher"))
+        assert await asyncio.wait_for(first_events(resp, 2), 5) == ["ready", "snapshot"]
+        await api.call("DELETE", "/api/sessions/current", "watcher")
+        assert await asyncio.wait_for(first_events(resp, 1), 5) == ["unauthorized"]
+        resp.close()
+
+        async with api.client.ws_connect("/api/live", headers=api.auth("sender")) as ws:
+            await _receive(ws)
+            await _receive(ws)
+            await asyncio.to_thread(fresh_redis.kill)
+            try:
+                msg = await ws.receive(timeout=15)
+                assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1013)
+            finally:
+                await asyncio.to_thread(fresh_redis.start)

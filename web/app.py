@@ -1,0 +1,144 @@
+"""``build_app``: every route of yure on one aiohttp application.
+
+* streams: ``/ws``, ``/sse``; history: ``/api/timeline``; ``/feeds/{pref}.atom``
+  (broadcast + web.feeds);
+* operations: ``/healthz``, ``/metrics`` (web.health);
+* the safety check's API (safety_check.http) and the pages (web.pages).
+
+The public read endpoints need no login and allow cross-origin reads (CORS
+``*``); WebSocket upgrades are accepted from any Origin, as the stream is public.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+import safety_check.http
+from broadcast.api import TimelineApi
+from broadcast.errors import FilterError
+from broadcast.filter import PrefResolver
+from broadcast.frames import CloseCode
+from broadcast.hub import Hub
+from broadcast.limits import Limits
+from broadcast.metrics import Metrics
+from broadcast.sse import SseEndpoint
+from broadcast.timeline import Timeline
+from broadcast.ws import WebSocketEndpoint
+from geo import codes
+from geo.errors import GeoError
+from web import feeds, health, keys
+from web import pages as web_pages
+from yure.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Paths whose GET responses any origin may read.
+CORS_PREFIXES = ("/api/timeline", "/sse", "/feeds/", "/healthz")
+#: Request bodies of any route at most (the safety-check API's are far smaller).
+MAX_REQUEST_BYTES = 64 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def resolve_prefs(tokens: Iterable[str]) -> frozenset[str]:
+    """geo's token resolution as broadcast's :data:`PrefResolver`.
+
+    Raises:
+        FilterError: a token names no prefecture or region.
+    """
+    try:
+        return codes.resolve_pref_tokens(list(tokens))
+    except GeoError as err:
+        raise FilterError(str(err)) from err
+
+
+def build_app(
+    settings: Settings,
+    redis: Redis,
+    *,
+    limits: Limits | None = None,
+    metrics_dir: Path | None = None,
+) -> web.Application:
+    """The application of one worker process.
+
+    Args:
+        settings: the process settings.
+        redis: the shared client (the hub opens its own blocking reads on its pool).
+        limits: broadcaster limits; defaults from :mod:`broadcast.limits` and settings.
+        metrics_dir: prometheus multiprocess directory when several workers run.
+    """
+    if limits is None:
+        limits = Limits(
+            max_connections_per_ip=settings.ws_max_conns_per_ip,
+            max_events_per_frame=settings.ws_max_events_per_frame,
+        )
+    app = web.Application(middlewares=[cors_middleware], client_max_size=MAX_REQUEST_BYTES)
+    timeline = Timeline(redis, retention_s=settings.retention_s)
+    metrics = Metrics(metrics_dir)
+    hub = Hub(timeline, limits=limits, metrics=metrics)
+    resolver: PrefResolver = resolve_prefs
+    app[keys.SETTINGS] = settings
+    app[keys.REDIS] = redis
+    app[keys.TIMELINE] = timeline
+    app[keys.HUB] = hub
+    app[keys.METRICS] = metrics
+    app[keys.LIMITS] = limits
+    app[keys.PREF_RESOLVER] = resolver
+    app.on_response_prepare.append(_add_cors)
+    app.cleanup_ctx.append(_hub_lifetime)
+    app.on_shutdown.append(_close_streams)
+
+    app.router.add_get("/ws", WebSocketEndpoint(hub, resolve=resolver).handle)
+    app.router.add_get("/sse", SseEndpoint(hub, resolve=resolver).handle)
+    app.router.add_get("/api/timeline", TimelineApi(timeline, resolve=resolver).handle)
+    app.router.add_get(r"/feeds/{pref:\d{2}}.atom", feeds.atom_feed)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
+
+    safety_check.http.setup(app, redis=redis, settings=settings)
+    web_pages.setup(app, settings=settings)
+    return app
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the CORS preflight of the public read endpoints (EventSource may send
+    ``Last-Event-ID``); :func:`_add_cors` marks their responses."""
+    if request.method == "OPTIONS" and request.path.startswith(CORS_PREFIXES):
+        return web.Response(status=204, headers=_cors_headers(preflight=True))
+    return await handler(request)
+
+
+async def _add_cors(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith(CORS_PREFIXES):
+        response.headers.update(_cors_headers(preflight=False))
+
+
+def _cors_headers(*, preflight: bool) -> dict[str, str]:
+    headers = {"Access-Control-Allow-Origin": "*"}
+    if preflight:
+        headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = "Last-Event-ID"
+        headers["Access-Control-Max-Age"] = "86400"
+    return headers
+
+
+async def _hub_lifetime(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[keys.HUB].run(), name="hub")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[keys.HUB].close_all(CloseCode.GOING_AWAY, "server shutting down: resume with since")

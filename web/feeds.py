@@ -1,0 +1,159 @@
+"""``GET /feeds/{pref}.atom``: an Atom feed (RFC 4287) per prefecture for news CMSs.
+
+Only official items (JMA, directly or via P2P地震情報) tagged with the
+prefecture. Every string goes through ElementTree, which escapes ``& < > "``,
+after characters XML 1.0 forbids (§2.2 Char) are removed, so any title a
+telegram carries yields a well-formed document.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from broadcast.envelope import Entry, parse_stream_id
+from broadcast.errors import TimelineError
+from broadcast.limits import READ_BATCH_ENTRIES
+from broadcast.timeline import Timeline
+from geo import codes
+from geo.errors import GeoError
+from web import keys
+
+log = logging.getLogger(__name__)
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+#: Entries per feed.
+MAX_FEED_ENTRIES = 50
+#: Timeline entries looked at to fill one feed.
+MAX_FEED_SCAN_ENTRIES = 5000
+#: Longest title / summary we put in a feed.
+MAX_TEXT_CHARS = 2000
+_NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_INFO_TYPE_PREFIX = {"cancelled": "【取消】", "corrected": "【訂正】"}
+
+
+def clean_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
+    """A string safe for XML 1.0 text, cut at ``limit`` characters."""
+    text = value if isinstance(value, str) else ""
+    return _NOT_XML_CHAR.sub("", text)[:limit]
+
+
+def render_feed(
+    *, pref: str, pref_name: str, self_url: str, entries: list[tuple[Entry, dict[str, Any]]]
+) -> bytes:
+    """The Atom document for ``entries`` (newest first) of one prefecture."""
+    ET.register_namespace("", ATOM_NS)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    feed.set("{http://www.w3.org/XML/1998/namespace}lang", "ja")
+    _sub(feed, "id", f"urn:yure:feed:{pref}")
+    _sub(feed, "title", f"yure — {clean_text(pref_name)}の地震・津波情報")
+    _sub(feed, "subtitle", "気象庁の発表に基づく地震・津波情報 (yure)")
+    link = ET.SubElement(feed, f"{{{ATOM_NS}}}link")
+    link.set("rel", "self")
+    link.set("href", clean_text(self_url))
+    author = ET.SubElement(feed, f"{{{ATOM_NS}}}author")
+    _sub(author, "name", "yure")
+    _sub(feed, "generator", "yure")
+    updated = [_updated(entry, event) for entry, event in entries]
+    newest = max(updated, default=datetime.fromtimestamp(0, tz=UTC))
+    _sub(feed, "updated", newest.isoformat())
+    for (entry, event), when in zip(entries, updated, strict=True):
+        item = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
+        _sub(item, "id", f"urn:yure:entry:{entry.id}")
+        prefix = _INFO_TYPE_PREFIX.get(str(event.get("info_type")), "")
+        title = clean_text(event.get("title")) or entry.kind
+        _sub(item, "title", prefix + title)
+        _sub(item, "updated", when.isoformat())
+        published = event.get("reported_at")
+        if isinstance(published, str) and _iso(published) is not None:
+            _sub(item, "published", published)
+        category = ET.SubElement(item, f"{{{ATOM_NS}}}category")
+        category.set("term", clean_text(entry.kind, 32))
+        summary = clean_text(event.get("headline")) or title
+        _sub(item, "summary", summary)
+    document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return document
+
+
+async def atom_feed(request: web.Request) -> web.Response:
+    """The feed of ``{pref}`` (a JIS code "01".."47").
+
+    Raises:
+        web.HTTPNotFound: not a prefecture code.
+        web.HTTPServiceUnavailable: Redis failed.
+    """
+    pref = request.match_info["pref"]
+    try:
+        prefecture = codes.prefecture(pref)
+    except GeoError as err:
+        raise web.HTTPNotFound(text="no such prefecture\n") from err
+    timeline = request.app[keys.TIMELINE]
+    try:
+        entries = await _newest_official(timeline, pref)
+    except TimelineError as err:
+        log.warning("atom feed failed pref=%s error=%s", pref, err)
+        raise web.HTTPServiceUnavailable(text="timeline unavailable\n") from err
+    body = render_feed(
+        pref=pref, pref_name=prefecture.name, self_url=str(request.url), entries=entries
+    )
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": "application/atom+xml; charset=utf-8",
+            "Cache-Control": "public, max-age=15",
+        },
+    )
+
+
+async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, dict[str, Any]]]:
+    found: list[tuple[Entry, dict[str, Any]]] = []
+    before: str | None = None
+    scanned = 0
+    while len(found) < MAX_FEED_ENTRIES and scanned < MAX_FEED_SCAN_ENTRIES:
+        batch = await timeline.read_before(before, limit=READ_BATCH_ENTRIES)
+        if not batch:
+            break
+        for entry in batch:
+            scanned += 1
+            before = entry.id
+            if pref not in entry.prefs:
+                continue
+            try:
+                event = orjson.loads(entry.payload)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(event, dict) and event.get("official") is True:
+                found.append((entry, event))
+                if len(found) >= MAX_FEED_ENTRIES:
+                    break
+    return found
+
+
+def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}")
+    element.text = text
+    return element
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _updated(entry: Entry, event: dict[str, Any]) -> datetime:
+    """Time of an entry: the event's reported_at, else the stream id's clock."""
+    reported = event.get("reported_at")
+    when = _iso(reported) if isinstance(reported, str) else None
+    if when is not None:
+        return when
+    ms = parse_stream_id(entry.id)[0]
+    return datetime.fromtimestamp(ms // 1000, tz=UTC)
