@@ -291,35 +291,11 @@ class Hub:
             group.last_pos = parse_stream_id(entries[indexes[-1]].id)
             ws_members, sse_members = group.snapshots()
             if ws_members:
-                data = frames.ws()
-                for sub in ws_members:
-                    transport = sub.transport
-                    if transport.is_closing():
-                        slow.append(sub)
-                        continue
-                    transport.write(data)
-                    size = transport.get_write_buffer_size()
-                    if size > high:
-                        if size > hard:
-                            slow.append(sub)
-                        elif sub not in over:
-                            over[sub] = now
+                _write_each(ws_members, frames.ws(), slow, over, now, high, hard)
                 frames_ws += len(ws_members) * frames.frame_count
                 events_ws += len(ws_members) * len(indexes)
             if sse_members:
-                data = frames.sse()
-                for sub in sse_members:
-                    transport = sub.transport
-                    if transport.is_closing():
-                        slow.append(sub)
-                        continue
-                    transport.write(data)
-                    size = transport.get_write_buffer_size()
-                    if size > high:
-                        if size > hard:
-                            slow.append(sub)
-                        elif sub not in over:
-                            over[sub] = now
+                _write_each(sse_members, frames.sse(), slow, over, now, high, hard)
                 frames_sse += len(sse_members)
                 events_sse += len(sse_members) * len(indexes)
         for sub in slow:
@@ -494,3 +470,31 @@ class Hub:
                     self.write(sub, self._ws_heartbeat)
                 else:
                     self.write(sub, self._sse_heartbeat)
+
+
+def _write_each(
+    members: Sequence[Subscriber],
+    data: bytes,
+    slow: list[Subscriber],
+    over: dict[Subscriber, float],
+    now: float,
+    high: int,
+    hard: int,
+) -> None:
+    """Write the same pre-encoded bytes to each member's transport.
+
+    A closing transport or one whose write buffer passed ``hard`` goes on ``slow`` (to be
+    closed); one above ``high`` is timed in ``over`` (closed if it stays there).
+    """
+    for sub in members:
+        transport = sub.transport
+        if transport.is_closing():
+            slow.append(sub)
+            continue
+        transport.write(data)
+        size = transport.get_write_buffer_size()
+        if size > high:
+            if size > hard:
+                slow.append(sub)
+            elif sub not in over:
+                over[sub] = now
