@@ -58,6 +58,7 @@ from broadcast.limits import REDIS_TIMEOUT_S, Limits
 from broadcast.metrics import Metrics
 from broadcast.recent import RecentEntries
 from broadcast.timeline import Timeline
+from yure.aio import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -411,6 +412,7 @@ class Hub:
     async def _start_position(self) -> None:
         backoff = Backoff()
         while True:
+            raise_if_cancelling()
             try:
                 newest = await self.timeline.read_before(None, limit=PRELOAD_ENTRIES)
                 break
@@ -430,6 +432,7 @@ class Hub:
     async def _read_loop(self) -> None:
         backoff = Backoff()
         while True:
+            raise_if_cancelling()
             try:
                 entries = await self.timeline.read_live(
                     self.position,

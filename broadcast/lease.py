@@ -24,6 +24,7 @@ import redis.exceptions
 
 from broadcast.backoff import Backoff
 from broadcast.errors import BroadcastError
+from yure.aio import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Lease:
         backoff = Backoff(base_s=self.ttl_s / 6, cap_s=self.ttl_s)
         loop = asyncio.get_running_loop()
         while True:
+            raise_if_cancelling()
             try:
                 acquired = await self.try_acquire()
             except (TimeoutError, redis.exceptions.RedisError) as err:
@@ -155,6 +157,7 @@ class Lease:
         loop = asyncio.get_running_loop()
         confirmed = loop.time()
         while True:
+            raise_if_cancelling()
             await asyncio.sleep(self.ttl_s / 3)
             try:
                 if not await self.renew():

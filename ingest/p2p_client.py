@@ -48,6 +48,7 @@ from ingest.p2p import (
 )
 from ingest.quarantine import Quarantine, quarantine_dir
 from ingest.seen import SeenStore, Sink
+from yure.aio import raise_if_cancelling
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ class P2PClient:
         """Stay connected until cancelled, reconnecting with backoff."""
         failures = 0
         while True:
+            raise_if_cancelling()
             started = self._clock()
             try:
                 await self._session()
@@ -232,4 +234,5 @@ class P2PClient:
             logger.warning(
                 "p2p_disconnected reason=%s failures=%d retry_in_s=%.1f", reason, failures, delay
             )
+            raise_if_cancelling()
             await self._sleep(delay)

@@ -36,6 +36,7 @@ from ingest.ledger import Verdict
 from ingest.quarantine import Quarantine, quarantine_dir
 from ingest.seen import SeenStore, Sink
 from ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram
+from yure.aio import raise_if_cancelling
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -334,6 +335,7 @@ class JmaPoller:
         """Poll until cancelled; back off (capped exponential, jittered) after failures."""
         failures = 0
         while True:
+            raise_if_cancelling()
             try:
                 await self.poll_once()
             except asyncio.CancelledError:
@@ -352,4 +354,5 @@ class JmaPoller:
             else:
                 failures = 0
                 delay = self.settings.poll_interval_s
+            raise_if_cancelling()
             await self._sleep(delay)

@@ -23,6 +23,7 @@ from redis.asyncio.client import Pipeline
 
 from broadcast.errors import BroadcastError
 from safety_check.errors import StoreError
+from yure.aio import raise_if_cancelling
 
 __all__ = [
     "Redis",
@@ -95,22 +96,6 @@ async def transaction(
             raise StoreError(f"redis failed: {type(err).__name__}") from err
     log.warning("transaction contended keys=%d attempts=%d", len(watch), MAX_TRANSACTION_ATTEMPTS)
     raise StoreError("too much contention, retry")
-
-
-def raise_if_cancelling() -> None:
-    """Re-raise a cancellation that was lost on the way.
-
-    redis-py (8.x, asyncio) sometimes swallows a task's cancellation that arrives during a
-    command (in our tests about half of the cancels sent to a task looping over commands
-    were lost). Every loop that runs until cancelled calls this once per turn, so shutdown
-    never waits for ever.
-
-    Raises:
-        asyncio.CancelledError: the current task has a pending cancellation request.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def begin(pipe: Pipeline) -> None:

@@ -48,6 +48,7 @@ from safety_check.felt_store import FeltReports
 from safety_check.services import SERVICES
 from web import health, keys
 from web.app import build_app
+from yure.aio import raise_if_cancelling
 from yure.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,7 @@ async def _report_liveness(redis: Redis, service: IngestService, metrics: Metric
     reported: float | None = None
     errors_seen = 0
     while True:
+        raise_if_cancelling()
         poller = service.poller
         if poller is None:
             await asyncio.sleep(LIVENESS_EVERY_S)

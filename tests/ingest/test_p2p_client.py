@@ -316,7 +316,13 @@ async def test_ingest_service_runs_both_sources(
     service = IngestService(settings, redis_client, timeline)
     task = asyncio.create_task(service.run())
     try:
-        await wait_for(lambda: len(timeline.calls) == 2)
+        await wait_for(
+            lambda: (
+                len(timeline.calls) == 2
+                and service.poller is not None
+                and service.poller.last_success_at is not None
+            )
+        )
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

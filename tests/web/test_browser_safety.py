@@ -1,0 +1,137 @@
+"""The check-in page (/safety) in Chromium against the real API: two people sign up,
+become friends through an invite link, and see each other's one-tap check-ins live;
+a friend request by handle; notes are shown as text; signing out."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from broadcast.envelope import ZERO_ID
+from tests.broadcast.support import running_server
+from tests.web.browser import browser, no_injected_markup, opened, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+__all__ = ["browser"]  # the module-scoped Chromium fixture
+
+PASSWORD = "correct horse battery"
+NOTE = '家族も無事 <img src=x onerror="window.__xss=1">'
+
+
+async def sign_up(page: Page, handle: str) -> None:
+    await expect(page.locator("#auth")).to_be_visible()
+    await page.locator("#handle").fill(handle)
+    await page.locator("#password").fill(PASSWORD)
+    await page.locator("#signup").click()
+    await expect(page.locator("#whoami")).to_have_text(f"{handle} としてログイン中")
+    await expect(page.locator("#live-state")).to_have_text("自動で更新中")
+
+
+def friend(page: Page, handle: str) -> tuple[Locator, Locator]:
+    row = page.locator(f'#friends li[data-handle="{handle}"]')
+    return row, row.locator(".status-badge")
+
+
+async def test_friends_see_each_others_check_ins_live(
+    browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    async with (
+        running_server(redis_url, tmp_path) as server,
+        opened(browser, server.base + "/safety", wait_live=False) as (hanako, watch_a),
+    ):
+        await sign_up(hanako, "hanako")
+        await expect(hanako.locator("#friends-empty")).to_be_visible()
+        await hanako.locator("#invite").click()
+        invite = hanako.locator("#invite-url")
+        await expect(invite).to_have_value(re.compile(r"/#invite=[\w-]{43}$"))
+        url = await invite.input_value()
+        assert url.startswith(server.base + "/#invite=")
+
+        async with opened(browser, url, wait_live=False) as (taro, watch_b):
+            # The live page hands the link to /safety, which takes the token out of the URL.
+            await taro.wait_for_url(re.compile(r"/safety$"))
+            await expect(taro.locator("#invite-banner")).to_contain_text(
+                "招待リンクを受け取りました"
+            )
+            await sign_up(taro, "taro")
+            await expect(taro.locator("#invite-banner")).to_have_text(
+                "hanako さんと友だちになりました"
+            )
+            row, badge = friend(taro, "hanako")
+            await expect(badge).to_have_text("未報告")
+            # hanako's page learns of the new friend without a reload.
+            row_a, badge_a = friend(hanako, "taro")
+            await expect(badge_a).to_have_text("未報告")
+
+            # One tap on hanako's side shows on taro's, live.
+            await hanako.locator("#note").fill(NOTE)
+            await hanako.locator("#checkin-pref").select_option("13")
+            await hanako.locator(".btn-safe").click()
+            await expect(hanako.locator("#checkin-message")).to_contain_text("無事です")
+            await expect(badge).to_have_text("無事です")
+            await expect(row.locator(".note")).to_have_text(NOTE)
+            await expect(row).to_contain_text("東京都")
+            await expect(row).to_have_attribute("data-status", "safe")
+            await expect(taro.locator("#friend-announce")).to_have_text("hanako：無事です")
+
+            await taro.locator(".btn-help").click()
+            await expect(badge_a).to_have_text("助けが必要")
+            await expect(row_a).to_have_attribute("data-status", "need_help")
+
+            # A friend request by handle.
+            await taro.locator("#friend-handle").fill("jiro")
+            await taro.locator("#friend-form button").click()
+            await expect(taro.locator("#friend-message")).to_have_text("jiro さんに申請しました")
+            await expect(taro.locator('.outgoing .request[data-handle="jiro"]')).to_have_count(1)
+
+            # Public, unverified reports from the same page.
+            await taro.locator("#felt").click()
+            await expect(taro.locator("#report-message")).to_have_text(
+                "報告しました（東京都：1件）"
+            )
+            await taro.locator("#post-text").fill("駅の天井が落ちた")
+            await taro.locator("#post-form button").click()
+            await expect(taro.locator("#report-message")).to_have_text(
+                "投稿しました（未確認として公開）"
+            )
+            posts = await server.timeline.read_after(ZERO_ID, limit=10)
+            assert [e.kind for e in posts] == ["felt", "post"]
+
+            await no_injected_markup(taro)
+            await screenshot(taro, "safety-taro")
+            await screenshot(hanako, "safety-hanako")
+            # Before signing up, the session check answers 401 (logged by the browser).
+            watch_b.assert_clean(allow=("status of 401",))
+
+        await hanako.locator("#logout").click()
+        await expect(hanako.locator("#auth")).to_be_visible()
+        await hanako.reload()
+        await expect(hanako.locator("#auth")).to_be_visible()
+        watch_a.assert_clean(allow=("status of 401",))
+
+
+async def test_wrong_password_and_taken_handle_are_explained(
+    browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    async with (
+        running_server(redis_url, tmp_path) as server,
+        opened(browser, server.base + "/safety?lang=en", wait_live=False) as (page, watch),
+    ):
+        await expect(page.locator("#auth-title")).to_have_text("Sign in or sign up")
+        await page.locator("#handle").fill("hanako")
+        await page.locator("#password").fill(PASSWORD)
+        await page.locator("#login").click()
+        await expect(page.locator("#auth-message")).to_have_text("Wrong handle or password.")
+        await page.locator("#signup").click()
+        await expect(page.locator("#whoami")).to_have_text("Signed in as hanako")
+        await page.locator("#logout").click()
+        await page.locator("#password").fill(PASSWORD)
+        await page.locator("#signup").click()
+        await expect(page.locator("#auth-message")).to_have_text("That handle is taken.")
+        await page.locator("#login").click()
+        await expect(page.locator("#whoami")).to_have_text("Signed in as hanako")
+        watch.assert_clean(allow=("status of 401", "status of 409"))

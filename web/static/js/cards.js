@@ -1,0 +1,144 @@
+// Timeline cards. Official items (JMA) carry the 気象庁 / JMA badge and alert colours;
+// user posts and felt reports carry 未確認 / Unverified and a neutral look, never an
+// alert's. All data is inserted as text (dom.js).
+
+import { el } from "./dom.js";
+import { formatTime, intensityLabel, intensityText, lang, prefName, t } from "./i18n.js";
+import { GRADES, gradeRank, intensityRank } from "./model.js";
+import { PALETTES, textOn } from "./palette.js";
+
+function chip(text, colour, attrs = {}) {
+  const node = el("span", { class: "chip", ...attrs }, text);
+  if (colour) {
+    node.style.backgroundColor = colour;
+    node.style.color = textOn(colour);
+  }
+  return node;
+}
+
+export const intensityChip = (value, palette) =>
+  chip(intensityLabel(value), PALETTES[palette].intensity[value], { "data-intensity": value });
+
+function gradeChip(grade, palette) {
+  return chip(t(grade), PALETTES[palette].tsunami[grade], { "data-grade": grade, class: `chip grade grade-${grade}` });
+}
+
+export function officialBadge(ev) {
+  return el("span", { class: "badge badge-official" }, t("badge_official"),
+    ev.source === "p2p" ? el("small", null, ` ${t("badge_p2p")}`) : null);
+}
+
+export const unverifiedBadge = () => el("span", { class: "badge badge-unverified" }, t("badge_unverified"));
+
+export function infoTag(ev) {
+  if (ev.info_type === "cancelled") return el("span", { class: "tag tag-cancelled" }, t("info_cancelled"));
+  if (ev.info_type === "corrected") return el("span", { class: "tag tag-corrected" }, t("info_corrected"));
+  return null;
+}
+
+function hypoLine(ev) {
+  const h = ev.hypocenter;
+  if (!h || !h.name) return null;
+  const parts = [`${t("hypocenter")} ${h.name}`];
+  if (h.depth_km === 0) parts.push(t("depth_shallow"));
+  else if (Number.isFinite(h.depth_km)) parts.push(t("depth", { d: Math.round(h.depth_km) }));
+  if (lang() === "en" && Number.isFinite(h.magnitude)) parts.push(`M${h.magnitude.toFixed(1)}`);
+  else if (h.magnitude_text) parts.push(h.magnitude_text);
+  return el("p", { class: "hypo" }, parts.join(lang() === "en" ? ", " : "・"));
+}
+
+function intensityList(intensity, palette, compact) {
+  const byValue = new Map();
+  for (const [pref, value] of Object.entries(intensity)) {
+    if (!byValue.has(value)) byValue.set(value, []);
+    byValue.get(value).push(prefName(pref));
+  }
+  const levels = Array.from(byValue.keys()).sort((a, b) => intensityRank(b) - intensityRank(a));
+  if (!levels.length) return null;
+  return el("ul", { class: "levels" }, levels.slice(0, compact ? 2 : levels.length).map((value) =>
+    el("li", null, intensityChip(value, palette), " ", byValue.get(value).join(lang() === "en" ? ", " : "、"))));
+}
+
+function tsunamiList(areas, palette, compact) {
+  const min = compact ? gradeRank("advisory") : gradeRank("forecast");
+  const shown = areas.filter((a) => gradeRank(a.grade) >= min || (!compact && gradeRank(a.last_grade) > gradeRank("none")));
+  if (!shown.length) return null;
+  const grades = GRADES.slice().reverse().filter((g) => shown.some((a) => a.grade === g));
+  return el("ul", { class: "levels tsunami-areas" }, grades.map((grade) =>
+    el("li", { "data-grade": grade },
+      gradeRank(grade) >= gradeRank("advisory") ? gradeChip(grade, palette) : chip(t(grade), null, { class: "chip chip-plain" }),
+      " ", shown.filter((a) => a.grade === grade).map((a) => a.area_name).join(lang() === "en" ? ", " : "、"))));
+}
+
+function officialCard(group, opts) {
+  const { palette, compact } = opts;
+  const cancel = group.entries.filter((e) => e.ev.info_type === "cancelled").at(-1);
+  const content = group.retracted
+    ? (group.entries.filter((e) => e.ev.info_type !== "cancelled").at(-1) ?? cancel)
+    : group.latest;
+  const ev = content.ev;
+  const maxInt = ev.max_intensity ?? null;
+  const card = el("article", {
+    class: `card official kind-${group.kind}${group.retracted ? " retracted" : ""}`,
+    "data-key": group.key,
+    "data-event-id": ev.event_id ?? "",
+    "data-max-intensity": maxInt,
+    "data-tsunami": group.tsunamiRank ? GRADES[group.tsunamiRank] : null,
+  });
+  const accent = group.tsunamiRank >= gradeRank("advisory")
+    ? PALETTES[palette].tsunami[GRADES[group.tsunamiRank]]
+    : PALETTES[palette].intensity[maxInt];
+  if (accent) card.style.borderLeftColor = accent;
+  const body = el("div", { class: "card-body" },
+    el("h3", { class: "card-title" }, ev.title ?? "", " ", infoTag(ev)),
+    ev.headline ? el("p", { class: "headline" }, ev.headline) : null,
+    ev.foreign ? el("p", { class: "muted" }, t("foreign")) : null,
+    hypoLine(ev),
+    maxInt ? el("p", { class: "maxint" }, `${t(ev.kind === "eew" ? "eew_max" : "max_int")} `, intensityChip(maxInt, palette)) : null,
+    intensityList(group.retracted ? ev.intensity ?? {} : group.intensity, palette, compact),
+    tsunamiList(group.retracted ? ev.tsunami ?? [] : group.tsunami, palette, compact));
+  card.append(
+    el("header", { class: "card-head" }, officialBadge(ev), " ",
+      el("span", { class: "kind" }, t(`kind_${group.kind}`)), " ",
+      el("time", { datetime: ev.reported_at }, formatTime(ev.reported_at))),
+    body);
+  if (group.retracted && cancel && cancel !== content) {
+    card.append(el("p", { class: "retraction", role: "note" },
+      el("span", { class: "tag tag-cancelled" }, t("retracted")), " ", cancel.ev.headline ?? ""));
+  }
+  if (opts.more) opts.more(group, card);
+  return card;
+}
+
+function userCard(group) {
+  const entry = group.entries.at(-1);
+  const ev = entry.ev;
+  const prefs = (ev.prefs ?? []).map(prefName).join(lang() === "en" ? ", " : "、");
+  const stamp = ev.updated_at ?? ev.created_at;
+  const head = el("header", { class: "card-head" }, unverifiedBadge(), " ",
+    el("span", { class: "kind" }, t(ev.kind === "felt" ? "kind_felt" : "kind_post")), " ",
+    prefs ? el("span", { class: "where" }, prefs) : null, " ",
+    el("time", { datetime: stamp }, formatTime(stamp)));
+  let body;
+  if (ev.kind === "felt") {
+    const c = ev.counts ?? {};
+    body = el("p", { class: "felt-count" }, t("felt_count", { n: Number(c.total) || 0 }), " ",
+      el("span", { class: "muted" }, t("felt_detail", { u: Number(c.user) || 0, p: Number(c.p2p) || 0 })));
+  } else if (entry.hidden || typeof ev.text !== "string") {
+    body = el("p", { class: "muted post-hidden" }, t("post_hidden"));
+  } else {
+    body = el("p", { class: "post-text" }, ev.text);
+  }
+  return el("article", { class: `card unverified kind-${ev.kind === "felt" ? "felt" : "post"}`, "data-key": group.key }, head, body);
+}
+
+/** One group as a card; opts: {palette, compact, more(group, card) adds to official cards}. */
+export function renderGroup(group, opts) {
+  return group.official ? officialCard(group, opts) : userCard(group);
+}
+
+/** The text read out by screen readers for a new official item. */
+export function announcement(ev) {
+  return [t("badge_official"), t(`kind_${ev.kind}`) , ev.title, ev.headline, ev.max_intensity ? intensityLabel(ev.max_intensity) : ""]
+    .filter(Boolean).join(" ");
+}

@@ -1,0 +1,154 @@
+// A map of Japan drawn as SVG from the project's prefecture GeoJSON, with its own
+// small projection (equirectangular, x scaled by cos 36°; no tile server). 沖縄県 is
+// drawn in an inset over the Sea of Japan, as Japanese maps do. Prefectures are
+// filled by intensity; tsunami grades outline the prefectures a forecast area touches.
+
+import { svg } from "./dom.js";
+import { intensityText, lang, prefName, t } from "./i18n.js";
+import { intensityRank } from "./model.js";
+import { PALETTES, TSUNAMI_LINE, textOn } from "./palette.js";
+
+const SCALE = 100; // SVG units per degree of latitude
+const KX = Math.cos((36 * Math.PI) / 180);
+const VIEW = { west: 128.2, east: 149.0, south: 26.4, north: 45.8 };
+/** 沖縄県 (and epicentres south-west of 奄美) are drawn 1.5× larger in a box over the
+ * Sea of Japan: (lon, lat) → (x0 + (lon − lon0)·k, y0 + (lat − lat0)·k); the 大東諸島
+ * (east of 130°E) move 2.1° west first, as Japanese maps bring them closer. */
+const INSET = { code: "47", lon0: 122.9, lat0: 24.0, x0: 128.4, y0: 39.9, k: 1.5, daito: 2.1, box: [128.3, 39.85, 138.1, 45.8] };
+const inInsetArea = (lon, lat) => lat < 27.0 && lon < 131.5;
+
+function project(lon, lat, inset) {
+  if (inset) {
+    if (lon > 130) lon -= INSET.daito;
+    lon = INSET.x0 + (lon - INSET.lon0) * INSET.k;
+    lat = INSET.y0 + (lat - INSET.lat0) * INSET.k;
+  }
+  return [(lon - VIEW.west) * KX * SCALE, (VIEW.north - lat) * SCALE];
+}
+
+function ringPath(ring, inset) {
+  let d = "";
+  for (let i = 0; i < ring.length; i++) {
+    const [x, y] = project(ring[i][0], ring[i][1], inset);
+    d += `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
+  }
+  return `${d}Z`;
+}
+
+/** Area-weighted centroid of a projected ring (shoelace formula), and its area. */
+function centroid(ring, inset) {
+  let a = 0;
+  let cx = 0;
+  let cy = 0;
+  const pts = ring.map(([lon, lat]) => project(lon, lat, inset));
+  for (let i = 0; i < pts.length - 1; i++) {
+    const [x0, y0] = pts[i];
+    const [x1, y1] = pts[i + 1];
+    const f = x0 * y1 - x1 * y0;
+    a += f;
+    cx += (x0 + x1) * f;
+    cy += (y0 + y1) * f;
+  }
+  return a ? { x: cx / (3 * a), y: cy / (3 * a), area: Math.abs(a / 2) } : { x: pts[0][0], y: pts[0][1], area: 0 };
+}
+
+export class JapanMap {
+  constructor(container, geojson, { palette = "jma", focus = [] } = {}) {
+    this.palette = palette;
+    this.paths = new Map();
+    this.centres = new Map();
+    const width = (VIEW.east - VIEW.west) * KX * SCALE;
+    const height = (VIEW.north - VIEW.south) * SCALE;
+    this.root = svg("svg", {
+      viewBox: `0 0 ${width.toFixed(0)} ${height.toFixed(0)}`, role: "img", "aria-label": t("map_label"),
+      class: "japan", preserveAspectRatio: "xMidYMid meet",
+    });
+    const [ix0, iy0] = project(INSET.box[0], INSET.box[3], false);
+    const [ix1, iy1] = project(INSET.box[2], INSET.box[1], false);
+    this.root.append(svg("rect", { class: "inset", x: ix0, y: iy0, width: ix1 - ix0, height: iy1 - iy0 }));
+    const land = svg("g", { class: "prefs" });
+    const focusSet = new Set(focus);
+    for (const feature of geojson.features ?? []) {
+      const code = String(feature.id ?? feature.properties?.code);
+      const inset = code === INSET.code;
+      const polygons = feature.geometry?.type === "Polygon" ? [feature.geometry.coordinates] : feature.geometry?.coordinates ?? [];
+      let d = "";
+      let best = { area: -1 };
+      for (const polygon of polygons) {
+        for (const ring of polygon) d += ringPath(ring, inset);
+        const c = centroid(polygon[0], inset);
+        if (c.area > best.area) best = c;
+      }
+      const path = svg("path", {
+        d, id: `pref-${code}`, "data-pref": code, class: focusSet.has(code) ? "pref focus" : "pref", "fill-rule": "evenodd",
+      }, svg("title", null, prefName(code)));
+      land.append(path);
+      this.paths.set(code, path);
+      this.centres.set(code, best);
+    }
+    this.tsunamiLayer = svg("g", { class: "tsunami" });
+    this.labelLayer = svg("g", { class: "labels" });
+    this.feltLayer = svg("g", { class: "felt" });
+    this.markLayer = svg("g", { class: "epicenter-layer" });
+    this.root.append(land, this.tsunamiLayer, this.labelLayer, this.feltLayer, this.markLayer);
+    container.replaceChildren(this.root);
+  }
+
+  /** Show {intensity: {pref: "5-"}, tsunami: {pref: grade}, felt: {pref: n}, epicenter}. */
+  update(state) {
+    const colours = PALETTES[this.palette];
+    for (const [code, path] of this.paths) {
+      const value = state.intensity[code];
+      if (value && colours.intensity[value]) {
+        path.setAttribute("fill", colours.intensity[value]);
+        path.dataset.intensity = value;
+      } else {
+        path.removeAttribute("fill");
+        delete path.dataset.intensity;
+      }
+    }
+    this.tsunamiLayer.replaceChildren();
+    for (const grade of ["advisory", "warning", "major_warning"]) {
+      for (const [code, g] of Object.entries(state.tsunami)) {
+        const path = this.paths.get(code);
+        if (g !== grade || !path) continue;
+        const line = TSUNAMI_LINE[grade];
+        this.tsunamiLayer.append(svg("path", {
+          d: path.getAttribute("d"), class: `tsunami-line grade-${grade}`, "data-pref": code, "data-grade": grade,
+          fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
+          "stroke-linejoin": "round",
+        }));
+      }
+    }
+    this.labelLayer.replaceChildren();
+    for (const [code, value] of Object.entries(state.intensity)) {
+      const c = this.centres.get(code);
+      if (!c || intensityRank(value) < 4) continue;
+      const fill = colours.intensity[value];
+      this.labelLayer.append(svg("text", {
+        x: c.x.toFixed(1), y: c.y.toFixed(1), class: "int-label", fill: textOn(fill), "data-pref": code,
+      }, lang() === "en" ? value : intensityText(value)));
+    }
+    this.feltLayer.replaceChildren();
+    for (const [code, count] of Object.entries(state.felt)) {
+      const c = this.centres.get(code);
+      if (!c || !count) continue;
+      const x = c.x + 30;
+      const y = c.y - 30;
+      this.feltLayer.append(svg("g", { class: "felt-mark", "data-pref": code, "data-count": count },
+        svg("title", null, `${prefName(code)} ${t("legend_felt")} ${t("felt_count", { n: count })}`),
+        svg("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 27 }),
+        svg("text", { x: x.toFixed(1), y: y.toFixed(1) }, String(count))));
+    }
+    this.markLayer.replaceChildren();
+    const e = state.epicenter;
+    if (e) {
+      const [x, y] = project(e.lon, e.lat, inInsetArea(e.lon, e.lat));
+      this.markLayer.append(svg("g", { id: "epicenter", class: "epicenter", "data-lat": e.lat, "data-lon": e.lon,
+        transform: `translate(${x.toFixed(1)},${y.toFixed(1)})` },
+      svg("title", null, t("legend_epicenter")),
+      svg("path", { class: "halo", d: "M-22,-22L22,22M22,-22L-22,22" }),
+      svg("path", { class: "cross", d: "M-22,-22L22,22M22,-22L-22,22" })));
+    }
+  }
+}

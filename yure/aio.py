@@ -1,0 +1,21 @@
+"""Small asyncio helpers shared by every driver."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that was lost on the way.
+
+    redis-py (8.x, asyncio) sometimes swallows a task's cancellation that arrives during
+    a command (seen here: about half of the cancels sent to a task looping over commands
+    were lost, and a poller then slept a whole poll interval before noticing). Every loop
+    that runs until cancelled calls this once per turn, so shutdown never waits for ever.
+
+    Raises:
+        asyncio.CancelledError: the current task has a pending cancellation request.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
