@@ -34,6 +34,16 @@ async def redis_url(redis_server: RedisProcess) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """An asyncio client of the session's (flushed) redis-server, closed after the test."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
 def fresh_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     """A redis-server of this test's own, with AOF on (for crash tests)."""
     with running_redis(tmp_path / "redis", appendonly=True) as server:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio
@@ -15,10 +14,8 @@ TTL_S = 0.3
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    r = redis.asyncio.Redis.from_url(redis_url)
-    yield r
-    await r.aclose()
+def client(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
+    return redis_client
 
 
 async def test_only_one_holder(client: redis.asyncio.Redis) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -18,10 +17,8 @@ DAY_S = 24 * 3600
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    r = redis.asyncio.Redis.from_url(redis_url)
-    yield r
-    await r.aclose()
+def client(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
+    return redis_client
 
 
 @pytest.fixture

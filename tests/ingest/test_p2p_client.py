@@ -39,15 +39,6 @@ FELT_U = items.encode(items.userquake("uuuu"))
 EVAL_V = items.encode(items.evaluation("vvvv"))
 
 
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 class Sleeps:
     """Injectable sleep: records the backoff and yields without waiting."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -44,10 +43,8 @@ def quake(info_type: InfoType, prefs: tuple[str, ...]) -> Event:
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    r = redis.asyncio.Redis.from_url(redis_url)
-    yield r
-    await r.aclose()
+def client(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
+    return redis_client
 
 
 async def test_publication_sink(client: redis.asyncio.Redis) -> None:
