@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from aiohttp.test_utils import TestClient, TestServer
 import safety_check.http
 from safety_check.config import Limits, SafetyConfig
 from safety_check.ratelimit import Limit
-from tests.redis_server import RedisProcess, running_redis
 from yure.settings import Settings
 
 #: The test accounts' password.
@@ -160,16 +158,6 @@ async def make_api(redis_url: str) -> AsyncIterator[AppFactory]:
             return await stack.enter_async_context(running_api(redis_url, config, clock, locator))
 
         yield factory
-
-
-@pytest.fixture
-def fresh_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    """tests/conftest.py's ``fresh_redis`` (own server, AOF, ``kill``/``start``), with its
-    directory created first: redis-server refuses a ``--dir`` that does not exist."""
-    directory = tmp_path / "redis"
-    directory.mkdir(exist_ok=True)
-    with running_redis(directory, appendonly=True) as server:
-        yield server
 
 
 @pytest.fixture
