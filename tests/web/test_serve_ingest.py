@@ -16,6 +16,8 @@ from broadcast.metrics import Metrics
 from broadcast.timeline import Timeline
 from ingest.event import Event, InfoType, Kind, Status, event_to_json
 from ingest.ledger import Publication
+from ingest.p2p_felt import FeltEvaluation, FeltReport
+from safety_check.services import SERVICES
 from tests.broadcast.support import WAIT_S
 from tests.ingest import telegrams
 from tests.ingest.fakes import DATA_PATH, FakeJma
@@ -149,3 +151,31 @@ def test_serve_command_line_overrides_settings(
         parsed = build_parser().parse_args(bad)
         with pytest.raises(SystemExit):
             parsed.handler(parsed, Settings(data_dir=tmp_path))
+
+
+async def test_p2p_felt_reports_count_in_yure_felt_bursts(
+    redis_url: str, client: redis.asyncio.Redis, tmp_path: Path
+) -> None:
+    """serve's felt sink: a 561 with a prefecture counts once in that prefecture's burst;
+    one without a prefecture (900/901/905) and 9611 evaluations are not counted."""
+    app = build_app(Settings(redis_url=redis_url, data_dir=tmp_path), client)
+    felt = app[SERVICES].felt
+    sink = serve.felt_sink(felt)
+    now = datetime.now(JST)
+    await sink(FeltReport(p2p_id="a" * 24, area_code=250, pref="13", received_at=now))
+    await sink(FeltReport(p2p_id="b" * 24, area_code=901, pref=None, received_at=now))
+    await sink(
+        FeltEvaluation(
+            p2p_id="c" * 24,
+            started_at=now,
+            updated_at=now,
+            evaluated_at=now,
+            count=5,
+            confidence=0.97,
+            level=1,
+            areas=(),
+        )
+    )
+    burst = await felt.add_p2p("13", now.timestamp())
+    assert burst is not None
+    assert (burst.pref, burst.p2p_count, burst.user_count) == ("13", 2, 0)
