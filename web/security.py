@@ -60,6 +60,9 @@ _DOCUMENT_DIRECTIVES: Mapping[Policy, tuple[tuple[str, str], ...]] = {
 #: Non-document responses: nothing may run or be framed under their URL.
 ASSET_CSP = "default-src 'none'; frame-ancestors 'none'"
 
+#: Documents use none of these powerful features.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
+
 _COMMON: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -81,11 +84,11 @@ def security_headers(policy: Policy) -> dict[str, str]:
     if policy in (Policy.PAGE, Policy.BUILDER):
         headers["X-Frame-Options"] = "SAMEORIGIN"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+        headers["Permissions-Policy"] = PERMISSIONS_POLICY
     elif policy is Policy.EMBED:
         # Sites that isolate themselves (COEP require-corp) can still frame the widget.
         headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+        headers["Permissions-Policy"] = PERMISSIONS_POLICY
     elif policy is Policy.SHARED_SCRIPT:
         headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     else:

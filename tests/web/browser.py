@@ -1,9 +1,8 @@
-"""Helpers of the browser tests: one Chromium per module, the real app on port 0, and
-timeline entries made from the project's JMA fixtures.
+"""Helpers of the browser tests: pages opened and watched, screenshots, and timeline
+entries made from the project's JMA fixtures. The ``browser`` fixture (one Chromium per
+test module) is in ``tests/web/conftest.py``.
 
-Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright; fonts-noto-cjk makes
-Japanese render. When Chromium is missing the tests fail (never skip) and say how to
-install it. Screenshots go to ``test-artifacts/`` (gitignored).
+Screenshots go to ``test-artifacts/`` (gitignored).
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
-import pytest_asyncio
 from aiohttp import web
 from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import (
@@ -28,7 +25,6 @@ from playwright.async_api import (
     Dialog,
     Page,
     ViewportSize,
-    async_playwright,
     expect,
 )
 
@@ -37,15 +33,6 @@ from broadcast.timeline import Timeline
 from ingest.event import event_to_json
 from ingest.telegram import parse_telegram
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Bound of every wait on the page (Playwright's expect timeout), in milliseconds.
 WAIT_MS = 10_000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -59,30 +46,6 @@ expect.set_options(timeout=WAIT_MS)
 #: JMA colours (web/static/js/palette.js) the tests look for.
 JMA_INTENSITY = {"3": "#0041FF", "5-": "#FFE600", "5+": "#FF9900", "6-": "#FF2800"}
 JMA_TSUNAMI = {"major_warning": "#C800FF", "warning": "#FF2800", "advisory": "#FAF500"}
-
-
-def require_chromium() -> None:
-    """Fail with the fix when Debian's Chromium is not installed."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} not found: browser tests need Debian's chromium and fonts-noto-cjk; "
-            "run the apt step of .ci/run (apt-get install chromium fonts-noto-cjk)",
-            pytrace=False,
-        )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One headless Chromium for the whole test module."""
-    require_chromium()
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @dataclasses.dataclass

@@ -14,7 +14,6 @@ from tests.broadcast.support import running_server
 from tests.web.browser import (
     JMA_INTENSITY,
     append,
-    browser,
     fixture_event,
     opened,
     other_origin,
@@ -23,8 +22,6 @@ from tests.web.browser import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture
 
 
 def host_page(snippet: str) -> str:

@@ -25,7 +25,6 @@ from tests.web.browser import (
     PHONE,
     WAIT_MS,
     append,
-    browser,
     fixture_event,
     opened,
     screenshot,
@@ -35,8 +34,6 @@ from web import health, keys, serve
 from yure.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture
 
 MAIN_EVENT = "20240417231454"  # VXSE53_prefixed: 豊後水道, 震度6弱 in 38/39, 5弱 in 44
 AFTERSHOCK = "20240417233000"

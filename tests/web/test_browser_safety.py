@@ -12,11 +12,9 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from broadcast.envelope import ZERO_ID
 from tests.broadcast.support import running_server
-from tests.web.browser import browser, no_injected_markup, opened, screenshot
+from tests.web.browser import no_injected_markup, opened, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture
 
 PASSWORD = "correct horse battery"
 NOTE = '家族も無事 <img src=x onerror="window.__xss=1">'

@@ -15,7 +15,6 @@ from playwright.async_api import Browser, Page, expect
 from tests.broadcast.support import running_server
 from tests.web.browser import (
     append,
-    browser,
     fixture_event,
     hostile_telegram,
     no_injected_markup,
@@ -24,8 +23,6 @@ from tests.web.browser import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture
 
 PAYLOADS = [
     "<script>window.__xss=1;alert(1)</script>",

@@ -32,7 +32,7 @@ translatePage();
 document.title = `yure — ${t("builder_title")}`;
 
 /** Snippet attributes come from fixed sets, codes and a clamped number: nothing to escape. */
-export function snippet(origin, { prefs, kinds, theme, mode, lang: embedLang, height }) {
+function snippet(origin, { prefs, kinds, theme, mode, lang: embedLang, height }) {
   const attrs = [`src="${origin}/embed.js"`, 'crossorigin="anonymous"'];
   if (prefs.length) attrs.push(`data-prefs="${prefs.join(",")}"`);
   if (kinds.length) attrs.push(`data-kinds="${kinds.join(",")}"`);

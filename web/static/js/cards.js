@@ -16,19 +16,19 @@ function chip(text, colour, attrs = {}) {
   return node;
 }
 
-export const intensityChip = (value, palette) =>
+const intensityChip = (value, palette) =>
   chip(intensityLabel(value), PALETTES[palette].intensity[value], { "data-intensity": value });
 
 function gradeChip(grade, palette) {
   return chip(t(grade), PALETTES[palette].tsunami[grade], { "data-grade": grade, class: `chip grade grade-${grade}` });
 }
 
-export function officialBadge(ev) {
+function officialBadge(ev) {
   return el("span", { class: "badge badge-official" }, t("badge_official"),
     ev.source === "p2p" ? el("small", null, ` ${t("badge_p2p")}`) : null);
 }
 
-export const unverifiedBadge = () => el("span", { class: "badge badge-unverified" }, t("badge_unverified"));
+const unverifiedBadge = () => el("span", { class: "badge badge-unverified" }, t("badge_unverified"));
 
 export function infoTag(ev) {
   if (ev.info_type === "cancelled") return el("span", { class: "tag tag-cancelled" }, t("info_cancelled"));

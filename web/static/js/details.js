@@ -5,7 +5,7 @@ import { infoTag } from "./cards.js";
 import { el } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 
-export function historyList(group) {
+function historyList(group) {
   return el("details", { class: "history", "data-open-key": `h:${group.key}` },
     el("summary", null, t("history", { n: group.entries.length })),
     el("ol", null, group.entries.slice().reverse().map((e) => el("li", {

@@ -12,7 +12,7 @@ import { Feed, gradeRank, mapState } from "./model.js";
 import { expandPrefs, readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
 import { isAftershock, mainGroup } from "./pinning.js";
-import { LiveStream } from "./stream.js";
+import { LiveStream, backoffMs } from "./stream.js";
 
 // Invite links are /#invite=<token> (docs/api.md): the check-in page takes them.
 if (location.hash.startsWith("#invite=")) location.replace(`/safety${location.hash}`);
@@ -24,7 +24,7 @@ extend({
     source_note: "公式情報の出典：気象庁（防災情報XML）。「未確認」はユーザーの投稿・報告で、公式情報ではありません。", embed_link: "サイトに埋め込む",
     last_received: "最終受信 {ago}", feed_ok: "気象庁フィード：最終受信 {ago}", feed_stale: "気象庁フィード：最終受信 {ago}（遅延しています）",
     feed_none: "気象庁フィード：受信記録なし", feed_unknown: "サーバーの状態を確認できません", main_event: "主な地震",
-    aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度", legend_tsunami: "津波",
+    aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度",
     map_caption: "{title}（{time}）", map_caption_none: "表示中の地震はありません", show_on_map: "地図に表示",
     history: "発表履歴（{n}件）",
   },
@@ -37,7 +37,7 @@ extend({
     feed_ok: "JMA feed: last received {ago}", feed_stale: "JMA feed: last received {ago} (delayed)",
     feed_none: "JMA feed: nothing received yet", feed_unknown: "Server status unknown",
     main_event: "Main event", aftershocks: "Aftershocks and nearby quakes ({n})",
-    legend_intensity: "Intensity", legend_tsunami: "Tsunami", map_caption: "{title} ({time})",
+    legend_intensity: "Intensity", map_caption: "{title} ({time})",
     map_caption_none: "No earthquake shown", show_on_map: "Show on map", history: "Issued telegrams ({n})",
   },
 });
@@ -168,7 +168,7 @@ async function fetchPatiently(url) {
     try {
       return await getJSON(url);
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(30000, 500 * 2 ** attempt)));
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
     }
   }
 }

@@ -2,7 +2,7 @@
 // embed &theme=dark&mode=map). Anything unknown is dropped, never echoed.
 
 export const KINDS = ["quake", "eew", "tsunami", "notice", "other", "post", "felt"];
-export const REGIONS = ["hokkaido", "tohoku", "kanto", "chubu", "kinki", "chugoku", "shikoku", "kyushu"];
+const REGIONS = ["hokkaido", "tohoku", "kanto", "chubu", "kinki", "chugoku", "shikoku", "kyushu"];
 const MAX_TOKENS = 64;
 
 function list(value, accept) {

@@ -7,7 +7,7 @@ const AFTERSHOCK_KM = 150;
 /** A group is pinned as the main event from 震度4, or a tsunami advisory, upwards. */
 const MAIN_EVENT_MIN_SCORE = 4;
 
-export function distanceKm(a, b) {
+function distanceKm(a, b) {
   const rad = Math.PI / 180;
   const dLat = (b.lat - a.lat) * rad;
   const dLon = (b.lon - a.lon) * rad;

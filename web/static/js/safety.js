@@ -5,6 +5,7 @@
 import { $, $$, el, getJSON } from "./dom.js";
 import { ago, extend, formatTime, lang, prefName, setLang, setPrefectures, t, translatePage } from "./i18n.js";
 import { readParams, urlWith } from "./params.js";
+import { backoffMs } from "./stream.js";
 
 extend({
   ja: {
@@ -53,8 +54,6 @@ extend({
 
 const INVITE_KEY = "yure-invite";
 const RETRIES = 3;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 30000;
 const params = readParams();
 setLang(params.lang);
 translatePage();
@@ -254,7 +253,7 @@ function connectLive() {
       showAuth();
       return;
     }
-    const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
+    const delay = backoffMs(state.attempt);
     state.attempt = Math.min(state.attempt + 1, 16);
     state.timer = setTimeout(() => state.me && connectLive(), delay);
   };
@@ -289,7 +288,7 @@ async function checkIn(status) {
         if (err instanceof ApiError && err.status === 401) showAuth();
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_BASE_MS * 2 ** (attempt + 1)));
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt + 1)));
     }
   }
 }

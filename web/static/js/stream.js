@@ -13,6 +13,12 @@ const SILENCE_LIMIT_MS = 35000;
 /** Close codes after which retrying unchanged cannot help (RFC 6455 §7.4.1). */
 const FATAL_CODES = new Set([1003, 1008, 1009]);
 
+/** Full jitter: a random delay up to min(cap, base × 2^attempt), so that clients cut off
+ * together do not all come back at once. */
+export function backoffMs(attempt) {
+  return Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
 export class LiveStream {
   /**
    * onEvents(items, {live}) gets [{id, event}] oldest first; onReset() means "forget
@@ -143,8 +149,7 @@ export class LiveStream {
 
   scheduleRetry() {
     this.setState("reconnecting");
-    // Full jitter: a random delay up to min(cap, base × 2^attempt).
-    const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    const delay = backoffMs(this.attempt);
     this.attempt = Math.min(this.attempt + 1, 16);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.run(), delay);
