@@ -28,7 +28,12 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# The code tables need JMA's code tables (the reference snapshot); without it the
+# committed data/*.csv are kept. The boundaries are always rebuilt (pinned wheel).
+REFERENCE ?= ../shared/reference
 data: $(STAMP)
+	if [ -d "$(REFERENCE)" ]; then $(BIN)/python scripts/build_tables.py "$(REFERENCE)"; \
+	else echo "make data: no $(REFERENCE); keeping data/*.csv"; fi
 	$(BIN)/python scripts/build_data.py
 
 clean:

@@ -89,8 +89,16 @@ class _Tables:
     tokens: Mapping[str, frozenset[str]]
 
 
-def _read_table(data_dir: Path, name: str, header: tuple[str, ...]) -> list[list[str]]:
-    path = data_dir / name
+def read_table(path: Path, header: tuple[str, ...]) -> list[list[str]]:
+    """Read one of yure's UTF-8 CSV tables; return its rows after the header.
+
+    The file is read whole, at most :data:`MAX_TABLE_BYTES`; its first row must be
+    ``header`` and every other row must have as many fields.
+
+    Raises:
+        GeoError: the file is missing, too large, not UTF-8 CSV, or has another header
+            or a row of another width.
+    """
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_TABLE_BYTES + 1)
@@ -98,7 +106,10 @@ def _read_table(data_dir: Path, name: str, header: tuple[str, ...]) -> list[list
         raise GeoError(f"cannot read table {path}: {err}") from err
     if len(raw) > MAX_TABLE_BYTES:
         raise GeoError(f"table {path} is larger than MAX_TABLE_BYTES={MAX_TABLE_BYTES}")
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    try:
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise GeoError(f"table {path} is not UTF-8 CSV: {err}") from err
     if not rows or tuple(rows[0]) != header:
         raise GeoError(f"table {path}: header is not {','.join(header)}")
     body = rows[1:]
@@ -153,8 +164,8 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
         GeoError: a file is missing, too large, or not in yure's table format.
     """
     prefectures: dict[str, Prefecture] = {}
-    for code, name, name_en, region in _read_table(
-        data_dir, "prefectures.csv", ("code", "name", "name_en", "region")
+    for code, name, name_en, region in read_table(
+        data_dir / "prefectures.csv", ("code", "name", "name_en", "region")
     ):
         try:
             prefectures[code] = Prefecture(code, name, name_en, Region(region))
@@ -165,22 +176,22 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
 
     seismic = {
         code: _one_pref(pref, f"seismic_regions.csv {code}")
-        for code, _name, pref, _eew in _read_table(
-            data_dir, "seismic_regions.csv", ("code", "name", "pref", "eew_area")
+        for code, _name, pref, _eew in read_table(
+            data_dir / "seismic_regions.csv", ("code", "name", "pref", "eew_area")
         )
     }
-    eew_rows = _read_table(data_dir, "eew_areas.csv", ("code", "name", "telegram_name", "prefs"))
-    tsunami_rows = _read_table(
-        data_dir, "tsunami_areas.csv", ("code", "name", "kind", "members", "prefs")
+    eew_rows = read_table(data_dir / "eew_areas.csv", ("code", "name", "telegram_name", "prefs"))
+    tsunami_rows = read_table(
+        data_dir / "tsunami_areas.csv", ("code", "name", "kind", "members", "prefs")
     )
     stations = {
         code: _one_pref(pref, f"stations.csv {code}")
-        for code, pref in _read_table(data_dir, "stations.csv", ("code", "pref"))
+        for code, pref in read_table(data_dir / "stations.csv", ("code", "pref"))
     }
     epicenters = {
         name: (_one_pref(pref, f"epicenters.csv {code}") if pref else None)
-        for code, name, pref, _basis in _read_table(
-            data_dir, "epicenters.csv", ("code", "name", "pref", "basis")
+        for code, name, pref, _basis in read_table(
+            data_dir / "epicenters.csv", ("code", "name", "pref", "basis")
         )
     }
     return _Tables(

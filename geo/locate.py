@@ -34,8 +34,9 @@ from geo.codes import DATA_DIR, PREF_CODES
 from geo.errors import GeoError
 
 INDEX_PATH = DATA_DIR / "pref_index.npz"
+#: Format of pref_index.npz; scripts/build_data.py writes this one.
 INDEX_FORMAT = 1
-#: Cap on the index file read at start-up (the real one is about 0.35 MB).
+#: Cap on the index file, read once on first use (the real one is about 0.35 MB).
 MAX_INDEX_BYTES = 16 * 1024 * 1024
 #: Cap on one :func:`tag_points` call.
 MAX_TAG_POINTS = 5_000_000

@@ -33,6 +33,7 @@ import numpy.typing as npt  # noqa: E402
 import shapely  # noqa: E402
 from shapely.geometry import mapping  # noqa: E402
 
+from geo.locate import INDEX_FORMAT  # noqa: E402  (the format geo.locate reads)
 from scripts.pref_geometry import (  # noqa: E402
     GRID_CELL_DEG,
     NEAR_MARGIN_DEG,
@@ -55,8 +56,6 @@ DATA_DIR = ROOT / "data"
 CACHE_DIR = ROOT / "build" / "reversejp"
 INDEX_FILE = "pref_index.npz"
 WEB_MAP_FILE = "japan_prefs.geojson"
-#: Format of pref_index.npz understood by geo.locate (bump both together).
-INDEX_FORMAT = 1
 MAX_INDEX_BYTES = 5 * 1024 * 1024
 MAX_WEB_MAP_BYTES = 300 * 1024
 #: Web map: coverage simplification tolerance and coordinate decimals (0.001° ≈ 100 m).

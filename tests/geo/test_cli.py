@@ -95,21 +95,22 @@ def test_csv_lon_lat_header_from_stdin(capsys: Capture, monkeypatch: pytest.Monk
     assert json.loads(out)["pref"] == "47"
 
 
-def test_csv_header_with_two_latitudes(capsys: Capture, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message", "tagged_lines"),
+    [
+        ("lat,緯度\n35,139\n", "line 1: header needs one latitude and one longitude column", [2]),
+        ("35.0,139.5\nlat,lon\n", "line 2: latitude 'lat' is not a number", [1]),
+    ],
+)
+def test_csv_bad_header(
+    capsys: Capture, tmp_path: Path, text: str, message: str, tagged_lines: list[int]
+) -> None:
+    """A header with two latitudes is reported; a header after the first row is data."""
     path = tmp_path / "points.csv"
-    path.write_text("lat,緯度\n35,139\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     status, out, err = _run(capsys, "--csv", str(path))
-    assert status == 1
-    assert "line 1: header needs one latitude and one longitude column" in err
-    assert json.loads(out)["line"] == 2
-
-
-def test_csv_header_only_first_row(capsys: Capture, tmp_path: Path) -> None:
-    path = tmp_path / "points.csv"
-    path.write_text("35.0,139.5\nlat,lon\n", encoding="utf-8")
-    status, _out, err = _run(capsys, "--csv", str(path))
-    assert status == 1
-    assert "line 2: latitude 'lat' is not a number" in err
+    assert (status, err) == (1, f"yure geo: {message}\n")
+    assert [json.loads(line)["line"] for line in out.splitlines()] == tagged_lines
 
 
 def test_csv_missing_file(capsys: Capture, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from geo.codes import (
     prefs_in_region,
     prefs_of_eew_area,
     prefs_of_tsunami_area,
+    read_table,
     region_name,
     resolve_pref_tokens,
 )
@@ -341,6 +342,21 @@ def test_load_tables_size_cap(data_copy: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(codes, "MAX_TABLE_BYTES", 1000)
     with pytest.raises(GeoError, match="MAX_TABLE_BYTES"):
         load_tables(data_copy)
+
+
+def test_load_tables_not_utf8(data_copy: Path) -> None:
+    (data_copy / "stations.csv").write_bytes("code,pref\n0123500,01\n".encode("utf-16"))
+    with pytest.raises(GeoError, match="not UTF-8 CSV"):
+        load_tables(data_copy)
+
+
+def test_read_table_returns_rows_after_header(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('area,pref\n1,"01"\n"2,3",47\n', encoding="utf-8")
+    assert read_table(path, ("area", "pref")) == [["1", "01"], ["2,3", "47"]]
+    path.write_text("area,pref\n1,01\n2\n", encoding="utf-8")
+    with pytest.raises(GeoError, match=r"t\.csv:3: 1 fields, expected 2"):
+        read_table(path, ("area", "pref"))
 
 
 # --- against the reference tables (../shared/reference) ---------------------------------

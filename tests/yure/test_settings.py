@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def test_every_variable_is_read() -> None:
         "YURE_RETENTION_S": "90000",
         "YURE_FEED_STALE_S": "120",
         "YURE_LOG_LEVEL": "debug",
+        "YURE_WS_MAX_CONNS_PER_IP": "8",
+        "YURE_WS_MAX_EVENTS_PER_FRAME": "1",
+        "YURE_CHECKIN_TTL_S": "3600",
     }
     settings = Settings.from_env(env)
     assert settings.host == "0.0.0.0"
@@ -54,6 +58,16 @@ def test_every_variable_is_read() -> None:
     assert settings.retention_s == 90000
     assert settings.feed_stale_s == 120.0
     assert settings.log_level == "DEBUG"
+    assert settings.ws_max_conns_per_ip == 8
+    assert settings.ws_max_events_per_frame == 1
+    assert settings.checkin_ttl_s == 3600
+    defaults = Settings()
+    unread = [
+        f.name
+        for f in dataclasses.fields(Settings)
+        if getattr(settings, f.name) == getattr(defaults, f.name)
+    ]
+    assert unread == []  # a new field needs its variable in this test
 
 
 def test_blank_values_mean_default() -> None:
@@ -76,6 +90,9 @@ def test_blank_values_mean_default() -> None:
         ("YURE_INGEST", "maybe"),
         ("YURE_RETENTION_S", "3600"),
         ("YURE_LOG_LEVEL", "LOUD"),
+        ("YURE_WS_MAX_CONNS_PER_IP", "0"),
+        ("YURE_WS_MAX_EVENTS_PER_FRAME", "many"),
+        ("YURE_CHECKIN_TTL_S", "-1"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(name: str, value: str) -> None:
