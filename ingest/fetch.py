@@ -22,6 +22,7 @@ from ingest.errors import FeedError
 MAX_REDIRECTS = 3
 #: Bytes read per chunk while enforcing the size cap.
 READ_CHUNK_BYTES = 64 * 1024
+#: Sent on every request to JMA and to P2P地震情報 (:mod:`ingest.p2p_client`).
 USER_AGENT = "yure/0.1 (self-hosted earthquake information feed)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Worth retrying later: overload and server errors.

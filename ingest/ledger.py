@@ -77,6 +77,27 @@ class Decision:
         return self.publication is not None
 
 
+@dataclasses.dataclass
+class VerdictCounters:
+    """Monotonic counts of the ledger's verdicts, kept by each driver for metrics."""
+
+    published: int = 0
+    duplicates: int = 0
+    dropped_training: int = 0
+    dropped_stale: int = 0
+
+    def count(self, verdict: Verdict) -> None:
+        """Count one ``verdict`` (NEW and REPLACES are both published)."""
+        if verdict in (Verdict.NEW, Verdict.REPLACES):
+            self.published += 1
+        elif verdict is Verdict.NOT_PUBLIC:
+            self.dropped_training += 1
+        elif verdict is Verdict.STALE:
+            self.dropped_stale += 1
+        else:
+            self.duplicates += 1
+
+
 def decide(state: StreamState | None, event: Event, key: str) -> Decision:
     """Decide what to do with ``event`` (identified by ``key``) given its stream's state.
 

@@ -38,7 +38,6 @@ from typing import Any
 import orjson
 
 from ingest.event import (
-    INTENSITY_ORDER,
     Event,
     Hypocenter,
     InfoType,
@@ -48,6 +47,7 @@ from ingest.event import (
     TsunamiArea,
     TsunamiGrade,
 )
+from ingest.intensity import strongest
 from ingest.p2p_felt import (
     AreaConfidence,
     FeltEvaluation,
@@ -233,10 +233,6 @@ def _hypocenter(raw: Any, p2p_id: str) -> Hypocenter | None:
     )
 
 
-def _strongest(values: list[Intensity]) -> Intensity | None:
-    return max(values, key=INTENSITY_ORDER.index) if values else None
-
-
 def _quake_headline(hypo: Hypocenter | None, max_int: Intensity | None) -> str:
     parts: list[str] = []
     if hypo is not None and hypo.name:
@@ -276,7 +272,7 @@ def _quake(raw: Any, p2p_id: str, places: Places) -> tuple[Event, bool]:
         values = by_pref.setdefault(pref, [])
         if scale in _SCALE:
             values.append(_SCALE[scale])
-    intensity = {pref: v for pref, values in by_pref.items() if (v := _strongest(values))}
+    intensity = {pref: v for pref, values in by_pref.items() if (v := strongest(values))}
     prefs = set(by_pref)
     if hypo is not None and hypo.name and quake_type is not QuakeType.FOREIGN:
         epicenter_pref = places.pref_of_epicenter(hypo.name)
@@ -366,7 +362,7 @@ def _eew(raw: Any, p2p_id: str, places: Places) -> tuple[Event, bool]:
         scale_from = _SCALE.get(as_int(get_field(area, "scaleFrom", p2p_id), "scaleFrom", p2p_id))
         if scale_from is not None:
             lower_bounds.append(scale_from)
-    max_int = _strongest(lower_bounds)
+    max_int = strongest(lower_bounds)
     headline = (
         EEW_CANCELLED
         if cancelled

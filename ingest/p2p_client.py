@@ -33,9 +33,9 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
-from ingest.backoff import backoff_delay
 from ingest.event import Provenance, Source
-from ingest.ledger import Verdict
+from ingest.fetch import USER_AGENT
+from ingest.ledger import VerdictCounters
 from ingest.p2p import (
     MAX_P2P_MESSAGE_BYTES,
     FeltEvaluation,
@@ -49,6 +49,7 @@ from ingest.p2p import (
 from ingest.quarantine import Quarantine, quarantine_dir
 from ingest.seen import SeenStore, Sink
 from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,25 +70,20 @@ RECONNECT_BASE_S = 1.0
 RECONNECT_CAP_S = 60.0
 #: A connection that lasted this long resets the backoff.
 HEALTHY_CONNECTION_S = 60.0
-USER_AGENT = "yure/0.1 (self-hosted earthquake information feed)"
 
 FeltRecord = FeltReport | FeltEvaluation
 FeltSink = Callable[[FeltRecord], Awaitable[None]]
 
 
 @dataclasses.dataclass
-class P2PCounters:
-    """Monotonic counters for metrics."""
+class P2PCounters(VerdictCounters):
+    """Monotonic counters for metrics (the ledger's verdicts, and these)."""
 
     connections: int = 0
     messages: int = 0
-    published: int = 0
-    duplicates: int = 0
     ignored: int = 0
     felt: int = 0
     errors: int = 0
-    dropped_training: int = 0
-    dropped_stale: int = 0
     partial: int = 0
 
 
@@ -144,19 +140,11 @@ class P2PClient:
         decision = await self.store.settle(
             event, namespace=NAMESPACE, item_id=item.p2p_id, sink=self.sink, partial=item.partial
         )
-        verdict = decision.verdict
-        if verdict in (Verdict.NEW, Verdict.REPLACES):
-            self.counters.published += 1
-        elif verdict is Verdict.NOT_PUBLIC:
-            self.counters.dropped_training += 1
-        elif verdict is Verdict.STALE:
-            self.counters.dropped_stale += 1
-        else:
-            self.counters.duplicates += 1
+        self.counters.count(decision.verdict)
         logger.info(
-            "p2p id=%s code=%s type=%s event_id=%s partial=%s verdict=%s",
+            "p2p id=%s code=%s type=%s event_id=%s partial=%s verdict=%s agent=%r",
             item.p2p_id, item.code.value, event.type_code, event.event_id, item.partial,
-            verdict.value,
+            decision.verdict.value, item.user_agent,
         )  # fmt: skip
 
     async def handle_message(self, data: bytes) -> None:
@@ -214,7 +202,7 @@ class P2PClient:
 
     async def run(self) -> None:
         """Stay connected until cancelled, reconnecting with backoff."""
-        failures = 0
+        backoff = Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S, rng=self._rng)
         while True:
             raise_if_cancelling()
             started = self._clock()
@@ -226,13 +214,11 @@ class P2PClient:
             finally:
                 self.connected = False
             if self._clock() - started >= HEALTHY_CONNECTION_S:
-                failures = 0
-            failures += 1
-            delay = backoff_delay(
-                failures, base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S, rng=self._rng
-            )
+                backoff.reset()
+            delay = backoff.next_delay()
             logger.warning(
-                "p2p_disconnected reason=%s failures=%d retry_in_s=%.1f", reason, failures, delay
-            )
+                "p2p_disconnected reason=%s failures=%d retry_in_s=%.1f",
+                reason, backoff.failures, delay,
+            )  # fmt: skip
             raise_if_cancelling()
             await self._sleep(delay)

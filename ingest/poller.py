@@ -27,16 +27,16 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from ingest.backoff import backoff_delay
 from ingest.errors import FeedError, TelegramError
 from ingest.event import Event, Provenance, Source
 from ingest.feed import MAX_FEED_BYTES, FeedEntry, parse_feed
 from ingest.fetch import FetchError, Validators, fetch, same_host
-from ingest.ledger import Verdict
+from ingest.ledger import VerdictCounters
 from ingest.quarantine import Quarantine, quarantine_dir
 from ingest.seen import SeenStore, Sink
 from ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram
 from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -61,17 +61,13 @@ BACKOFF_CAP_S = 300.0
 
 
 @dataclasses.dataclass
-class PollerCounters:
-    """Monotonic counters for metrics."""
+class PollerCounters(VerdictCounters):
+    """Monotonic counters for metrics (the ledger's verdicts, and these)."""
 
     polls: int = 0
     not_modified: int = 0
     telegrams: int = 0
-    published: int = 0
     errors: int = 0
-    dropped_training: int = 0
-    dropped_stale: int = 0
-    duplicates: int = 0
     quarantined: int = 0
 
 
@@ -114,32 +110,6 @@ class JmaPoller:
         self._pending_validators: dict[str, Validators] = {}
         self._budget = MAX_TELEGRAMS_PER_POLL
 
-    # Counters by name, for metrics readers that look for them on the poller.
-    @property
-    def polls(self) -> int:
-        """Polls started."""
-        return self.counters.polls
-
-    @property
-    def telegrams(self) -> int:
-        """Telegrams fetched and parsed."""
-        return self.counters.telegrams
-
-    @property
-    def errors(self) -> int:
-        """Failed feeds and refused or failed telegrams."""
-        return self.counters.errors
-
-    @property
-    def dropped_training(self) -> int:
-        """訓練/試験 telegrams kept from the sink."""
-        return self.counters.dropped_training
-
-    @property
-    def dropped_stale(self) -> int:
-        """Late telegrams older than what a stream already published."""
-        return self.counters.dropped_stale
-
     # --- feeds ---------------------------------------------------------------------
 
     def _feeds_to_read(self, now: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -176,6 +146,8 @@ class JmaPoller:
         feed = parse_feed(fetched.body)
         for reason in feed.skipped:
             logger.warning("feed_entry_skipped feed=%s reason=%s", url, reason)
+        if feed.truncated:
+            logger.warning("feed_truncated feed=%s dropped=%d", url, feed.truncated)
         self._validators.pop(url, None)
         self._pending_validators[url] = fetched.validators
         return feed.entries
@@ -245,23 +217,13 @@ class JmaPoller:
         decision = await self.store.settle(
             event, namespace=NAMESPACE, item_id=entry.id, sink=self.sink
         )
-        self._count(decision.verdict)
+        self.counters.count(decision.verdict)
         logger.info(
             "telegram url=%s type=%s event_id=%s serial=%s info=%s verdict=%s",
             entry.url, event.type_code, event.event_id, event.serial,
             event.info_type.value, decision.verdict.value,
         )  # fmt: skip
         return True
-
-    def _count(self, verdict: Verdict) -> None:
-        if verdict in (Verdict.NEW, Verdict.REPLACES):
-            self.counters.published += 1
-        elif verdict is Verdict.NOT_PUBLIC:
-            self.counters.dropped_training += 1
-        elif verdict is Verdict.STALE:
-            self.counters.dropped_stale += 1
-        else:
-            self.counters.duplicates += 1
 
     # --- polls ---------------------------------------------------------------------
 
@@ -333,7 +295,8 @@ class JmaPoller:
 
     async def run(self) -> None:
         """Poll until cancelled; back off (capped exponential, jittered) after failures."""
-        failures = 0
+        interval = self.settings.poll_interval_s
+        backoff = Backoff(base_s=interval, cap_s=max(BACKOFF_CAP_S, interval), rng=self._rng)
         while True:
             raise_if_cancelling()
             try:
@@ -341,18 +304,12 @@ class JmaPoller:
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # never die: log, back off, try again
-                failures += 1
-                delay = backoff_delay(
-                    failures,
-                    base_s=self.settings.poll_interval_s,
-                    cap_s=max(BACKOFF_CAP_S, self.settings.poll_interval_s),
-                    rng=self._rng,
-                )
+                delay = backoff.next_delay()
                 logger.warning(
-                    "poll_failed failures=%d retry_in_s=%.1f error=%r", failures, delay, err
+                    "poll_failed failures=%d retry_in_s=%.1f error=%r", backoff.failures, delay, err
                 )
             else:
-                failures = 0
-                delay = self.settings.poll_interval_s
+                backoff.reset()
+                delay = interval
             raise_if_cancelling()
             await self._sleep(delay)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import web
-from hypothesis import given
-from hypothesis import strategies as st
 
-from ingest.backoff import backoff_delay
 from ingest.fetch import FetchError, Validators, fetch, same_host
 
 
@@ -102,17 +98,3 @@ async def test_connection_refused_is_transient() -> None:
         with pytest.raises(FetchError) as refused:
             await fetch(session, f"http://127.0.0.1:{free_port()}/x", max_bytes=10, timeout_s=2)
     assert not refused.value.permanent
-
-
-@given(
-    st.integers(min_value=1, max_value=200),
-    st.floats(min_value=0.01, max_value=100),
-    st.floats(min_value=0.01, max_value=1000),
-    st.integers(min_value=0, max_value=2**32),
-)
-def test_backoff_is_capped_exponential_with_jitter(
-    failures: int, base: float, cap: float, seed: int
-) -> None:
-    delay = backoff_delay(failures, base_s=base, cap_s=cap, rng=random.Random(seed))
-    ceiling = min(cap, base * 2 ** min(failures - 1, 32))
-    assert ceiling / 2 <= delay <= ceiling

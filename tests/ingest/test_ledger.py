@@ -17,6 +17,7 @@ from ingest.ledger import (
     Publication,
     StreamState,
     Verdict,
+    VerdictCounters,
     decide,
     decode_state,
     encode_state,
@@ -148,6 +149,15 @@ def test_partial_copy_never_replaces_a_complete_one_of_the_same_rank() -> None:
     assert decision.verdict is Verdict.REPLACES
     assert decision.publication is not None
     assert decision.publication.replaces == item_key(complete, partial=True)
+
+
+def test_counters_count_each_verdict_once() -> None:
+    counters = VerdictCounters()
+    for verdict in Verdict:
+        counters.count(verdict)
+    assert counters == VerdictCounters(
+        published=2, duplicates=1, dropped_training=1, dropped_stale=1
+    )
 
 
 def test_state_round_trips() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import redis.asyncio
@@ -14,7 +13,7 @@ from ingest.event import Event, InfoType, Kind, Status
 from ingest.ledger import Publication, StreamState, Verdict
 from ingest.seen import LOCK_STRIPES, SEEN_BATCH, SeenStore, StoreError
 from tests.ingest.telegrams import JST
-from tests.redis_server import RedisProcess, free_port, running_redis
+from tests.redis_server import RedisProcess, free_port
 
 
 class Clock:
@@ -128,15 +127,7 @@ async def test_redis_failures_raise_store_error() -> None:
         await client.aclose()
 
 
-async def test_seen_ids_survive_a_redis_crash(tmp_path: Path) -> None:
-    # Own AOF server (the shared ``fresh_redis`` fixture does not create its --dir).
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    with running_redis(directory, appendonly=True) as fresh_redis:
-        await _crash_and_recover(fresh_redis)
-
-
-async def _crash_and_recover(fresh_redis: RedisProcess) -> None:
+async def test_seen_ids_survive_a_redis_crash(fresh_redis: RedisProcess) -> None:
     client = redis.asyncio.Redis.from_url(fresh_redis.url)
     try:
         await SeenStore(client, prefix="t").commit(
