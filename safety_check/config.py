@@ -18,7 +18,8 @@ from yure.settings import Settings
 Clock = Callable[[], float]
 DAY_S = 24 * 3600
 
-# Default rate limits (name, requests, window seconds).
+# Default rate limits (name, requests, window seconds): module constants because a
+# dataclass default must not be a call (ruff RUF009).
 ACCOUNT_IP = Limit("account_ip", 30, 600)
 LOGIN_IP = Limit("login_ip", 30, 300)
 LOGIN_HANDLE = Limit("login_handle", 10, 300)
@@ -68,10 +69,9 @@ class SafetyConfig:
     invite_ttl_s: int = 7 * DAY_S
     #: How long an Idempotency-Key is remembered when its check-in is gone sooner.
     idempotency_ttl_s: int = DAY_S
-    #: Posts and their report sets live as long as the public timeline keeps them.
-    post_ttl_s: int = 48 * 3600
     #: Retention of each user's private inbox stream (notifications only, no content).
     inbox_retention_s: int = DAY_S
+    #: Retention of the public timeline; posts and their report sets live as long.
     public_retention_s: int = 48 * 3600
     #: Distinct reporting accounts that hide a post.
     post_hide_reports: int = 3
@@ -103,6 +103,5 @@ class SafetyConfig:
         """Production config, with retention taken from ``settings``."""
         return cls(
             checkin_ttl_s=settings.checkin_ttl_s,
-            post_ttl_s=settings.retention_s,
             public_retention_s=settings.retention_s,
         )

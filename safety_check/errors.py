@@ -14,7 +14,7 @@
     ├── RateLimited             too many requests; carries ``retry_after_s``
     └── StoreError              Redis failed or timed out (wraps ``redis.exceptions``)
 
-The HTTP status of each class is decided in one place, :data:`safety_check.http.ERROR_STATUS`.
+The HTTP status of each class is decided in one place, :data:`safety_check.responses.ERROR_STATUS`.
 """
 
 from __future__ import annotations

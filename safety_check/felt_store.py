@@ -34,6 +34,7 @@ from safety_check.felt import (
     publication_due,
 )
 from safety_check.text import validate_pref
+from yure.aio import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ class FeltReports:
         """Flush every ``felt_flush_every_s`` until cancelled; failures back off."""
         failures = 0
         while True:
-            store.raise_if_cancelling()
+            raise_if_cancelling()
             try:
                 await self.flush()
                 failures = 0

@@ -210,7 +210,7 @@ class Friends:
             outgoing=tuple(sorted(store.text(h) for h in outgoing)),
         )
 
-    async def _notify_pair(self, kind: str, a: str, b: str) -> None:
+    async def _notify_pair(self, kind: NoticeKind, a: str, b: str) -> None:
         stamp = self._clock()
         await self._inboxes.push_many([a], friend_notice(kind, b, stamp))
         await self._inboxes.push_many([b], friend_notice(kind, a, stamp))

@@ -7,8 +7,6 @@ answer JSON (``responses``). Every error becomes ``{"error", "message"}`` in one
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +32,7 @@ from safety_check.posts import Locator, locate
 from safety_check.responses import empty_response, error_response, json_response
 from safety_check.services import SERVICES, Services, build_services, check_durability
 from safety_check.text import normalize_handle
+from yure.aio import background
 from yure.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -218,7 +217,7 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
     if pref is None:
         raise InvalidInput("that point is not in a Japanese prefecture")
     burst = await s.felt.report(pref, source=FeltSource.USER, reporter=me.uid)
-    counts = None if burst is None else {"user": burst.user_count, "p2p": burst.p2p_count}
+    counts = None if burst is None else wire.felt_counts(burst)
     return json_response({"status": "counted", "pref": pref, "counts": counts}, status=202)
 
 
@@ -284,10 +283,5 @@ async def _on_shutdown(app: web.Application) -> None:
 
 
 async def _felt_flusher(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[SERVICES].felt.run(), name="safety_check.felt_flusher")
-    try:
+    async with background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

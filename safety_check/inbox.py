@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from enum import StrEnum
 
 import orjson
 
@@ -23,7 +24,7 @@ from safety_check.config import SafetyConfig
 log = logging.getLogger(__name__)
 
 
-class NoticeKind:
+class NoticeKind(StrEnum):
     """Inbox notification kinds (also the envelope ``kind``)."""
 
     CHECKIN = "checkin"
@@ -53,7 +54,7 @@ def checkin_deleted_notice(cid: str) -> Envelope:
     )
 
 
-def friend_notice(kind: str, other_uid: str, stamp: float) -> Envelope:
+def friend_notice(kind: NoticeKind, other_uid: str, stamp: float) -> Envelope:
     """Friendship with ``other_uid`` began or ended (``stamp`` makes repeats distinct)."""
     return Envelope(
         key=f"{kind}:{other_uid}:{round(stamp * 1000)}",

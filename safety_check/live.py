@@ -24,13 +24,15 @@ from aiohttp import WSMsgType, web
 
 from broadcast.envelope import Entry
 from broadcast.errors import TimelineError
-from safety_check import store, wire
+from safety_check import wire
 from safety_check.auth import authenticate
 from safety_check.errors import Forbidden, SafetyCheckError, StoreError, Unauthorized
+from safety_check.inbox import NoticeKind
 from safety_check.model import Principal
 from safety_check.policy import may_view_checkin, websocket_cookie_ok
 from safety_check.services import Services
 from safety_check.tokens import SESSION_COOKIE, hash_token, is_token
+from yure.aio import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ class Feed:
         except orjson.JSONDecodeError:
             return None
         kind = obj.get("type") if isinstance(obj, dict) else None
-        if kind == "checkin":
+        if kind == NoticeKind.CHECKIN:
             checkin = await self._s.checkins.get(str(obj.get("id", "")))
             if checkin is None:
                 return None
@@ -139,12 +141,12 @@ class Feed:
             if checkin.owner not in handles:
                 return None
             return {
-                "type": "checkin",
+                "type": NoticeKind.CHECKIN,
                 "checkin": wire.checkin_json(checkin, handles[checkin.owner]),
             }
-        if kind == "checkin_deleted":
-            return {"type": "checkin_deleted", "id": str(obj.get("id", ""))}
-        if kind in ("friend_added", "friend_removed"):
+        if kind == NoticeKind.CHECKIN_DELETED:
+            return {"type": NoticeKind.CHECKIN_DELETED, "id": str(obj.get("id", ""))}
+        if kind in (NoticeKind.FRIEND_ADDED, NoticeKind.FRIEND_REMOVED):
             handles = await self._s.accounts.handles_of([str(obj.get("uid", ""))])
             if not handles:
                 return None
@@ -257,7 +259,7 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
         for message in await feed.start():
             await ws.send_str(orjson.dumps(message).decode())
         while not ws.closed:
-            store.raise_if_cancelling()
+            raise_if_cancelling()
             for _entry_id, message in await feed.next():
                 await ws.send_str(orjson.dumps(message).decode())
     except Unauthorized:
@@ -284,7 +286,7 @@ async def _serve_sse(request: web.Request, s: Services, me: Principal) -> web.St
             for message in await feed.start():
                 await response.write(_sse(None, message))
             while True:
-                store.raise_if_cancelling()
+                raise_if_cancelling()
                 batch = await feed.next()
                 if not batch:
                     await response.write(b": keep-alive\n\n")

@@ -86,7 +86,7 @@ class Posts:
             lon=lon,
             created_at=self._clock(),
         )
-        ttl_ms = store.ms(self._config.post_ttl_s)
+        ttl_ms = store.ms(self._config.public_retention_s)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 keys.post(post.id),

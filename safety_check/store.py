@@ -23,7 +23,6 @@ from redis.asyncio.client import Pipeline
 
 from broadcast.errors import BroadcastError
 from safety_check.errors import StoreError
-from yure.aio import raise_if_cancelling
 
 __all__ = [
     "Redis",
@@ -32,7 +31,6 @@ __all__ = [
     "call",
     "ms",
     "opt_text",
-    "raise_if_cancelling",
     "text",
     "text_map",
     "transaction",

@@ -32,7 +32,7 @@ MAX_POST_CHARS = 280
 RAW_TEXT_SLACK = 4
 
 MAX_EVENT_ID_CHARS = 64
-EVENT_ID_RE = re.compile(r"[0-9A-Za-z_.:\-]{1,64}")
+EVENT_ID_RE = re.compile(rf"[0-9A-Za-z_.:\-]{{1,{MAX_EVENT_ID_CHARS}}}")
 
 #: JIS X 0401 prefecture codes: "01" (北海道) .. "47" (沖縄県).
 PREF_CODES: frozenset[str] = frozenset(f"{n:02d}" for n in range(1, 48))

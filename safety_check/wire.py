@@ -214,19 +214,9 @@ def post_json(post: Post) -> dict[str, Any]:
 
 
 def post_hidden_json(post: Post) -> dict[str, Any]:
-    """The retraction of a hidden post: the same id, no text."""
-    return {
-        "kind": "post",
-        "official": False,
-        "source": "user",
-        "id": post.id,
-        "text": None,
-        "prefs": [] if post.pref is None else [post.pref],
-        "lat": None,
-        "lon": None,
-        "created_at": iso(post.created_at),
-        "hidden": True,
-    }
+    """The retraction of a hidden post: the same id, no text and no place but the
+    prefecture."""
+    return {**post_json(post), "text": None, "lat": None, "lon": None, "hidden": True}
 
 
 def felt_json(burst: FeltBurst, event_id: str | None) -> dict[str, Any]:
@@ -240,9 +230,14 @@ def felt_json(burst: FeltBurst, event_id: str | None) -> dict[str, Any]:
         "created_at": iso(burst.started_at),
         "started_at": iso(burst.started_at),
         "updated_at": iso(burst.last_at),
-        "counts": {"user": burst.user_count, "p2p": burst.p2p_count, "total": burst.total},
+        "counts": felt_counts(burst),
         "event_id": event_id,
     }
+
+
+def felt_counts(burst: FeltBurst) -> dict[str, int]:
+    """The reports of a burst by source, and their sum."""
+    return {"user": burst.user_count, "p2p": burst.p2p_count, "total": burst.total}
 
 
 def dumps(obj: Any) -> bytes:

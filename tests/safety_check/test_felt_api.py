@@ -41,7 +41,7 @@ async def test_one_tap_publishes_at_once_then_aggregates(make_api: AppFactory) -
     for h in ("tap1", "tap2", "tap3"):
         await api.signup(h)
     status, body = await api.call("POST", "/api/felt", "tap1", json={"pref": "13"})
-    assert status == 202 and body["pref"] == "13"
+    assert (status, body["pref"], body["counts"]) == (202, "13", {"user": 1, "p2p": 0, "total": 1})
     (first,) = await _felt_entries(api)  # published before the request returned
     event = orjson.loads(first.payload)
     assert event["kind"] == "felt" and event["official"] is False
