@@ -10,35 +10,17 @@ codes and names to codes (:func:`geo.codes.tsunami_area_code`,
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
 from geo import codes
 from geo.errors import GeoError
 
-#: Cap on one table file read here.
-MAX_PLACE_TABLE_BYTES = 1024 * 1024
 #: yure's own table of P2P地震情報 area codes (561 ``area``) → prefecture, derived from
 #: p2pquake/epsp-specifications ``epsp-area.csv`` (MIT): the 138 rows with a 都道府県.
 EPSP_AREAS_PATH = Path(__file__).resolve().with_name("epsp_areas.csv")
 _EPSP_HEADER = ("area", "pref", "name")
-
-
-def _read(path: Path, header: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_PLACE_TABLE_BYTES + 1)
-    except OSError as err:
-        raise GeoError(f"cannot read {path}: {err}") from err
-    if len(raw) > MAX_PLACE_TABLE_BYTES:
-        raise GeoError(f"{path} is over MAX_PLACE_TABLE_BYTES={MAX_PLACE_TABLE_BYTES}")
-    reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
-    if tuple(reader.fieldnames or ()) != header:
-        raise GeoError(f"{path}: header is not {','.join(header)}")
-    return list(reader)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,10 +37,10 @@ class GeoPlaces:
             GeoError: the table is missing, too large or not in yure's format.
         """
         epsp: dict[int, str] = {}
-        for row in _read(epsp_areas, _EPSP_HEADER):
-            if not row["area"].isdigit() or row["pref"] not in codes.PREF_CODES:
-                raise GeoError(f"{epsp_areas}: bad row {row}")
-            epsp[int(row["area"])] = row["pref"]
+        for area, pref, name in codes.read_table(epsp_areas, _EPSP_HEADER):
+            if not area.isdigit() or pref not in codes.PREF_CODES:
+                raise GeoError(f"{epsp_areas}: bad row {area},{pref},{name}")
+            epsp[int(area)] = pref
         return cls(epsp_prefs=epsp)
 
     def pref_of_name(self, name: str) -> str | None:

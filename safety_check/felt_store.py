@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from typing import Any
 
 import orjson
@@ -35,6 +34,7 @@ from safety_check.felt import (
 )
 from safety_check.text import validate_pref
 from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 STATE_KEEP_GAPS = 10
 #: An official event is linked to a burst when issued no earlier than this before it began.
 EVENT_LEAD_S = 600.0
-#: Flusher backoff after a failure: capped exponential with full jitter.
+#: Flusher backoff after a failure: capped exponential with jitter (yure.backoff).
 FLUSH_BACKOFF_MAX_S = 30.0
 
 
@@ -205,16 +205,17 @@ class FeltReports:
 
     async def run(self) -> None:
         """Flush every ``felt_flush_every_s`` until cancelled; failures back off."""
-        failures = 0
+        every_s = self._config.felt_flush_every_s
+        backoff = Backoff(base_s=every_s, cap_s=max(every_s, FLUSH_BACKOFF_MAX_S))
         while True:
             raise_if_cancelling()
             try:
                 await self.flush()
-                failures = 0
-                delay = self._config.felt_flush_every_s
+                backoff.reset()
+                delay = every_s
             except (SafetyCheckError, BroadcastError) as err:
-                failures += 1
-                cap = min(FLUSH_BACKOFF_MAX_S, self._config.felt_flush_every_s * 2**failures)
-                delay = random.uniform(0, cap)
-                log.warning("felt flush failed error=%s failures=%d", type(err).__name__, failures)
+                delay = backoff.next_delay()
+                log.warning(
+                    "felt flush failed error=%s failures=%d", type(err).__name__, backoff.failures
+                )
             await asyncio.sleep(delay)

@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 
+from geo import codes
 from safety_check.errors import InvalidInput
 
 MIN_HANDLE_CHARS = 3
@@ -35,7 +36,7 @@ MAX_EVENT_ID_CHARS = 64
 EVENT_ID_RE = re.compile(rf"[0-9A-Za-z_.:\-]{{1,{MAX_EVENT_ID_CHARS}}}")
 
 #: JIS X 0401 prefecture codes: "01" (北海道) .. "47" (沖縄県).
-PREF_CODES: frozenset[str] = frozenset(f"{n:02d}" for n in range(1, 48))
+PREF_CODES: frozenset[str] = frozenset(codes.PREF_CODES)
 
 #: U+202A..U+202E (LRE RLE PDF LRO RLO) and U+2066..U+2069 (LRI RLI FSI PDI), Unicode
 #: bidi embedding/override/isolate controls (UAX #9 §2). They are format characters (Cf),

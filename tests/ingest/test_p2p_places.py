@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from geo.codes import resolve_pref_tokens
+from geo.codes import MAX_TABLE_BYTES, resolve_pref_tokens
 from geo.errors import GeoError
-from ingest.places import MAX_PLACE_TABLE_BYTES, GeoPlaces
+from ingest.places import GeoPlaces
 from ingest.quarantine import Quarantine, quarantine_dir
 
 PLACES = GeoPlaces.load()
@@ -62,8 +62,8 @@ def test_bad_tables_raise_geo_error(tmp_path: Path) -> None:
     table.write_text("a,b\n1,2\n", "utf-8")
     with pytest.raises(GeoError, match="header"):
         GeoPlaces.load(table)
-    table.write_bytes(b"x" * (MAX_PLACE_TABLE_BYTES + 1))
-    with pytest.raises(GeoError, match="MAX_PLACE_TABLE_BYTES"):
+    table.write_bytes(b"x" * (MAX_TABLE_BYTES + 1))
+    with pytest.raises(GeoError, match="MAX_TABLE_BYTES"):
         GeoPlaces.load(table)
     bad_epsp = tmp_path / "epsp.csv"
     bad_epsp.write_text("area,pref,name\n10,99,どこか\n", "utf-8")
