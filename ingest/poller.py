@@ -98,7 +98,8 @@ class JmaPoller:
         self.sink = sink
         self.quarantine = quarantine or Quarantine(quarantine_dir(settings.data_dir))
         self.counters = PollerCounters()
-        #: When the last poll that read every short feed finished (``clock`` seconds).
+        #: When the last poll that read every short feed finished, in unix seconds (``clock``
+        #: is wall time: it also stamps ``received_at``, and /healthz compares it with now).
         self.last_success_at: float | None = None
         self._clock = clock
         self._sleep = sleep
