@@ -52,7 +52,8 @@ class TimelineApi:
             raise web.HTTPBadRequest(text=f"{err}\n") from err
         try:
             if since is None:
-                items, next_id, more, expired = await self._newest(flt, limit)
+                items, next_id = await self._newest(flt, limit)
+                more = expired = False
             else:
                 expired = await self.timeline.is_expired(since)
                 items, next_id, more = await self._after(flt, since, limit)
@@ -80,16 +81,11 @@ class TimelineApi:
             batch = await self.timeline.read_after(cursor, limit=READ_BATCH_ENTRIES)
             if not batch:
                 return items, cursor, False
-            for entry in batch:
-                scanned += 1
-                cursor = entry.id
-                if flt.matches(entry.kind, entry.prefs):
-                    items.append(entry)
-                    if len(items) >= limit:
-                        break
+            looked, cursor = _take(batch, flt, items, limit)
+            scanned += looked
         return items, cursor, True
 
-    async def _newest(self, flt: Filter, limit: int) -> tuple[list[Entry], str | None, bool, bool]:
+    async def _newest(self, flt: Filter, limit: int) -> tuple[list[Entry], str | None]:
         found: list[Entry] = []
         before: str | None = None
         scanned = 0
@@ -100,16 +96,24 @@ class TimelineApi:
                 break
             if newest is None:
                 newest = batch[0].id
-            for entry in batch:
-                scanned += 1
-                before = entry.id
-                if flt.matches(entry.kind, entry.prefs):
-                    found.append(entry)
-                    if len(found) >= limit:
-                        break
+            looked, before = _take(batch, flt, found, limit)
+            scanned += looked
         found.reverse()
         # ``next`` continues forward from the newest entry looked at.
-        return found, newest, False, False
+        return found, newest
+
+
+def _take(batch: list[Entry], flt: Filter, found: list[Entry], limit: int) -> tuple[int, str]:
+    """Append ``batch``'s matching entries to ``found`` until it holds ``limit``.
+
+    Returns how many entries were looked at and the id of the last one.
+    """
+    for looked, entry in enumerate(batch, 1):
+        if flt.matches(entry.kind, entry.prefs):
+            found.append(entry)
+            if len(found) >= limit:
+                return looked, entry.id
+    return len(batch), batch[-1].id
 
 
 def _limit(raw: str | None) -> int:

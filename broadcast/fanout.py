@@ -1,5 +1,6 @@
 """The pieces the hub fans out with: a connection (:class:`Subscriber`), subscribers
-sharing a filter (:class:`Group`) and the encodings of one batch (:class:`Frames`).
+sharing a filter (:class:`Group`), the encodings of one batch (:class:`Frames`) and
+the write of those bytes to every member (:func:`write_each`).
 
 Driver module (a subscriber owns an asyncio transport); the hub (:mod:`broadcast.hub`)
 does the dispatching.
@@ -8,6 +9,7 @@ does the dispatching.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from enum import Enum
 
 from broadcast.envelope import Entry, StreamId
@@ -105,3 +107,32 @@ class Frames:
         if self._sse is None:
             self._sse = sse_frames(self.entries, self.messages)
         return self._sse
+
+
+def write_each(
+    members: Sequence[Subscriber],
+    data: bytes,
+    slow: list[Subscriber],
+    over: dict[Subscriber, float],
+    now: float,
+    high: int,
+    hard: int,
+) -> None:
+    """Write the same pre-encoded bytes to each member's transport (the hot path: inline,
+    no await; the transport buffer is the connection's bounded send queue).
+
+    A closing transport or one whose write buffer passed ``hard`` goes on ``slow`` (to be
+    closed); one above ``high`` is timed in ``over`` (closed if it stays there).
+    """
+    for sub in members:
+        transport = sub.transport
+        if transport.is_closing():
+            slow.append(sub)
+            continue
+        transport.write(data)
+        size = transport.get_write_buffer_size()
+        if size > high:
+            if size > hard:
+                slow.append(sub)
+            elif sub not in over:
+                over[sub] = now

@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Gauge
 
-from broadcast.backoff import Backoff
 from broadcast.envelope import (
     ZERO_ID,
     Entry,
@@ -39,7 +38,7 @@ from broadcast.envelope import (
     parse_stream_id,
 )
 from broadcast.errors import TimelineError
-from broadcast.fanout import Encoding, Frames, Group, Subscriber
+from broadcast.fanout import Encoding, Frames, Group, Subscriber, write_each
 from broadcast.filter import Filter, Subscribe
 from broadcast.frames import (
     HEARTBEAT,
@@ -49,9 +48,7 @@ from broadcast.frames import (
     event_message,
     http_chunk,
     sse_event,
-    sse_frames,
     ws_close_frame,
-    ws_frames,
     ws_text_frame,
 )
 from broadcast.limits import REDIS_TIMEOUT_S, Limits
@@ -59,6 +56,7 @@ from broadcast.metrics import Metrics
 from broadcast.recent import RecentEntries
 from broadcast.timeline import Timeline
 from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -246,21 +244,20 @@ class Hub:
             return
         matches: dict[Group, list[int]] = {}
         if self._groups:
-            everywhere = self._everywhere
             by_pref = self._by_pref
             for index, entry in enumerate(entries):
-                groups = set(everywhere)
-                for pref in entry.prefs:
-                    found = by_pref.get(pref)
-                    if found:
-                        groups.update(found)
-                for group in groups:
-                    kinds = group.filter.kinds
-                    if kinds is None or entry.kind in kinds:
+                kind = entry.kind
+                reach = [self._everywhere]
+                reach.extend(by_pref[pref] for pref in entry.prefs if pref in by_pref)
+                for groups in reach:
+                    for group in groups:
+                        kinds = group.filter.kinds
+                        if kinds is not None and kind not in kinds:
+                            continue
                         indexes = matches.get(group)
                         if indexes is None:
                             matches[group] = [index]
-                        else:
+                        elif indexes[-1] != index:  # a group reached through two prefs
                             indexes.append(index)
         self.position = entries[-1].id
         self._pos = parse_stream_id(self.position)
@@ -272,6 +269,7 @@ class Hub:
 
     def _deliver(self, entries: Sequence[Entry], matches: dict[Group, list[int]]) -> None:
         messages: dict[int, bytes] = {}
+        positions: dict[int, StreamId] = {}
         built: dict[tuple[int, ...], Frames] = {}
         hard = self.limits.max_send_buffer_bytes
         high = self.limits.send_buffer_high_bytes
@@ -289,14 +287,18 @@ class Hub:
                         messages[i] = event_message(entries[i])
                 frames = Frames(matched, [messages[i] for i in indexes], self.limits)
                 built[key] = frames
-            group.last_pos = parse_stream_id(entries[indexes[-1]].id)
+            last = indexes[-1]
+            pos = positions.get(last)
+            if pos is None:
+                pos = positions[last] = parse_stream_id(entries[last].id)
+            group.last_pos = pos
             ws_members, sse_members = group.snapshots()
             if ws_members:
-                _write_each(ws_members, frames.ws(), slow, over, now, high, hard)
+                write_each(ws_members, frames.ws(), slow, over, now, high, hard)
                 frames_ws += len(ws_members) * frames.frame_count
                 events_ws += len(ws_members) * len(indexes)
             if sse_members:
-                _write_each(sse_members, frames.sse(), slow, over, now, high, hard)
+                write_each(sse_members, frames.sse(), slow, over, now, high, hard)
                 frames_sse += len(sse_members)
                 events_sse += len(sse_members) * len(indexes)
         for sub in slow:
@@ -329,29 +331,29 @@ class Hub:
         """Write ready-made bytes to ``sub``; a client over its buffer limit is dropped."""
         if sub.closed:
             return
-        transport = sub.transport
-        if transport.is_closing():
-            self._finish(sub)
-            return
-        transport.write(data)
-        size = transport.get_write_buffer_size()
-        if size > self.limits.send_buffer_high_bytes:
-            if size > self.limits.max_send_buffer_bytes:
-                self._drop_slow(sub)
-            elif sub not in self._over:
-                self._over[sub] = asyncio.get_running_loop().time()
+        slow: list[Subscriber] = []
+        now = asyncio.get_running_loop().time()
+        limits = self.limits
+        write_each(
+            (sub,),
+            data,
+            slow,
+            self._over,
+            now,
+            limits.send_buffer_high_bytes,
+            limits.max_send_buffer_bytes,
+        )
+        if slow:
+            self._drop_slow(sub)  # closing already (finished quietly) or over the hard limit
 
     def _send_entries(self, sub: Subscriber, entries: list[Entry]) -> None:
-        messages = [event_message(e) for e in entries]
+        frames = Frames(entries, [event_message(e) for e in entries], self.limits)
         if sub.encoding is Encoding.WS:
-            data, frame_count = ws_frames(
-                messages,
-                max_bytes=self.limits.max_frame_bytes,
-                max_items=self.limits.max_events_per_frame,
-            )
+            self.write(sub, frames.ws())
+            frame_count = frames.frame_count
         else:
-            data, frame_count = sse_frames(entries, messages), 1
-        self.write(sub, data)
+            self.write(sub, frames.sse())
+            frame_count = 1
         sub.last_pos = parse_stream_id(entries[-1].id)
         label = sub.encoding.value
         self.metrics.events_sent.labels(label).inc(len(entries))
@@ -473,31 +475,3 @@ class Hub:
                     self.write(sub, self._ws_heartbeat)
                 else:
                     self.write(sub, self._sse_heartbeat)
-
-
-def _write_each(
-    members: Sequence[Subscriber],
-    data: bytes,
-    slow: list[Subscriber],
-    over: dict[Subscriber, float],
-    now: float,
-    high: int,
-    hard: int,
-) -> None:
-    """Write the same pre-encoded bytes to each member's transport.
-
-    A closing transport or one whose write buffer passed ``hard`` goes on ``slow`` (to be
-    closed); one above ``high`` is timed in ``over`` (closed if it stays there).
-    """
-    for sub in members:
-        transport = sub.transport
-        if transport.is_closing():
-            slow.append(sub)
-            continue
-        transport.write(data)
-        size = transport.get_write_buffer_size()
-        if size > high:
-            if size > hard:
-                slow.append(sub)
-            elif sub not in over:
-                over[sub] = now

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio
 import redis.exceptions
 
-from broadcast.backoff import Backoff
 from broadcast.errors import BroadcastError
 from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

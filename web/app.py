@@ -11,8 +11,6 @@ The public read endpoints need no login and allow cross-origin reads (CORS
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
@@ -23,7 +21,6 @@ from redis.asyncio import Redis
 import safety_check.http
 from broadcast.api import TimelineApi
 from broadcast.errors import FilterError
-from broadcast.filter import PrefResolver
 from broadcast.frames import CloseCode
 from broadcast.hub import Hub
 from broadcast.limits import Limits
@@ -35,6 +32,7 @@ from geo import codes
 from geo.errors import GeoError
 from web import feeds, health, keys
 from web import pages as web_pages
+from yure.aio import background
 from yure.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,21 +81,18 @@ def build_app(
     timeline = Timeline(redis, retention_s=settings.retention_s)
     metrics = Metrics(metrics_dir)
     hub = Hub(timeline, limits=limits, metrics=metrics)
-    resolver: PrefResolver = resolve_prefs
     app[keys.SETTINGS] = settings
     app[keys.REDIS] = redis
     app[keys.TIMELINE] = timeline
     app[keys.HUB] = hub
     app[keys.METRICS] = metrics
-    app[keys.LIMITS] = limits
-    app[keys.PREF_RESOLVER] = resolver
     app.on_response_prepare.append(_add_cors)
     app.cleanup_ctx.append(_hub_lifetime)
     app.on_shutdown.append(_close_streams)
 
-    app.router.add_get("/ws", WebSocketEndpoint(hub, resolve=resolver).handle)
-    app.router.add_get("/sse", SseEndpoint(hub, resolve=resolver).handle)
-    app.router.add_get("/api/timeline", TimelineApi(timeline, resolve=resolver).handle)
+    app.router.add_get("/ws", WebSocketEndpoint(hub, resolve=resolve_prefs).handle)
+    app.router.add_get("/sse", SseEndpoint(hub, resolve=resolve_prefs).handle)
+    app.router.add_get("/api/timeline", TimelineApi(timeline, resolve=resolve_prefs).handle)
     app.router.add_get(r"/feeds/{pref:\d{2}}.atom", feeds.atom_feed)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
@@ -131,13 +126,8 @@ def _cors_headers(*, preflight: bool) -> dict[str, str]:
 
 
 async def _hub_lifetime(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[keys.HUB].run(), name="hub")
-    try:
+    async with background(app[keys.HUB].run(), name="hub"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from redis.asyncio import Redis
 
-from broadcast.filter import PrefResolver
 from broadcast.hub import Hub
-from broadcast.limits import Limits
 from broadcast.metrics import Metrics
 from broadcast.timeline import Timeline
 from yure.settings import Settings
@@ -18,6 +16,3 @@ REDIS = web.AppKey("yure.redis", Redis)
 TIMELINE = web.AppKey("yure.timeline", Timeline)
 HUB = web.AppKey("yure.hub", Hub)
 METRICS = web.AppKey("yure.metrics", Metrics)
-LIMITS = web.AppKey("yure.limits", Limits)
-#: Turns "13", "東京", "kanto" into prefecture codes (geo.codes, wrapped for broadcast).
-PREF_RESOLVER: web.AppKey[PrefResolver] = web.AppKey("yure.pref_resolver")

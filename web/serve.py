@@ -31,6 +31,7 @@ from types import FrameType
 import orjson
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
 from broadcast.embedded_redis import EmbeddedRedis
 from broadcast.envelope import Envelope
@@ -48,7 +49,8 @@ from safety_check.felt_store import FeltReports
 from safety_check.services import SERVICES
 from web import health, keys
 from web.app import build_app
-from yure.aio import raise_if_cancelling
+from yure.aio import background, raise_if_cancelling
+from yure.backoff import Backoff
 from yure.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ LIVENESS_EVERY_S = 5.0
 WORKER_STOP_TIMEOUT_S = 15.0
 #: Graceful shutdown of open HTTP requests per worker.
 SHUTDOWN_TIMEOUT_S = 5.0
-#: A worker that dies is restarted after this pause (doubling, capped).
+#: A worker that dies is restarted after this pause (doubling, capped, jittered).
 RESTART_BASE_S = 0.5
 RESTART_CAP_S = 30.0
 
@@ -125,21 +127,15 @@ async def serve_worker(
     try:
         site = web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         await site.start()
-        # A plain task (not a TaskGroup): Python 3.11's TaskGroup cannot be left on a
-        # signal without an exception trick that leaves the task's cancel count raised.
-        ingest = (
-            asyncio.create_task(run_ingest(settings, app), name="ingest")
-            if settings.ingest_enabled
-            else None
-        )
-        try:
+        # A background task (not a TaskGroup): Python 3.11's TaskGroup cannot be left on
+        # a signal without an exception trick that leaves the task's cancel count raised.
+        async with contextlib.AsyncExitStack() as ingest:
+            if settings.ingest_enabled:
+                await ingest.enter_async_context(
+                    background(run_ingest(settings, app), name="ingest")
+                )
             await stop.wait()
             log.info("worker stopping pid=%s", os.getpid())
-        finally:
-            if ingest is not None:
-                ingest.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ingest
     finally:
         await runner.cleanup()
         await redis.aclose()
@@ -232,12 +228,13 @@ async def _report_liveness(redis: Redis, service: IngestService, metrics: Metric
             await asyncio.sleep(LIVENESS_EVERY_S)
             continue
         at = poller.last_success_at
+        # IngestService builds its poller with the default wall clock (time.time).
         if at is not None and at != reported:
-            # A monotonic clock reading becomes wall time (the poller may use either).
-            unix_at = at if at > 1e9 else time.time() - (time.monotonic() - at)
-            with contextlib.suppress(Exception):
-                await health.record_poll_success(redis, unix_at)
+            try:
+                await health.record_poll_success(redis, at)
                 reported = at
+            except (RedisError, TimeoutError) as err:
+                log.warning("liveness not recorded error=%s", err)  # tried again next turn
         errors = poller.counters.errors
         if errors > errors_seen:
             metrics.ingest_errors.inc(errors - errors_seen)
@@ -280,17 +277,16 @@ def _supervise(settings: Settings, redis_url: str, port: int) -> int:
         return process
 
     workers = [start(i) for i in range(settings.workers)]
-    restarts = [0] * settings.workers
+    restarts = [Backoff(base_s=RESTART_BASE_S, cap_s=RESTART_CAP_S) for _ in workers]
     while not stopping:
         multiprocessing.connection.wait([w.sentinel for w in workers], timeout=1.0)
         for index, worker in enumerate(workers):
             if worker.is_alive() or stopping:
                 continue
             _mark_dead(worker.pid)
-            delay = min(RESTART_CAP_S, RESTART_BASE_S * 2 ** restarts[index])
-            restarts[index] += 1
+            delay = restarts[index].next_delay()
             log.error(
-                "worker died index=%s exitcode=%s restart_in_s=%s", index, worker.exitcode, delay
+                "worker died index=%s exitcode=%s restart_in_s=%.2f", index, worker.exitcode, delay
             )
             time.sleep(delay)
             workers[index] = start(index)

@@ -7,8 +7,8 @@ import base64
 import os
 import socket
 import struct
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from websockets.asyncio.client import ClientConnection
 from broadcast.envelope import Envelope
 from broadcast.limits import Limits
 from broadcast.timeline import Timeline
-from tests.redis_server import RedisProcess, running_redis
 from web import keys
 from web.app import build_app
 from yure.settings import Settings
@@ -131,14 +130,6 @@ async def eventually(predicate: Callable[[], bool], wait_s: float = WAIT_S) -> N
     async with asyncio.timeout(wait_s):
         while not predicate():  # noqa: ASYNC110 - polling another component's state
             await asyncio.sleep(0.01)
-
-
-@contextmanager
-def own_redis(directory: Path, *, appendonly: bool = True) -> Iterator[RedisProcess]:
-    """A redis-server of the test's own (its directory created first)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with running_redis(directory, appendonly=appendonly) as server:
-        yield server
 
 
 def subscribe(**fields: Any) -> str:

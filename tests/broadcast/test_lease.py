@@ -13,14 +13,9 @@ from tests.broadcast.support import WAIT_S
 TTL_S = 0.3
 
 
-@pytest.fixture
-def client(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
-    return redis_client
-
-
-async def test_only_one_holder(client: redis.asyncio.Redis) -> None:
-    a = Lease(client, name="t:lease", holder="a", ttl_s=TTL_S)
-    b = Lease(client, name="t:lease", holder="b", ttl_s=TTL_S)
+async def test_only_one_holder(redis_client: redis.asyncio.Redis) -> None:
+    a = Lease(redis_client, name="t:lease", holder="a", ttl_s=TTL_S)
+    b = Lease(redis_client, name="t:lease", holder="b", ttl_s=TTL_S)
     assert await a.try_acquire()
     assert not await b.try_acquire()
     assert await a.renew()
@@ -33,7 +28,7 @@ async def test_only_one_holder(client: redis.asyncio.Redis) -> None:
     assert not await a.renew()
 
 
-async def test_run_renews_and_excludes(client: redis.asyncio.Redis) -> None:
+async def test_run_renews_and_excludes(redis_client: redis.asyncio.Redis) -> None:
     loop = asyncio.get_running_loop()
     running: set[str] = set()
     both = asyncio.Event()
@@ -50,8 +45,8 @@ async def test_run_renews_and_excludes(client: redis.asyncio.Redis) -> None:
 
         return work
 
-    a = Lease(client, name="t:lease", holder="a", ttl_s=TTL_S)
-    b = Lease(client, name="t:lease", holder="b", ttl_s=TTL_S)
+    a = Lease(redis_client, name="t:lease", holder="a", ttl_s=TTL_S)
+    b = Lease(redis_client, name="t:lease", holder="b", ttl_s=TTL_S)
     task_a = asyncio.create_task(a.run(worker("a")))
     async with asyncio.timeout(WAIT_S):
         while "a" not in running:  # noqa: ASYNC110 - state of another task
@@ -78,7 +73,7 @@ async def test_run_renews_and_excludes(client: redis.asyncio.Redis) -> None:
     assert not both.is_set()
 
 
-async def test_lost_lease_stops_the_work(client: redis.asyncio.Redis) -> None:
+async def test_lost_lease_stops_the_work(redis_client: redis.asyncio.Redis) -> None:
     cancelled = asyncio.Event()
     started = asyncio.Event()
 
@@ -90,10 +85,10 @@ async def test_lost_lease_stops_the_work(client: redis.asyncio.Redis) -> None:
             cancelled.set()
             raise
 
-    lease = Lease(client, name="t:lease", holder="a", ttl_s=TTL_S)
+    lease = Lease(redis_client, name="t:lease", holder="a", ttl_s=TTL_S)
     task = asyncio.create_task(lease.run(work))
     await asyncio.wait_for(started.wait(), WAIT_S)
-    await client.set("t:lease", "intruder")  # someone else holds it now
+    await redis_client.set("t:lease", "intruder")  # someone else holds it now
     await asyncio.wait_for(cancelled.wait(), WAIT_S)
     assert await lease.holder_now() == "intruder"
     task.cancel()
@@ -101,7 +96,7 @@ async def test_lost_lease_stops_the_work(client: redis.asyncio.Redis) -> None:
         await task
 
 
-async def test_work_that_ends_is_retried(client: redis.asyncio.Redis) -> None:
+async def test_work_that_ends_is_retried(redis_client: redis.asyncio.Redis) -> None:
     runs = 0
     twice = asyncio.Event()
 
@@ -113,7 +108,7 @@ async def test_work_that_ends_is_retried(client: redis.asyncio.Redis) -> None:
         if runs == 1:
             raise RuntimeError("boom")
 
-    task = asyncio.create_task(Lease(client, name="t:lease", ttl_s=TTL_S).run(work))
+    task = asyncio.create_task(Lease(redis_client, name="t:lease", ttl_s=TTL_S).run(work))
     await asyncio.wait_for(twice.wait(), WAIT_S)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -17,13 +17,8 @@ DAY_S = 24 * 3600
 
 
 @pytest.fixture
-def client(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
-    return redis_client
-
-
-@pytest.fixture
-def timeline(client: redis.asyncio.Redis) -> Timeline:
-    return Timeline(client, retention_s=DAY_S)
+def timeline(redis_client: redis.asyncio.Redis) -> Timeline:
+    return Timeline(redis_client, retention_s=DAY_S)
 
 
 async def test_ids_increase_and_read_back(timeline: Timeline) -> None:
@@ -90,14 +85,14 @@ async def test_bad_envelope_is_not_appended(timeline: Timeline) -> None:
 
 
 async def test_retention_trims_and_sets_floor(
-    client: redis.asyncio.Redis, timeline: Timeline
+    redis_client: redis.asyncio.Redis, timeline: Timeline
 ) -> None:
     # Entries from 1970 are far older than the retention: the next append trims them.
     for seq in range(3):
         fields = {"k": f"old{seq}", "t": "quake", "p": "13", "d": "{}"}
-        await client.xadd(timeline.stream_key, fields, id=f"1000-{seq}")  # type: ignore[arg-type]
-    await client.hset(timeline.keys_key, "old0", "1000-0")
-    await client.zadd(timeline.keytimes_key, {"old0": 1000})
+        await redis_client.xadd(timeline.stream_key, fields, id=f"1000-{seq}")  # type: ignore[arg-type]
+    await redis_client.hset(timeline.keys_key, "old0", "1000-0")
+    await redis_client.zadd(timeline.keytimes_key, {"old0": 1000})
     assert await timeline.floor() == ZERO_ID
     assert not await timeline.is_expired("999-0")
     kept = await timeline.append(envelope("new", ("13",)))
@@ -125,8 +120,8 @@ async def test_read_live_blocks_then_returns(timeline: Timeline) -> None:
     assert [e.id for e in got] == [second]
 
 
-async def test_errors_are_wrapped(client: redis.asyncio.Redis, timeline: Timeline) -> None:
-    await client.set(timeline.stream_key, "not a stream")
+async def test_errors_are_wrapped(redis_client: redis.asyncio.Redis, timeline: Timeline) -> None:
+    await redis_client.set(timeline.stream_key, "not a stream")
     with pytest.raises(TimelineError, match="failed"):
         await timeline.last_id()
     dead = redis.asyncio.Redis(host="127.0.0.1", port=1)
@@ -135,11 +130,11 @@ async def test_errors_are_wrapped(client: redis.asyncio.Redis, timeline: Timelin
     await dead.aclose()
 
 
-def test_hash_tag_keys(client: redis.asyncio.Redis) -> None:
-    tl = Timeline(client, stream="yure:inbox:u1", retention_s=DAY_S)
+def test_hash_tag_keys(redis_client: redis.asyncio.Redis) -> None:
+    tl = Timeline(redis_client, stream="yure:inbox:u1", retention_s=DAY_S)
     assert tl.stream_key == "{yure:inbox:u1}"
     assert tl.keys_key == "{yure:inbox:u1}:keys"
-    tagged = Timeline(client, stream="{t}:x", retention_s=DAY_S)
+    tagged = Timeline(redis_client, stream="{t}:x", retention_s=DAY_S)
     assert tagged.floor_key == "{t}:x:floor"
     with pytest.raises(ValueError):
-        Timeline(client, retention_s=0)
+        Timeline(redis_client, retention_s=0)

@@ -13,7 +13,8 @@ import orjson
 
 from broadcast.envelope import Envelope
 from broadcast.limits import Limits
-from tests.broadcast.support import WAIT_S, envelope, own_redis, running_server
+from tests.broadcast.support import WAIT_S, envelope, running_server
+from tests.redis_server import RedisProcess
 from web import health
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
@@ -204,13 +205,12 @@ async def test_healthz_metrics_and_cors(redis_url: str, tmp_path: Path) -> None:
             assert "Last-Event-ID" in resp.headers["Access-Control-Allow-Headers"]
 
 
-async def test_healthz_without_redis(tmp_path: Path) -> None:
-    with own_redis(tmp_path / "redis") as redis_server:
-        async with (
-            running_server(redis_server.url, tmp_path, limits=LIMITS) as server,
-            aiohttp.ClientSession() as http,
-        ):
-            redis_server.kill()
-            async with http.get(f"{server.base}/healthz") as resp:
-                assert resp.status == 503
-                assert (await resp.json())["redis"] is False
+async def test_healthz_without_redis(fresh_redis: RedisProcess, tmp_path: Path) -> None:
+    async with (
+        running_server(fresh_redis.url, tmp_path, limits=LIMITS) as server,
+        aiohttp.ClientSession() as http,
+    ):
+        fresh_redis.kill()
+        async with http.get(f"{server.base}/healthz") as resp:
+            assert resp.status == 503
+            assert (await resp.json())["redis"] is False

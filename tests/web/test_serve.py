@@ -7,17 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import redis.asyncio
 from websockets.asyncio.client import connect
 
 from broadcast.timeline import Timeline
-from tests.broadcast.support import WAIT_S, envelope, events, own_redis, subscribe, until_ready
+from tests.broadcast.support import WAIT_S, envelope, events, subscribe, until_ready
 from tests.redis_server import RedisProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,18 +79,12 @@ class Serve:
         return code
 
 
-@pytest.fixture
-def durable_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    with own_redis(tmp_path / "redis") as server:
-        yield server
-
-
 async def test_kill_9_and_restart_loses_and_repeats_nothing(
-    durable_redis: RedisProcess, tmp_path: Path
+    fresh_redis: RedisProcess, tmp_path: Path
 ) -> None:
-    client = redis.asyncio.Redis.from_url(durable_redis.url)
+    client = redis.asyncio.Redis.from_url(fresh_redis.url)
     timeline = Timeline(client, retention_s=RETENTION_S)
-    server = Serve(tmp_path, REDIS_URL=durable_redis.url)
+    server = Serve(tmp_path, REDIS_URL=fresh_redis.url)
     try:
         await server.healthy()
         async with connect(server.ws_url) as ws:
@@ -106,7 +98,7 @@ async def test_kill_9_and_restart_loses_and_repeats_nothing(
                 await timeline.append(envelope(f"b{i}", (("13",), ("01",))[i % 2]))
                 for i in range(5)
             ]
-        server = Serve(tmp_path, REDIS_URL=durable_redis.url)
+        server = Serve(tmp_path, REDIS_URL=fresh_redis.url)
         await server.healthy()
         async with connect(server.ws_url) as ws:
             await ws.send(subscribe(prefs=["13"], since=got[-1]["id"]))
@@ -157,9 +149,9 @@ def _answers(sock: Path) -> bool:
         return True
 
 
-async def test_workers_share_one_port(durable_redis: RedisProcess, tmp_path: Path) -> None:
-    server = Serve(tmp_path, "--workers", "2", REDIS_URL=durable_redis.url)
-    client = redis.asyncio.Redis.from_url(durable_redis.url)
+async def test_workers_share_one_port(fresh_redis: RedisProcess, tmp_path: Path) -> None:
+    server = Serve(tmp_path, "--workers", "2", REDIS_URL=fresh_redis.url)
+    client = redis.asyncio.Redis.from_url(fresh_redis.url)
     timeline = Timeline(client, retention_s=RETENTION_S)
     try:
         pids: set[int] = set()

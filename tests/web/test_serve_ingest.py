@@ -44,13 +44,8 @@ def quake(info_type: InfoType, prefs: tuple[str, ...]) -> Event:
     )
 
 
-@pytest.fixture
-def client(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
-    return redis_client
-
-
-async def test_publication_sink(client: redis.asyncio.Redis) -> None:
-    timeline = Timeline(client, retention_s=86400)
+async def test_publication_sink(redis_client: redis.asyncio.Redis) -> None:
+    timeline = Timeline(redis_client, retention_s=86400)
     metrics = Metrics()
     sink = serve.publication_sink(timeline, metrics)
     original = quake(InfoType.ISSUED, ("17", "15"))
@@ -66,8 +61,8 @@ async def test_publication_sink(client: redis.asyncio.Redis) -> None:
     assert entries[1].prefs == ("15", "17")  # reaches everyone who got the original
     assert metrics.appends._value.get() == 3
 
-    broken = Timeline(client, stream="t:broken", retention_s=86400)
-    await client.set(broken.keys_key, "not a hash")
+    broken = Timeline(redis_client, stream="t:broken", retention_s=86400)
+    await redis_client.set(broken.keys_key, "not a hash")
     failing = serve.publication_sink(broken, metrics)
     with pytest.raises(TimelineError):
         await failing(Publication(key="k3", replaces=None, event=original))
@@ -75,7 +70,10 @@ async def test_publication_sink(client: redis.asyncio.Redis) -> None:
 
 
 async def test_ingest_runs_under_the_lease_and_reports_liveness(
-    redis_url: str, client: redis.asyncio.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    redis_url: str,
+    redis_client: redis.asyncio.Redis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two nodes run ingest against a local JMA: one holds the lease and polls, each
     telegram becomes one timeline entry, 訓練 never does, and feed freshness reaches
@@ -104,12 +102,12 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
             jma_backfill_feeds=(jma.feed_url("eqvol_l.xml"),),
             poll_interval_s=0.05,
         )
-        apps = [build_app(settings, client) for _ in range(2)]
+        apps = [build_app(settings, redis_client) for _ in range(2)]
         tasks = [asyncio.create_task(serve.run_ingest(settings, app)) for app in apps]
         try:
             timeline = apps[0][keys.TIMELINE]
             async with asyncio.timeout(WAIT_S):
-                while await health.feed_age(client) is None:  # noqa: ASYNC110 - other task
+                while await health.feed_age(redis_client) is None:  # noqa: ASYNC110 - other task
                     await asyncio.sleep(0.02)
                 while not await timeline.read_after(ZERO_ID, limit=10):  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
@@ -154,11 +152,11 @@ def test_serve_command_line_overrides_settings(
 
 
 async def test_p2p_felt_reports_count_in_yure_felt_bursts(
-    redis_url: str, client: redis.asyncio.Redis, tmp_path: Path
+    redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
 ) -> None:
     """serve's felt sink: a 561 with a prefecture counts once in that prefecture's burst;
     one without a prefecture (900/901/905) and 9611 evaluations are not counted."""
-    app = build_app(Settings(redis_url=redis_url, data_dir=tmp_path), client)
+    app = build_app(Settings(redis_url=redis_url, data_dir=tmp_path), redis_client)
     felt = app[SERVICES].felt
     sink = serve.felt_sink(felt)
     now = datetime.now(JST)

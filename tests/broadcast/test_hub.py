@@ -1,0 +1,88 @@
+"""hub.dispatch: a batch reaches every subscriber whose filter matches, each entry once,
+in order, whatever the overlap of the prefecture index (a group reached through two prefs,
+several entries of one batch for one group)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+
+import redis.asyncio
+
+from broadcast.envelope import Entry
+from broadcast.fanout import Encoding, Subscriber
+from broadcast.filter import Filter, Subscribe
+from broadcast.hub import Hub
+from broadcast.limits import Limits
+from broadcast.metrics import Metrics
+from broadcast.timeline import Timeline
+from yure.aio import background
+
+PREFS = ("01", "13", "14", "27")
+KINDS = ("quake", "tsunami", "eew")
+FILTERS = (
+    Filter(),
+    Filter(prefs=frozenset({"13"})),
+    Filter(prefs=frozenset({"13", "14"})),
+    Filter(prefs=frozenset({"13", "14"}), kinds=frozenset({"quake"})),
+    Filter(kinds=frozenset({"tsunami", "eew"})),
+    Filter(prefs=frozenset({"27"}), kinds=frozenset({"eew"})),
+)
+_SSE_ID = re.compile(rb"^id: (\S+)$", re.MULTILINE)
+
+
+class RecordingTransport(asyncio.WriteTransport):
+    """A transport that keeps what the hub writes (and never fills up)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+
+def batch(rng: random.Random, count: int) -> list[Entry]:
+    entries = []
+    for ms in range(1, count + 1):
+        prefs = tuple(sorted(rng.sample(PREFS, rng.randint(0, 3))))
+        entries.append(Entry(f"{ms}-0", f"k{ms}", rng.choice(KINDS), prefs, b"{}"))
+    return entries
+
+
+async def test_batches_reach_each_matching_subscriber_once_in_order(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    timeline = Timeline(redis_client, stream="t:hub", retention_s=86400)
+    hub = Hub(timeline, limits=Limits(), metrics=Metrics())
+    async with background(hub.run(), name="hub"):
+        subs: list[tuple[Subscriber, RecordingTransport]] = []
+        for flt in FILTERS * 2:  # two members per group
+            transport = RecordingTransport()
+            sub = Subscriber(transport, Encoding.SSE, "127.0.0.1")
+            hub.add(sub)
+            await hub.subscribe(sub, Subscribe(filter=flt, since=None))
+            subs.append((sub, transport))
+        entries = batch(random.Random(7), 120)
+        for start in range(0, len(entries), 40):
+            hub.dispatch(entries[start : start + 40])
+        for sub, transport in subs:
+            assert sub.filter is not None
+            expected = [e.id for e in entries if sub.filter.matches(e.kind, e.prefs)]
+            got = [m.decode() for m in _SSE_ID.findall(bytes(transport.data))]
+            assert expected and got == expected, sub.filter
+        assert hub.position == entries[-1].id
