@@ -84,13 +84,15 @@ def ws_close_frame(code: int, reason: str = "") -> bytes:
     return struct.pack("!BB", 0x88, len(body)) + body
 
 
-def sse_event(message: bytes, entry_id: str | None = None) -> bytes:
+def sse_event(message: bytes, entry_id: str | None = None, event: str | None = None) -> bytes:
     """One Server-Sent Event (HTML Living Standard §9.2.5): an ``id:`` line when the
-    message is an event (so Last-Event-ID resumes after it), then one ``data:`` line.
-    Messages never contain a raw newline (orjson escapes them)."""
-    if entry_id is None:
-        return b"data: " + message + b"\n\n"
-    return b"id: " + entry_id.encode() + b"\ndata: " + message + b"\n\n"
+    message is a timeline entry (so Last-Event-ID resumes after it), an ``event:`` line
+    when the stream names its message types, then one ``data:`` line. Messages never
+    contain a raw newline (orjson escapes them)."""
+    head = b"" if entry_id is None else b"id: " + entry_id.encode() + b"\n"
+    if event is not None:
+        head += b"event: " + event.encode() + b"\n"
+    return head + b"data: " + message + b"\n\n"
 
 
 def http_chunk(data: bytes) -> bytes:

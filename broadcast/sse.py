@@ -22,6 +22,14 @@ from broadcast.limits import MAX_QUERY_BYTES
 
 log = logging.getLogger(__name__)
 
+#: Response headers of every Server-Sent Events stream (public and private): never
+#: stored by a cache, never buffered by a reverse proxy (nginx's X-Accel-Buffering).
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Accel-Buffering": "no",
+}
+
 #: Browsers retry a dropped EventSource after this many milliseconds.
 SSE_RETRY_MS = 3000
 
@@ -54,13 +62,7 @@ class SseEndpoint:
             raise web.HTTPServiceUnavailable(
                 text="too many connections from this address\n", headers={"Retry-After": "10"}
             )
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream; charset=utf-8",
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            }
-        )
+        response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
         transport = request.transport
         if transport is None:

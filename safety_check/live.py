@@ -24,6 +24,8 @@ from aiohttp import WSMsgType, web
 
 from broadcast.envelope import Entry
 from broadcast.errors import TimelineError
+from broadcast.frames import sse_event
+from broadcast.sse import SSE_HEADERS
 from safety_check import wire
 from safety_check.auth import authenticate
 from safety_check.errors import Forbidden, SafetyCheckError, StoreError, Unauthorized
@@ -271,13 +273,7 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
 
 
 async def _serve_sse(request: web.Request, s: Services, me: Principal) -> web.StreamResponse:
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-store",
-            "X-Accel-Buffering": "no",
-        }
-    )
+    response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
     feed = Feed(s, me)
     # Server-Sent Events framing: WHATWG HTML §9.2.6; orjson output has no raw newline.
@@ -300,12 +296,4 @@ async def _serve_sse(request: web.Request, s: Services, me: Principal) -> web.St
 
 
 def _sse(entry_id: str | None, message: dict[str, Any]) -> bytes:
-    head = b"" if entry_id is None else b"id: " + entry_id.encode() + b"\n"
-    return (
-        head
-        + b"event: "
-        + str(message["type"]).encode()
-        + b"\ndata: "
-        + orjson.dumps(message)
-        + b"\n\n"
-    )
+    return sse_event(orjson.dumps(message), entry_id, event=str(message["type"]))

@@ -97,6 +97,9 @@ def test_ws_frames_counts() -> None:
 
 def test_sse_encoding() -> None:
     assert sse_event(b'{"type":"ready"}') == b'data: {"type":"ready"}\n\n'
+    assert sse_event(b"{}", "5-0") == b"id: 5-0\ndata: {}\n\n"
+    assert sse_event(b"{}", "5-0", event="checkin") == b"id: 5-0\nevent: checkin\ndata: {}\n\n"
+    assert sse_event(b"{}", event="snapshot") == b"event: snapshot\ndata: {}\n\n"
     entries = [entry(1), entry(2)]
     body = sse_frames(entries, [event_message(e) for e in entries])
     size, _, rest = body.partition(b"\r\n")

@@ -133,7 +133,8 @@ async def test_sse(api: Api) -> None:
     await _pair(api)
     assert (await api.client.get("/api/live")).status == 401
     resp = await api.client.get("/api/live", headers=api.auth("watcher"))
-    assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+    assert resp.headers["Cache-Control"] == "no-store"
     events: list[dict[str, Any]] = []
 
     async def read_events(count: int) -> None:

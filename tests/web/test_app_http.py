@@ -54,6 +54,7 @@ async def test_sse_stream_and_resume(redis_url: str, tmp_path: Path) -> None:
         async with http.get(f"{server.base}/sse?prefs=13&since=0") as resp:
             assert resp.status == 200
             assert resp.headers["Content-Type"].startswith("text/event-stream")
+            assert resp.headers["Cache-Control"] == "no-store"
             assert resp.headers["Access-Control-Allow-Origin"] == "*"
             replay = await sse_messages(resp)
             assert [i for i, _ in replay] == first[0::2]
