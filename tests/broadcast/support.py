@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection
 from broadcast.envelope import Envelope
 from broadcast.limits import Limits
 from broadcast.timeline import Timeline
+from tests.support import base_url, serving
 from web import keys
 from web.app import build_app
 from yure.settings import Settings
@@ -64,16 +65,11 @@ async def running_server(
     client = redis.asyncio.Redis.from_url(redis_url)
     conf = Settings(redis_url=redis_url, data_dir=tmp_path, ingest_enabled=False, **settings)
     app = build_app(conf, client, limits=limits)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     try:
-        await app[keys.HUB].wait_started()
-        yield Server(app=app, runner=runner, base=f"http://127.0.0.1:{port}", redis=client)
+        async with serving(app) as runner:
+            await app[keys.HUB].wait_started()
+            yield Server(app=app, runner=runner, base=base_url(runner), redis=client)
     finally:
-        await runner.cleanup()
         await client.aclose()
 
 

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from ingest.fetch import FetchError, Validators, fetch, same_host
+from tests.support import base_url, serving
 
 
 @pytest.mark.parametrize(
@@ -57,14 +58,8 @@ async def server() -> AsyncIterator[str]:
     app.router.add_get("/conditional", conditional)
     app.router.add_get("/forbidden", forbidden)
     app.router.add_get("/throttled", throttled)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as runner:
+        yield base_url(runner)
 
 
 async def test_fetch_policies(server: str) -> None:

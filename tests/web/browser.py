@@ -32,6 +32,7 @@ from broadcast.envelope import Envelope
 from broadcast.timeline import Timeline
 from ingest.event import event_to_json
 from ingest.telegram import parse_telegram
+from tests.support import base_url, serving
 
 #: Bound of every wait on the page (Playwright's expect timeout), in milliseconds.
 WAIT_MS = 10_000
@@ -188,14 +189,8 @@ async def other_origin(html: str) -> AsyncIterator[str]:
         return web.Response(text=html, content_type="text/html")
 
     app.router.add_get("/", page)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as runner:
+        yield base_url(runner) + "/"
 
 
 async def no_injected_markup(page: Page) -> None:
