@@ -19,6 +19,7 @@ from broadcast.filter import PrefResolver, Subscribe, codes_as_given, parse_quer
 from broadcast.frames import http_chunk
 from broadcast.hub import Hub
 from broadcast.limits import MAX_QUERY_BYTES
+from yure.aio import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class SseEndpoint:
             # aiohttp does not cancel handlers when the client leaves; the hub notices a
             # closed transport when it next writes (at least every heartbeat).
             while not sub.closed and not transport.is_closing():
+                raise_if_cancelling()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         asyncio.shield(sub.done), self.hub.limits.heartbeat_interval_s

@@ -17,6 +17,7 @@ from broadcast.fanout import Encoding, Subscriber
 from broadcast.filter import PrefResolver, codes_as_given, parse_subscribe
 from broadcast.frames import CloseCode
 from broadcast.hub import Hub
+from yure.aio import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class WebSocketEndpoint:
     async def _serve(self, ws: web.WebSocketResponse, sub: Subscriber) -> None:
         hub = self.hub
         while not sub.closed:
+            raise_if_cancelling()
             msg = await ws.receive()
             if sub.closed:
                 return

@@ -199,6 +199,9 @@ class P2PClient:
             async for message in websocket:
                 data = message.encode() if isinstance(message, str) else bytes(message)
                 await self.handle_message(data)
+                # A cancel lost inside a Redis call would leave this loop waiting on a
+                # quiet socket for ever (yure.aio.raise_if_cancelling).
+                raise_if_cancelling()
 
     async def run(self) -> None:
         """Stay connected until cancelled, reconnecting with backoff."""
