@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from geo import locate
+from yure.geo import locate
 
 SEED = 20240101
 N_BATCH = 100_000

@@ -11,18 +11,18 @@ import logging
 
 from aiohttp import web
 
-from broadcast.envelope import Entry
-from broadcast.errors import ProtocolError, TimelineError
-from broadcast.filter import Filter, PrefResolver, codes_as_given, parse_query, parse_since
-from broadcast.frames import event_message
-from broadcast.limits import (
+from yure.broadcast.envelope import Entry
+from yure.broadcast.errors import ProtocolError, TimelineError
+from yure.broadcast.filter import Filter, PrefResolver, codes_as_given, parse_query, parse_since
+from yure.broadcast.frames import event_message
+from yure.broadcast.limits import (
     API_DEFAULT_LIMIT,
     API_MAX_LIMIT,
     API_MAX_SCAN_ENTRIES,
     MAX_QUERY_BYTES,
     READ_BATCH_ENTRIES,
 )
-from broadcast.timeline import Timeline
+from yure.broadcast.timeline import Timeline
 
 log = logging.getLogger(__name__)
 

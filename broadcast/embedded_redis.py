@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from broadcast.errors import BroadcastError
+from yure.broadcast.errors import BroadcastError
 
 log = logging.getLogger(__name__)
 

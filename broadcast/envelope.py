@@ -16,8 +16,8 @@ import re
 
 import orjson
 
-from broadcast.errors import CursorError, EnvelopeError
-from broadcast.limits import MAX_PAYLOAD_BYTES
+from yure.broadcast.errors import CursorError, EnvelopeError
+from yure.broadcast.limits import MAX_PAYLOAD_BYTES
 
 #: Longest idempotency key.
 MAX_KEY_BYTES = 256

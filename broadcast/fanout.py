@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import Sequence
 from enum import Enum
 
-from broadcast.envelope import Entry, StreamId
-from broadcast.filter import Filter
-from broadcast.frames import sse_frames, ws_frames
-from broadcast.limits import Limits
+from yure.broadcast.envelope import Entry, StreamId
+from yure.broadcast.filter import Filter
+from yure.broadcast.frames import sse_frames, ws_frames
+from yure.broadcast.limits import Limits
 
 
 class Encoding(Enum):

@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from broadcast.envelope import KIND_PATTERN, ZERO_ID, format_stream_id, parse_stream_id
-from broadcast.errors import FilterError, ProtocolError
-from broadcast.limits import MAX_FILTER_KINDS, MAX_FILTER_PREFS, MAX_TOKEN_CHARS
+from yure.broadcast.envelope import KIND_PATTERN, ZERO_ID, format_stream_id, parse_stream_id
+from yure.broadcast.errors import FilterError, ProtocolError
+from yure.broadcast.limits import MAX_FILTER_KINDS, MAX_FILTER_PREFS, MAX_TOKEN_CHARS
 
 #: Turns client tokens into prefecture codes; raises :class:`FilterError` on an unknown one.
 PrefResolver = Callable[[Iterable[str]], frozenset[str]]

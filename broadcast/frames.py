@@ -13,7 +13,7 @@ import struct
 from collections.abc import Sequence
 from enum import IntEnum
 
-from broadcast.envelope import Entry
+from yure.broadcast.envelope import Entry
 
 READY = b'{"type":"ready"}'
 HEARTBEAT = b'{"type":"heartbeat"}'

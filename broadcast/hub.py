@@ -30,17 +30,19 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Gauge
 
-from broadcast.envelope import (
+from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
+from yure.broadcast.envelope import (
     ZERO_ID,
     Entry,
     StreamId,
     format_stream_id,
     parse_stream_id,
 )
-from broadcast.errors import TimelineError
-from broadcast.fanout import Encoding, Frames, Group, Subscriber, write_each
-from broadcast.filter import Filter, Subscribe
-from broadcast.frames import (
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.fanout import Encoding, Frames, Group, Subscriber, write_each
+from yure.broadcast.filter import Filter, Subscribe
+from yure.broadcast.frames import (
     HEARTBEAT,
     READY,
     CloseCode,
@@ -51,12 +53,10 @@ from broadcast.frames import (
     ws_close_frame,
     ws_text_frame,
 )
-from broadcast.limits import REDIS_TIMEOUT_S, Limits
-from broadcast.metrics import Metrics
-from broadcast.recent import RecentEntries
-from broadcast.timeline import Timeline
-from yure.aio import raise_if_cancelling
-from yure.backoff import Backoff
+from yure.broadcast.limits import REDIS_TIMEOUT_S, Limits
+from yure.broadcast.metrics import Metrics
+from yure.broadcast.recent import RecentEntries
+from yure.broadcast.timeline import Timeline
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio
 import redis.exceptions
 
-from broadcast.errors import BroadcastError
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
+from yure.broadcast.errors import BroadcastError
 
 log = logging.getLogger(__name__)
 

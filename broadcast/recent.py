@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from broadcast.envelope import Entry, StreamId, parse_stream_id
+from yure.broadcast.envelope import Entry, StreamId, parse_stream_id
 
 #: Entries kept at most.
 RECENT_MAX_ENTRIES = 20_000

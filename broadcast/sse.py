@@ -13,13 +13,13 @@ import logging
 
 from aiohttp import web
 
-from broadcast.errors import ProtocolError, TimelineError
-from broadcast.fanout import Encoding, Subscriber
-from broadcast.filter import PrefResolver, Subscribe, codes_as_given, parse_query, parse_since
-from broadcast.frames import http_chunk
-from broadcast.hub import Hub
-from broadcast.limits import MAX_QUERY_BYTES
 from yure.aio import raise_if_cancelling
+from yure.broadcast.errors import ProtocolError, TimelineError
+from yure.broadcast.fanout import Encoding, Subscriber
+from yure.broadcast.filter import PrefResolver, Subscribe, codes_as_given, parse_query, parse_since
+from yure.broadcast.frames import http_chunk
+from yure.broadcast.hub import Hub
+from yure.broadcast.limits import MAX_QUERY_BYTES
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 
-from broadcast.envelope import (
+from yure.broadcast.envelope import (
     ZERO_ID,
     Entry,
     Envelope,
@@ -36,8 +36,8 @@ from broadcast.envelope import (
     parse_stream_id,
     split_prefs,
 )
-from broadcast.errors import TimelineError
-from broadcast.limits import REDIS_TIMEOUT_S
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.limits import REDIS_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from broadcast.errors import ProtocolError, TimelineError
-from broadcast.fanout import Encoding, Subscriber
-from broadcast.filter import PrefResolver, codes_as_given, parse_subscribe
-from broadcast.frames import CloseCode
-from broadcast.hub import Hub
 from yure.aio import raise_if_cancelling
+from yure.broadcast.errors import ProtocolError, TimelineError
+from yure.broadcast.fanout import Encoding, Subscriber
+from yure.broadcast.filter import PrefResolver, codes_as_given, parse_subscribe
+from yure.broadcast.frames import CloseCode
+from yure.broadcast.hub import Hub
 
 log = logging.getLogger(__name__)
 

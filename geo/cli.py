@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from geo.codes import prefecture
-from geo.errors import GeoError
-from geo.locate import pref_at, tag_points, validate_point
+from yure.geo.codes import prefecture
+from yure.geo.errors import GeoError
+from yure.geo.locate import pref_at, tag_points, validate_point
 from yure.settings import Settings
 
 #: Cap on a ``--csv`` input file.

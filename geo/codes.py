@@ -18,14 +18,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import importlib.resources
 import io
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
-from geo.errors import GeoError
+from yure.geo.errors import GeoError
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+# The tables ship inside the package (``yure.data``), in a checkout and in a wheel alike.
+DATA_DIR = Path(str(importlib.resources.files("yure.data")))
 #: Cap on one table file; the largest (stations.csv) is about 48 kB.
 MAX_TABLE_BYTES = 1024 * 1024
 

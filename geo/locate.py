@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from geo.codes import DATA_DIR, PREF_CODES
-from geo.errors import GeoError
+from yure.geo.codes import DATA_DIR, PREF_CODES
+from yure.geo.errors import GeoError
 
 INDEX_PATH = DATA_DIR / "pref_index.npz"
 #: Format of pref_index.npz; scripts/build_data.py writes this one.

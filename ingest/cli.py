@@ -15,9 +15,9 @@ from typing import Any, BinaryIO, TextIO
 
 import orjson
 
-from ingest.errors import TelegramError
-from ingest.event import event_to_json
-from ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import event_to_json
+from yure.ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram
 from yure.settings import Settings
 
 #: Exit status when every file was parsed / when at least one was not.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ingest.errors import TelegramError
+from yure.ingest.errors import TelegramError
 
 _NUMBER = r"[+-]\d+(?:\.\d+)?"
 _POINT = re.compile(rf"(?P<lat>{_NUMBER})(?P<lon>{_NUMBER})(?P<alt>{_NUMBER})?/", re.ASCII)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 from xml.etree.ElementTree import Element
 
-from geo import codes
-from ingest.event import Intensity
-from ingest.intensity import parse_intensity
-from ingest.jma_words import IntensityWord
-from ingest.xmlsafe import NS_SEISMOLOGY, child, children, descend, text
+from yure.geo import codes
+from yure.ingest.event import Intensity
+from yure.ingest.intensity import parse_intensity
+from yure.ingest.jma_words import IntensityWord
+from yure.ingest.xmlsafe import NS_SEISMOLOGY, child, children, descend, text
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

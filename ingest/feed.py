@@ -26,7 +26,7 @@ import feedparser
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from ingest.errors import FeedError
+from yure.ingest.errors import FeedError
 
 #: Largest feed document accepted, in bytes. A long-term feed (``eqvol_l.xml``) with a
 #: few days of entries is about 1 MiB; this leaves room for a busy week.

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from ingest.errors import FeedError
+from yure.ingest.errors import FeedError
 
 #: Redirects followed per fetch.
 MAX_REDIRECTS = 3

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ingest.errors import TelegramError
-from ingest.event import INTENSITY_ORDER, Intensity
-from ingest.jma_words import IntensityWord
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import INTENSITY_ORDER, Intensity
+from yure.ingest.jma_words import IntensityWord
 
 _BY_VALUE = {member.value: member for member in Intensity}
 _RANK = {member: rank for rank, member in enumerate(INTENSITY_ORDER)}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
-from ingest.event import InfoType, Kind, Status, TsunamiGrade
+from yure.ingest.event import InfoType, Kind, Status, TsunamiGrade
 
 #: Control/Status (運用種別).
 STATUS_WORDS: Mapping[str, Status] = MappingProxyType(

@@ -27,9 +27,9 @@ from enum import StrEnum
 
 import orjson
 
-from ingest.errors import IngestError
-from ingest.event import Event
-from ingest.merge import Rank, is_partial, rank_of
+from yure.ingest.errors import IngestError
+from yure.ingest.event import Event
+from yure.ingest.merge import Rank, is_partial, rank_of
 
 #: Largest encoded stream state accepted from storage, in bytes.
 MAX_STATE_BYTES = 4096

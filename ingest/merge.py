@@ -44,7 +44,7 @@ import dataclasses
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from ingest.event import Event, Source, TsunamiGrade
+from yure.ingest.event import Event, Source, TsunamiGrade
 
 JST = timezone(timedelta(hours=9), "JST")
 

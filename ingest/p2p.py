@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from ingest.event import (
+from yure.ingest.event import (
     Event,
     Hypocenter,
     InfoType,
@@ -47,15 +47,15 @@ from ingest.event import (
     TsunamiArea,
     TsunamiGrade,
 )
-from ingest.intensity import strongest
-from ingest.p2p_felt import (
+from yure.ingest.intensity import strongest
+from yure.ingest.p2p_felt import (
     AreaConfidence,
     FeltEvaluation,
     FeltReport,
     parse_evaluation,
     parse_felt_report,
 )
-from ingest.p2p_wire import (
+from yure.ingest.p2p_wire import (
     JST,
     P2PError,
     Places,

@@ -33,10 +33,12 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
-from ingest.event import Provenance, Source
-from ingest.fetch import USER_AGENT
-from ingest.ledger import VerdictCounters
-from ingest.p2p import (
+from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
+from yure.ingest.event import Provenance, Source
+from yure.ingest.fetch import USER_AGENT
+from yure.ingest.ledger import VerdictCounters
+from yure.ingest.p2p import (
     MAX_P2P_MESSAGE_BYTES,
     FeltEvaluation,
     FeltReport,
@@ -46,10 +48,8 @@ from ingest.p2p import (
     Relayed,
     parse_message,
 )
-from ingest.quarantine import Quarantine, quarantine_dir
-from ingest.seen import SeenStore, Sink
-from yure.aio import raise_if_cancelling
-from yure.backoff import Backoff
+from yure.ingest.quarantine import Quarantine, quarantine_dir
+from yure.ingest.seen import SeenStore, Sink
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)

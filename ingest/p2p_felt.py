@@ -10,7 +10,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from ingest.p2p_wire import (
+from yure.ingest.p2p_wire import (
     MAX_P2P_LIST_ITEMS,
     P2PError,
     Places,

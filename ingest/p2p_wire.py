@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from ingest.errors import IngestError
+from yure.ingest.errors import IngestError
 
 #: Most points (551), areas (552/556) or area confidences (9611) read from one item.
 MAX_P2P_LIST_ITEMS = 20_000

@@ -14,8 +14,8 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
-from geo import codes
-from geo.errors import GeoError
+from yure.geo import codes
+from yure.geo.errors import GeoError
 
 #: yure's own table of P2P地震情報 area codes (561 ``area``) → prefecture, derived from
 #: p2pquake/epsp-specifications ``epsp-area.csv`` (MIT): the 138 rows with a 都道府県.

@@ -27,16 +27,16 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from ingest.errors import FeedError, TelegramError
-from ingest.event import Event, Provenance, Source
-from ingest.feed import MAX_FEED_BYTES, FeedEntry, parse_feed
-from ingest.fetch import FetchError, Validators, fetch, same_host
-from ingest.ledger import VerdictCounters
-from ingest.quarantine import Quarantine, quarantine_dir
-from ingest.seen import SeenStore, Sink
-from ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
+from yure.ingest.errors import FeedError, TelegramError
+from yure.ingest.event import Event, Provenance, Source
+from yure.ingest.feed import MAX_FEED_BYTES, FeedEntry, parse_feed
+from yure.ingest.fetch import FetchError, Validators, fetch, same_host
+from yure.ingest.ledger import VerdictCounters
+from yure.ingest.quarantine import Quarantine, quarantine_dir
+from yure.ingest.seen import SeenStore, Sink
+from yure.ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)

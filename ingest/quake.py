@@ -12,18 +12,18 @@ import re
 from collections.abc import Mapping
 from xml.etree.ElementTree import Element
 
-from geo import codes
-from ingest.coordinate import UNKNOWN_POINT, Point, parse_coordinate
-from ingest.errors import TelegramError
-from ingest.event import Hypocenter, Intensity
-from ingest.intensity import parse_intensity, strongest
-from ingest.jma_words import (
+from yure.geo import codes
+from yure.ingest.coordinate import UNKNOWN_POINT, Point, parse_coordinate
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import Hypocenter, Intensity
+from yure.ingest.intensity import parse_intensity, strongest
+from yure.ingest.jma_words import (
     COORDINATE_DEGREE_MINUTE_TYPE,
     MAGNITUDE_NAN,
     TOKYO_DATUM,
     IntensityWord,
 )
-from ingest.xmlsafe import NS_ELEMENT, NS_SEISMOLOGY, child, children, descend, text
+from yure.ingest.xmlsafe import NS_ELEMENT, NS_SEISMOLOGY, child, children, descend, text
 
 _MAGNITUDE = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
 _PREF_CODES = frozenset(codes.PREF_CODES)

@@ -27,10 +27,17 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from ingest.errors import IngestError
-from ingest.event import Event
-from ingest.ledger import Decision, Publication, StreamState, decide, decode_state, encode_state
-from ingest.merge import identify
+from yure.ingest.errors import IngestError
+from yure.ingest.event import Event
+from yure.ingest.ledger import (
+    Decision,
+    Publication,
+    StreamState,
+    decide,
+    decode_state,
+    encode_state,
+)
+from yure.ingest.merge import identify
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import logging
 import aiohttp
 import redis.asyncio
 
-from ingest.p2p_client import FeltSink, P2PClient
-from ingest.places import GeoPlaces
-from ingest.poller import JmaPoller
-from ingest.quarantine import Quarantine, quarantine_dir
-from ingest.seen import SeenStore, Sink
+from yure.ingest.p2p_client import FeltSink, P2PClient
+from yure.ingest.places import GeoPlaces
+from yure.ingest.poller import JmaPoller
+from yure.ingest.quarantine import Quarantine, quarantine_dir
+from yure.ingest.seen import SeenStore, Sink
 from yure.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -30,19 +30,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from xml.etree.ElementTree import Element
 
-from ingest.eew import parse_eew_forecast
-from ingest.errors import TelegramError
-from ingest.event import Event, Intensity, Kind, TsunamiArea
-from ingest.jma_words import (
+from yure.ingest.eew import parse_eew_forecast
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import Event, Intensity, Kind, TsunamiArea
+from yure.ingest.jma_words import (
     FOREIGN_QUAKE_TITLE,
     INFO_TYPE_WORDS,
     KIND_OF_TYPE_CODE,
     STATUS_WORDS,
     TYPE_CODE_OF_TITLE,
 )
-from ingest.quake import epicenter_prefs, parse_hypocenter, parse_observation
-from ingest.tsunami import parse_tsunami
-from ingest.xmlsafe import (
+from yure.ingest.quake import epicenter_prefs, parse_hypocenter, parse_observation
+from yure.ingest.tsunami import parse_tsunami
+from yure.ingest.xmlsafe import (
     MAX_TELEGRAM_BYTES,
     NS_HEAD,
     NS_REPORT,

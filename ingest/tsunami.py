@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 from xml.etree.ElementTree import Element
 
-from geo import codes
-from ingest.errors import TelegramError
-from ingest.event import TsunamiArea, TsunamiGrade
-from ingest.jma_words import TSUNAMI_GRADE_OF_CODE
-from ingest.xmlsafe import NS_SEISMOLOGY, child, children, descend, text
+from yure.geo import codes
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import TsunamiArea, TsunamiGrade
+from yure.ingest.jma_words import TSUNAMI_GRADE_OF_CODE
+from yure.ingest.xmlsafe import NS_SEISMOLOGY, child, children, descend, text
 
 #: Sections of ``Body/Tsunami`` whose items name areas without a Category.
 _AREA_ONLY_SECTIONS = ("Observation", "Estimation")

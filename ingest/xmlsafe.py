@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from ingest.errors import TelegramError
+from yure.ingest.errors import TelegramError
 
 #: Largest telegram accepted, in bytes. The biggest real ones (VXSE53 with every
 #: station of a large earthquake, VTSE51 with every tide station) stay well below 1 MiB.

@@ -17,11 +17,11 @@ import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from redis.asyncio.client import Pipeline
 
-from safety_check import keys, store
-from safety_check.config import Clock, SafetyConfig
-from safety_check.errors import Conflict, StoreError, Unauthorized
-from safety_check.model import Account
-from safety_check.tokens import new_id
+from yure.safety_check import keys, store
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.errors import Conflict, StoreError, Unauthorized
+from yure.safety_check.model import Account
+from yure.safety_check.tokens import new_id
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,18 @@ from typing import Any
 
 from aiohttp import web
 
-from safety_check import wire
-from safety_check.errors import (
+from yure.safety_check import wire
+from yure.safety_check.errors import (
     Forbidden,
     InvalidInput,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
-from safety_check.model import Principal
-from safety_check.policy import CSRF_HEADER, csrf_ok
-from safety_check.services import Services
-from safety_check.tokens import SESSION_COOKIE, bearer_token
+from yure.safety_check.model import Principal
+from yure.safety_check.policy import CSRF_HEADER, csrf_ok
+from yure.safety_check.services import Services
+from yure.safety_check.tokens import SESSION_COOKIE, bearer_token
 
 #: Slow senders get this long for a whole body.
 BODY_READ_TIMEOUT_S = 10.0

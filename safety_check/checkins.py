@@ -19,16 +19,16 @@ import orjson
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
-from broadcast.envelope import Envelope
-from safety_check import keys, store
-from safety_check.config import Clock, SafetyConfig
-from safety_check.errors import IdempotencyKeyReused, NotFound, StoreError
-from safety_check.events import CurrentEvents
-from safety_check.friends import Friends
-from safety_check.inbox import Inboxes, checkin_deleted_notice, checkin_notice
-from safety_check.model import CheckIn, CheckinDraft, CheckinStatus
-from safety_check.policy import checkin_expiry
-from safety_check.tokens import is_id, new_id
+from yure.broadcast.envelope import Envelope
+from yure.safety_check import keys, store
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.errors import IdempotencyKeyReused, NotFound, StoreError
+from yure.safety_check.events import CurrentEvents
+from yure.safety_check.friends import Friends
+from yure.safety_check.inbox import Inboxes, checkin_deleted_notice, checkin_notice
+from yure.safety_check.model import CheckIn, CheckinDraft, CheckinStatus
+from yure.safety_check.policy import checkin_expiry
+from yure.safety_check.tokens import is_id, new_id
 
 log = logging.getLogger(__name__)
 

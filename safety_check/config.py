@@ -10,8 +10,8 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from safety_check.felt import FELT_GAP_S, FELT_PUBLISH_INTERVAL_S
-from safety_check.ratelimit import Limit
+from yure.safety_check.felt import FELT_GAP_S, FELT_PUBLISH_INTERVAL_S
+from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
 
 #: Wall-clock seconds; injectable so tests can move time.

@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 
-from broadcast.envelope import Entry
-from broadcast.errors import TimelineError
-from broadcast.timeline import Timeline
-from safety_check import store
-from safety_check.model import CurrentEvent
+from yure.broadcast.envelope import Entry
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.timeline import Timeline
+from yure.safety_check import store
+from yure.safety_check.model import CurrentEvent
 
 log = logging.getLogger(__name__)
 

@@ -18,23 +18,23 @@ from typing import Any
 import orjson
 from redis.asyncio.client import Pipeline
 
-from broadcast.envelope import Envelope
-from broadcast.errors import BroadcastError, TimelineError
-from broadcast.timeline import Timeline
-from safety_check import keys, store, wire
-from safety_check.config import Clock, SafetyConfig
-from safety_check.errors import SafetyCheckError
-from safety_check.events import CurrentEvents
-from safety_check.felt import (
+from yure.aio import raise_if_cancelling
+from yure.backoff import Backoff
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.errors import BroadcastError, TimelineError
+from yure.broadcast.timeline import Timeline
+from yure.safety_check import keys, store, wire
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.errors import SafetyCheckError
+from yure.safety_check.events import CurrentEvents
+from yure.safety_check.felt import (
     FeltBurst,
     FeltSource,
     add_report,
     mark_published,
     publication_due,
 )
-from safety_check.text import validate_pref
-from yure.aio import raise_if_cancelling
-from yure.backoff import Backoff
+from yure.safety_check.text import validate_pref
 
 log = logging.getLogger(__name__)
 

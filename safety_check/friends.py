@@ -13,13 +13,13 @@ import logging
 
 from redis.asyncio.client import Pipeline
 
-from safety_check import keys, store
-from safety_check.accounts import Accounts
-from safety_check.config import Clock, SafetyConfig
-from safety_check.errors import InvalidInput, NotFound
-from safety_check.inbox import Inboxes, NoticeKind, friend_notice
-from safety_check.policy import FriendStep, Link, friend_request_step
-from safety_check.tokens import hash_token, is_token, new_token
+from yure.safety_check import keys, store
+from yure.safety_check.accounts import Accounts
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.errors import InvalidInput, NotFound
+from yure.safety_check.inbox import Inboxes, NoticeKind, friend_notice
+from yure.safety_check.policy import FriendStep, Link, friend_request_step
+from yure.safety_check.tokens import hash_token, is_token, new_token
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from redis.asyncio import Redis
 
-from geo.locate import pref_at
-from safety_check import live, wire
-from safety_check.auth import (
+from yure.aio import background
+from yure.geo.locate import pref_at
+from yure.safety_check import live, wire
+from yure.safety_check.auth import (
     authenticate,
     clear_session_cookie,
     client_address,
@@ -24,15 +25,14 @@ from safety_check.auth import (
     read_json,
     set_session_cookie,
 )
-from safety_check.config import Clock, SafetyConfig, system_clock
-from safety_check.errors import InvalidInput, NotFound, SafetyCheckError
-from safety_check.felt import FeltSource
-from safety_check.limiter import ip_subject
-from safety_check.posts import Locator, locate
-from safety_check.responses import empty_response, error_response, json_response
-from safety_check.services import SERVICES, Services, build_services, check_durability
-from safety_check.text import normalize_handle
-from yure.aio import background
+from yure.safety_check.config import Clock, SafetyConfig, system_clock
+from yure.safety_check.errors import InvalidInput, NotFound, SafetyCheckError
+from yure.safety_check.felt import FeltSource
+from yure.safety_check.limiter import ip_subject
+from yure.safety_check.posts import Locator, locate
+from yure.safety_check.responses import empty_response, error_response, json_response
+from yure.safety_check.services import SERVICES, Services, build_services, check_durability
+from yure.safety_check.text import normalize_handle
 from yure.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from enum import StrEnum
 
 import orjson
 
-from broadcast.envelope import Envelope
-from broadcast.errors import TimelineError
-from broadcast.timeline import Timeline
-from safety_check import keys, store
-from safety_check.config import SafetyConfig
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.timeline import Timeline
+from yure.safety_check import keys, store
+from yure.safety_check.config import SafetyConfig
 
 log = logging.getLogger(__name__)
 

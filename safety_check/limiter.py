@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from safety_check import keys, store
-from safety_check.config import Clock
-from safety_check.errors import RateLimited
-from safety_check.ratelimit import Limit, decide, window_index
+from yure.safety_check import keys, store
+from yure.safety_check.config import Clock
+from yure.safety_check.errors import RateLimited
+from yure.safety_check.ratelimit import Limit, decide, window_index
 
 log = logging.getLogger(__name__)
 

@@ -22,19 +22,19 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from broadcast.envelope import Entry
-from broadcast.errors import TimelineError
-from broadcast.frames import sse_event
-from broadcast.sse import SSE_HEADERS
-from safety_check import wire
-from safety_check.auth import authenticate
-from safety_check.errors import Forbidden, SafetyCheckError, StoreError, Unauthorized
-from safety_check.inbox import NoticeKind
-from safety_check.model import Principal
-from safety_check.policy import may_view_checkin, websocket_cookie_ok
-from safety_check.services import Services
-from safety_check.tokens import SESSION_COOKIE, hash_token, is_token
 from yure.aio import raise_if_cancelling
+from yure.broadcast.envelope import Entry
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.frames import sse_event
+from yure.broadcast.sse import SSE_HEADERS
+from yure.safety_check import wire
+from yure.safety_check.auth import authenticate
+from yure.safety_check.errors import Forbidden, SafetyCheckError, StoreError, Unauthorized
+from yure.safety_check.inbox import NoticeKind
+from yure.safety_check.model import Principal
+from yure.safety_check.policy import may_view_checkin, websocket_cookie_ok
+from yure.safety_check.services import Services
+from yure.safety_check.tokens import SESSION_COOKIE, hash_token, is_token
 
 log = logging.getLogger(__name__)
 

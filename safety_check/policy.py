@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from safety_check.model import CheckIn
+from yure.safety_check.model import CheckIn
 
 #: Methods that never change state (RFC 9110 §9.2.1); CSRF checks skip them.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -13,17 +13,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from broadcast.envelope import Envelope
-from broadcast.errors import TimelineError
-from broadcast.timeline import Timeline
-from geo.errors import GeoError
-from safety_check import keys, store, wire
-from safety_check.config import Clock, SafetyConfig
-from safety_check.errors import InvalidInput, NotFound
-from safety_check.model import Post, PostDraft
-from safety_check.policy import post_hidden
-from safety_check.text import coarsen
-from safety_check.tokens import is_id, new_id
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.timeline import Timeline
+from yure.geo.errors import GeoError
+from yure.safety_check import keys, store, wire
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.errors import InvalidInput, NotFound
+from yure.safety_check.model import Post, PostDraft
+from yure.safety_check.policy import post_hidden
+from yure.safety_check.text import coarsen
+from yure.safety_check.tokens import is_id, new_id
 
 log = logging.getLogger(__name__)
 

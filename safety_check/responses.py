@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from safety_check.errors import (
+from yure.safety_check.errors import (
     Conflict,
     Forbidden,
     IdempotencyKeyReused,

@@ -11,18 +11,18 @@ import logging
 
 from aiohttp import web
 
-from broadcast.timeline import Timeline
-from safety_check import store
-from safety_check.accounts import Accounts
-from safety_check.checkins import Checkins
-from safety_check.config import Clock, SafetyConfig
-from safety_check.events import CurrentEvents
-from safety_check.felt_store import FeltReports
-from safety_check.friends import Friends
-from safety_check.inbox import Inboxes
-from safety_check.limiter import Limiter
-from safety_check.posts import Locator, Posts
-from safety_check.sessions import Sessions
+from yure.broadcast.timeline import Timeline
+from yure.safety_check import store
+from yure.safety_check.accounts import Accounts
+from yure.safety_check.checkins import Checkins
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.events import CurrentEvents
+from yure.safety_check.felt_store import FeltReports
+from yure.safety_check.friends import Friends
+from yure.safety_check.inbox import Inboxes
+from yure.safety_check.limiter import Limiter
+from yure.safety_check.posts import Locator, Posts
+from yure.safety_check.sessions import Sessions
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from safety_check import keys, store
-from safety_check.config import Clock, SafetyConfig
-from safety_check.tokens import hash_token, is_token, new_token
+from yure.safety_check import keys, store
+from yure.safety_check.config import Clock, SafetyConfig
+from yure.safety_check.tokens import hash_token, is_token, new_token
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import redis.asyncio
 import redis.exceptions
 from redis.asyncio.client import Pipeline
 
-from broadcast.errors import BroadcastError
-from safety_check.errors import StoreError
+from yure.broadcast.errors import BroadcastError
+from yure.safety_check.errors import StoreError
 
 __all__ = [
     "Redis",

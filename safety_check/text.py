@@ -13,8 +13,8 @@ import math
 import re
 import unicodedata
 
-from geo import codes
-from safety_check.errors import InvalidInput
+from yure.geo import codes
+from yure.safety_check.errors import InvalidInput
 
 MIN_HANDLE_CHARS = 3
 MAX_HANDLE_CHARS = 20

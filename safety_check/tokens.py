@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 
-from safety_check.errors import Unauthorized
+from yure.safety_check.errors import Unauthorized
 
 TOKEN_BYTES = 32
 #: base64url of 32 bytes without padding (RFC 4648 §5).

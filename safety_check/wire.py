@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from safety_check import text
-from safety_check.errors import InvalidInput
-from safety_check.felt import FeltBurst
-from safety_check.model import CheckIn, CheckinDraft, CheckinStatus, Post, PostDraft
+from yure.safety_check import text
+from yure.safety_check.errors import InvalidInput
+from yure.safety_check.felt import FeltBurst
+from yure.safety_check.model import CheckIn, CheckinDraft, CheckinStatus, Post, PostDraft
 
 #: Caps on request bodies, per route family. A check-in or post is far smaller.
 MAX_BODY_BYTES = 8 * 1024

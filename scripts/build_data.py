@@ -33,7 +33,6 @@ import numpy.typing as npt  # noqa: E402
 import shapely  # noqa: E402
 from shapely.geometry import mapping  # noqa: E402
 
-from geo.locate import INDEX_FORMAT  # noqa: E402  (the format geo.locate reads)
 from scripts.pref_geometry import (  # noqa: E402
     GRID_CELL_DEG,
     NEAR_MARGIN_DEG,
@@ -51,6 +50,7 @@ from scripts.wheel_geojson import (  # noqa: E402
     fetch_wheel,
     load_features,
 )
+from yure.geo.locate import INDEX_FORMAT  # noqa: E402  (the format geo.locate reads)
 
 DATA_DIR = ROOT / "data"
 CACHE_DIR = ROOT / "build" / "reversejp"

@@ -18,22 +18,22 @@ from pathlib import Path
 from aiohttp import web
 from redis.asyncio import Redis
 
-import safety_check.http
-from broadcast.api import TimelineApi
-from broadcast.errors import FilterError
-from broadcast.frames import CloseCode
-from broadcast.hub import Hub
-from broadcast.limits import Limits
-from broadcast.metrics import Metrics
-from broadcast.sse import SseEndpoint
-from broadcast.timeline import Timeline
-from broadcast.ws import WebSocketEndpoint
-from geo import codes
-from geo.errors import GeoError
-from web import feeds, health, keys
-from web import pages as web_pages
+import yure.safety_check.http
 from yure.aio import background
+from yure.broadcast.api import TimelineApi
+from yure.broadcast.errors import FilterError
+from yure.broadcast.frames import CloseCode
+from yure.broadcast.hub import Hub
+from yure.broadcast.limits import Limits
+from yure.broadcast.metrics import Metrics
+from yure.broadcast.sse import SseEndpoint
+from yure.broadcast.timeline import Timeline
+from yure.broadcast.ws import WebSocketEndpoint
+from yure.geo import codes
+from yure.geo.errors import GeoError
 from yure.settings import Settings
+from yure.web import feeds, health, keys
+from yure.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def build_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 
-    safety_check.http.setup(app, redis=redis, settings=settings)
+    yure.safety_check.http.setup(app, redis=redis, settings=settings)
     web_pages.setup(app, settings=settings)
     return app
 

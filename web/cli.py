@@ -46,6 +46,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         changes["workers"] = args.workers
     if args.no_ingest:
         changes["ingest_enabled"] = False
-    from web import serve
+    from yure.web import serve
 
     return serve.run(dataclasses.replace(settings, **changes))

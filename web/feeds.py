@@ -17,13 +17,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from broadcast.envelope import Entry, parse_stream_id
-from broadcast.errors import TimelineError
-from broadcast.limits import READ_BATCH_ENTRIES
-from broadcast.timeline import Timeline
-from geo import codes
-from geo.errors import GeoError
-from web import keys
+from yure.broadcast.envelope import Entry, parse_stream_id
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.limits import READ_BATCH_ENTRIES
+from yure.broadcast.timeline import Timeline
+from yure.geo import codes
+from yure.geo.errors import GeoError
+from yure.web import keys
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import redis.exceptions
 from aiohttp import web
 from redis.asyncio import Redis
 
-from broadcast.limits import REDIS_TIMEOUT_S
-from broadcast.metrics import CONTENT_TYPE
-from web import keys
+from yure.broadcast.limits import REDIS_TIMEOUT_S
+from yure.broadcast.metrics import CONTENT_TYPE
+from yure.web import keys
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from redis.asyncio import Redis
 
-from broadcast.hub import Hub
-from broadcast.metrics import Metrics
-from broadcast.timeline import Timeline
+from yure.broadcast.hub import Hub
+from yure.broadcast.metrics import Metrics
+from yure.broadcast.timeline import Timeline
 from yure.settings import Settings
 
 SETTINGS = web.AppKey("yure.settings", Settings)

@@ -28,16 +28,16 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from geo import codes
-from web.security import Policy, security_headers
 from yure.errors import YureError
+from yure.geo import codes
 from yure.settings import Settings
+from yure.web.security import Policy, security_headers
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The project's prefecture shapes (``make data``), served as ``/static/japan_prefs.geojson``.
-PREFS_GEOJSON = Path(__file__).resolve().parents[1] / "data" / "japan_prefs.geojson"
+PREFS_GEOJSON = codes.DATA_DIR / "japan_prefs.geojson"
 GEOJSON_NAME = "japan_prefs.geojson"
 
 #: Largest file served (the GeoJSON is about 170 kB).

@@ -33,25 +33,25 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from broadcast.embedded_redis import EmbeddedRedis
-from broadcast.envelope import Envelope
-from broadcast.errors import BroadcastError
-from broadcast.lease import Lease
-from broadcast.limits import REDIS_TIMEOUT_S
-from broadcast.metrics import Metrics
-from broadcast.timeline import Timeline
-from ingest.event import event_to_json
-from ingest.ledger import Publication
-from ingest.p2p_client import FeltRecord, FeltSink
-from ingest.p2p_felt import FeltReport
-from ingest.service import IngestService
-from safety_check.felt_store import FeltReports
-from safety_check.services import SERVICES
-from web import health, keys
-from web.app import build_app
 from yure.aio import background, raise_if_cancelling
 from yure.backoff import Backoff
+from yure.broadcast.embedded_redis import EmbeddedRedis
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.errors import BroadcastError
+from yure.broadcast.lease import Lease
+from yure.broadcast.limits import REDIS_TIMEOUT_S
+from yure.broadcast.metrics import Metrics
+from yure.broadcast.timeline import Timeline
+from yure.ingest.event import event_to_json
+from yure.ingest.ledger import Publication
+from yure.ingest.p2p_client import FeltRecord, FeltSink
+from yure.ingest.p2p_felt import FeltReport
+from yure.ingest.service import IngestService
+from yure.safety_check.felt_store import FeltReports
+from yure.safety_check.services import SERVICES
 from yure.settings import Settings
+from yure.web import health, keys
+from yure.web.app import build_app
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every package's subcommand registered."""
-    from geo import cli as geo_cli
-    from ingest import cli as ingest_cli
-    from web import cli as web_cli
+    from yure.geo import cli as geo_cli
+    from yure.ingest import cli as ingest_cli
+    from yure.web import cli as web_cli
 
     parser = argparse.ArgumentParser(
         prog="yure", description="揺れ — real-time earthquake and tsunami information feed"

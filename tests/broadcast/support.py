@@ -18,13 +18,13 @@ import redis.asyncio
 from aiohttp import web
 from websockets.asyncio.client import ClientConnection
 
-from broadcast.envelope import Envelope
-from broadcast.limits import Limits
-from broadcast.timeline import Timeline
 from tests.support import base_url, serving
-from web import keys
-from web.app import build_app
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.limits import Limits
+from yure.broadcast.timeline import Timeline
 from yure.settings import Settings
+from yure.web import keys
+from yure.web.app import build_app
 
 #: Deadline of any single wait in these tests (a unit, not a sleep).
 WAIT_S = 10.0

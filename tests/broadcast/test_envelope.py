@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcast.envelope import (
+from yure.broadcast.envelope import (
     MAX_KEY_BYTES,
     Envelope,
     check_envelope,
@@ -15,8 +15,8 @@ from broadcast.envelope import (
     parse_stream_id,
     split_prefs,
 )
-from broadcast.errors import CursorError, EnvelopeError
-from broadcast.limits import MAX_PAYLOAD_BYTES
+from yure.broadcast.errors import CursorError, EnvelopeError
+from yure.broadcast.limits import MAX_PAYLOAD_BYTES
 
 
 def test_canonical_form() -> None:

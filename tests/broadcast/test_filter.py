@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcast.errors import CursorError, FilterError, ProtocolError
-from broadcast.filter import (
+from yure.broadcast.errors import CursorError, FilterError, ProtocolError
+from yure.broadcast.filter import (
     EVERYTHING,
     Filter,
     Subscribe,
@@ -19,7 +19,7 @@ from broadcast.filter import (
     parse_since,
     parse_subscribe,
 )
-from broadcast.limits import MAX_FILTER_KINDS, MAX_FILTER_PREFS, MAX_TOKEN_CHARS
+from yure.broadcast.limits import MAX_FILTER_KINDS, MAX_FILTER_PREFS, MAX_TOKEN_CHARS
 
 PREFS = [f"{i:02d}" for i in range(1, 48)]
 KINDS = ["quake", "eew", "tsunami", "notice", "post"]

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from websockets.frames import Close, Frame, Opcode
 from websockets.streams import StreamReader
 
-from broadcast.envelope import Entry
-from broadcast.frames import (
+from yure.broadcast.envelope import Entry
+from yure.broadcast.frames import (
     CloseCode,
     coalesce,
     cursor_expired_message,

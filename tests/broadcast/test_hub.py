@@ -10,14 +10,14 @@ import re
 
 import redis.asyncio
 
-from broadcast.envelope import Entry
-from broadcast.fanout import Encoding, Subscriber
-from broadcast.filter import Filter, Subscribe
-from broadcast.hub import Hub
-from broadcast.limits import Limits
-from broadcast.metrics import Metrics
-from broadcast.timeline import Timeline
 from yure.aio import background
+from yure.broadcast.envelope import Entry
+from yure.broadcast.fanout import Encoding, Subscriber
+from yure.broadcast.filter import Filter, Subscribe
+from yure.broadcast.hub import Hub
+from yure.broadcast.limits import Limits
+from yure.broadcast.metrics import Metrics
+from yure.broadcast.timeline import Timeline
 
 PREFS = ("01", "13", "14", "27")
 KINDS = ("quake", "tsunami", "eew")

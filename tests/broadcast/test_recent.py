@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.envelope import Entry
-from broadcast.recent import RecentEntries
+from yure.broadcast.envelope import Entry
+from yure.broadcast.recent import RecentEntries
 
 NOW_MS = 10_000_000
 

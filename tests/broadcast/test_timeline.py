@@ -8,10 +8,10 @@ import orjson
 import pytest
 import redis.asyncio
 
-from broadcast.envelope import ZERO_ID, Envelope, parse_stream_id
-from broadcast.errors import EnvelopeError, TimelineError
-from broadcast.timeline import Timeline
 from tests.broadcast.support import envelope
+from yure.broadcast.envelope import ZERO_ID, Envelope, parse_stream_id
+from yure.broadcast.errors import EnvelopeError, TimelineError
+from yure.broadcast.timeline import Timeline
 
 DAY_S = 24 * 3600
 

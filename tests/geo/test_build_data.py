@@ -14,10 +14,10 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from geo import codes, locate
 from scripts import build_data
 from scripts.pref_geometry import pref_of_feature
 from scripts.wheel_geojson import SourceError, embedded_archives
+from yure.geo import codes, locate
 
 
 def _zip(name: str, data: bytes) -> bytes:

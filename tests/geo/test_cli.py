@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from geo import cli as geo_cli
 from yure.cli import main
+from yure.geo import cli as geo_cli
 
 Capture = pytest.CaptureFixture[str]
 

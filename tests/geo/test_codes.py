@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from geo import codes
-from geo.codes import (
+from scripts import build_tables
+from yure.geo import codes
+from yure.geo.codes import (
     PREF_CODES,
     Prefecture,
     Region,
@@ -27,8 +28,7 @@ from geo.codes import (
     region_name,
     resolve_pref_tokens,
 )
-from geo.errors import GeoError
-from scripts import build_tables
+from yure.geo.errors import GeoError
 
 # --- known facts, written by hand (no reference needed) ----------------------------------
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import locate
-from geo.errors import GeoError
-from geo.locate import load_index, pref_at, tag_points, validate_point
 from tests.geo.places import ALL, NEAR_COAST, SEA
+from yure.geo import locate
+from yure.geo.errors import GeoError
+from yure.geo.locate import load_index, pref_at, tag_points, validate_point
 
 #: Required share of known places tagged right (issue 3: at least 99 %).
 REQUIRED_ACCURACY = 0.99

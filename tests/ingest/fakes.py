@@ -19,8 +19,8 @@ from email.utils import format_datetime
 from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from ingest.ledger import Publication
 from tests.ingest.telegrams import AtomEntry, atom_feed
+from yure.ingest.ledger import Publication
 
 FEED_PATH = "/developer/xml/feed/"
 DATA_PATH = "/developer/xml/data/"

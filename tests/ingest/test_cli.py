@@ -7,8 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.telegram import MAX_TELEGRAM_BYTES
 from yure.cli import main
+from yure.ingest.telegram import MAX_TELEGRAM_BYTES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

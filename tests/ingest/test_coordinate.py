@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.coordinate import UNKNOWN_POINT, Point, parse_coordinate
-from ingest.errors import TelegramError
+from yure.ingest.coordinate import UNKNOWN_POINT, Point, parse_coordinate
+from yure.ingest.errors import TelegramError
 
 
 @pytest.mark.parametrize(

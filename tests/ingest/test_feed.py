@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import feed
-from ingest.errors import FeedError
-from ingest.feed import MAX_FEED_BYTES, file_name_of, parse_feed, type_code_of
 from tests.ingest.telegrams import BILLION_LAUGHS, JST, AtomEntry, atom_feed, file_name
+from yure.ingest import feed
+from yure.ingest.errors import FeedError
+from yure.ingest.feed import MAX_FEED_BYTES, file_name_of, parse_feed, type_code_of
 
 BASE = "https://www.data.jma.go.jp/developer/xml/"
 T0 = datetime(2024, 4, 17, 14, 20, tzinfo=UTC)

@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from ingest.fetch import FetchError, Validators, fetch, same_host
 from tests.support import base_url, serving
+from yure.ingest.fetch import FetchError, Validators, fetch, same_host
 
 
 @pytest.mark.parametrize(

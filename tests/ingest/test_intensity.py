@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.errors import TelegramError
-from ingest.event import Intensity
-from ingest.intensity import parse_intensity, strongest
-from ingest.jma_words import IntensityWord
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import Intensity
+from yure.ingest.intensity import parse_intensity, strongest
+from yure.ingest.jma_words import IntensityWord
 
 
 @pytest.mark.parametrize(

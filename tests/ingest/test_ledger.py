@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.errors import IngestError
-from ingest.event import Event, InfoType, Kind, Status
-from ingest.ledger import (
+from tests.ingest.telegrams import JST
+from yure.ingest.errors import IngestError
+from yure.ingest.event import Event, InfoType, Kind, Status
+from yure.ingest.ledger import (
     MAX_STATE_BYTES,
     Decision,
     Publication,
@@ -22,8 +23,7 @@ from ingest.ledger import (
     decode_state,
     encode_state,
 )
-from ingest.merge import item_key
-from tests.ingest.telegrams import JST
+from yure.ingest.merge import item_key
 
 T0 = datetime(2024, 4, 17, 23, 20, tzinfo=JST)
 

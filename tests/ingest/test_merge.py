@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.event import Event, Provenance, Source, TsunamiGrade
-from ingest.merge import identify, is_partial, item_key, rank_of, stream_of
-from ingest.p2p import Relayed, parse_message
-from ingest.places import GeoPlaces
-from ingest.telegram import parse_telegram
 from tests.ingest import p2p_items as items
 from tests.ingest import telegrams as jma
+from yure.ingest.event import Event, Provenance, Source, TsunamiGrade
+from yure.ingest.merge import identify, is_partial, item_key, rank_of, stream_of
+from yure.ingest.p2p import Relayed, parse_message
+from yure.ingest.places import GeoPlaces
+from yure.ingest.telegram import parse_telegram
 
 PLACES = GeoPlaces.load()
 REPORT = datetime(2024, 4, 17, 23, 20, tzinfo=jma.JST)

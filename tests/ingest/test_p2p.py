@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.event import InfoType, Intensity, Kind, Status, TsunamiGrade
-from ingest.p2p import (
+from tests.ingest import p2p_items as items
+from yure.ingest.event import InfoType, Intensity, Kind, Status, TsunamiGrade
+from yure.ingest.p2p import (
     JST,
     MAX_P2P_MESSAGE_BYTES,
     Code,
@@ -25,8 +26,7 @@ from ingest.p2p import (
     parse_message,
     parse_time,
 )
-from ingest.places import GeoPlaces
-from tests.ingest import p2p_items as items
+from yure.ingest.places import GeoPlaces
 
 PLACES = GeoPlaces.load()
 

@@ -13,16 +13,16 @@ import aiohttp
 import pytest
 import redis.asyncio
 
-from ingest.event import Source
-from ingest.p2p import FeltEvaluation, FeltReport
-from ingest.p2p_client import RECONNECT_BASE_S, RECONNECT_CAP_S, FeltRecord, P2PClient
-from ingest.places import GeoPlaces
-from ingest.poller import JmaPoller
-from ingest.quarantine import Quarantine
-from ingest.seen import SeenStore
 from tests.ingest import p2p_items as items
 from tests.ingest import telegrams as jma
 from tests.ingest.fakes import FakeJma, FakeP2P, FakeTimeline, P2PConnectionScript, wait_for
+from yure.ingest.event import Source
+from yure.ingest.p2p import FeltEvaluation, FeltReport
+from yure.ingest.p2p_client import RECONNECT_BASE_S, RECONNECT_CAP_S, FeltRecord, P2PClient
+from yure.ingest.places import GeoPlaces
+from yure.ingest.poller import JmaPoller
+from yure.ingest.quarantine import Quarantine
+from yure.ingest.seen import SeenStore
 from yure.settings import Settings
 
 PLACES = GeoPlaces.load()
@@ -290,7 +290,7 @@ async def test_test_and_stale_eew_are_not_published(
 async def test_ingest_service_runs_both_sources(
     redis_client: redis.asyncio.Redis, fake_jma: FakeJma, tmp_path: Path
 ) -> None:
-    from ingest.service import IngestService
+    from yure.ingest.service import IngestService
 
     report = datetime.now(jma.JST).replace(second=0, microsecond=0)
     data = jma.quake("VXSE51", event_id="20240417231712", report_time=report)

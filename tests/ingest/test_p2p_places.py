@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from geo.codes import MAX_TABLE_BYTES, resolve_pref_tokens
-from geo.errors import GeoError
-from ingest.places import GeoPlaces
-from ingest.quarantine import Quarantine, quarantine_dir
+from yure.geo.codes import MAX_TABLE_BYTES, resolve_pref_tokens
+from yure.geo.errors import GeoError
+from yure.ingest.places import GeoPlaces
+from yure.ingest.quarantine import Quarantine, quarantine_dir
 
 PLACES = GeoPlaces.load()
 

@@ -15,21 +15,21 @@ import aiohttp
 import pytest
 import redis.asyncio
 
-from ingest.errors import FeedError
-from ingest.event import InfoType, Source
-from ingest.fetch import MAX_REDIRECTS
-from ingest.poller import (
+from tests.ingest import telegrams as jma
+from tests.ingest.fakes import Behaviour, FakeJma, FakeTimeline
+from yure.ingest.errors import FeedError
+from yure.ingest.event import InfoType, Source
+from yure.ingest.fetch import MAX_REDIRECTS
+from yure.ingest.poller import (
     BACKFILL_EVERY_S,
     BACKFILL_GAP_S,
     BACKFILL_WINDOW_S,
     MAX_TELEGRAM_ATTEMPTS,
     JmaPoller,
 )
-from ingest.quarantine import Quarantine
-from ingest.seen import SeenStore
-from ingest.telegram import MAX_TELEGRAM_BYTES
-from tests.ingest import telegrams as jma
-from tests.ingest.fakes import Behaviour, FakeJma, FakeTimeline
+from yure.ingest.quarantine import Quarantine
+from yure.ingest.seen import SeenStore
+from yure.ingest.telegram import MAX_TELEGRAM_BYTES
 from yure.settings import Settings
 
 T0 = datetime(2024, 4, 17, 23, 20, tzinfo=jma.JST)
@@ -409,7 +409,7 @@ async def test_reference_telegrams_through_the_poller(rig: Rig, reference_dir: P
 async def test_per_poll_cap_leaves_the_rest_for_the_next_poll(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ingest.poller.MAX_TELEGRAMS_PER_POLL", 2)
+    monkeypatch.setattr("yure.ingest.poller.MAX_TELEGRAMS_PER_POLL", 2)
     for minute, code in enumerate(("VXSE51", "VXSE52", "VXSE51")):
         publish_quake(rig.fake, code, minute * 2)
     poller = rig.poller()

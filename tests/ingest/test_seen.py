@@ -9,11 +9,11 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ingest.event import Event, InfoType, Kind, Status
-from ingest.ledger import Publication, StreamState, Verdict
-from ingest.seen import LOCK_STRIPES, SEEN_BATCH, SeenStore, StoreError
 from tests.ingest.telegrams import JST
 from tests.redis_server import RedisProcess, free_port
+from yure.ingest.event import Event, InfoType, Kind, Status
+from yure.ingest.ledger import Publication, StreamState, Verdict
+from yure.ingest.seen import LOCK_STRIPES, SEEN_BATCH, SeenStore, StoreError
 
 
 class Clock:

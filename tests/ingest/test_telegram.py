@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.errors import TelegramError
-from ingest.event import (
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import (
     Event,
     Hypocenter,
     InfoType,
@@ -21,7 +21,7 @@ from ingest.event import (
     TsunamiGrade,
     event_to_json,
 )
-from ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram, type_code_of
+from yure.ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram, type_code_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 JST = timezone(timedelta(hours=9))

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.codes import PREF_CODES
-from ingest.errors import TelegramError
-from ingest.event import Event, event_to_json
-from ingest.telegram import parse_telegram
 from tests.conftest import REFERENCE_DIR
+from yure.geo.codes import PREF_CODES
+from yure.ingest.errors import TelegramError
+from yure.ingest.event import Event, event_to_json
+from yure.ingest.telegram import parse_telegram
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFUSED_FIXTURES = {

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from geo.codes import PREF_CODES
-from ingest.event import TsunamiGrade, event_to_json
-from ingest.telegram import parse_telegram
+from yure.geo.codes import PREF_CODES
+from yure.ingest.event import TsunamiGrade, event_to_json
+from yure.ingest.telegram import parse_telegram
 
 pytestmark = pytest.mark.reference
 

@@ -13,9 +13,9 @@ import redis.asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import safety_check.http
-from safety_check.config import Limits, SafetyConfig
-from safety_check.ratelimit import Limit
+import yure.safety_check.http
+from yure.safety_check.config import Limits, SafetyConfig
+from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
 
 #: The test accounts' password.
@@ -128,7 +128,7 @@ async def running_api(
     """The safety-check API on a real aiohttp server (port 0) in the running loop."""
     r = redis.asyncio.Redis.from_url(redis_url)
     app = web.Application()
-    safety_check.http.setup(
+    yure.safety_check.http.setup(
         app,
         redis=r,
         settings=Settings(),

@@ -11,7 +11,7 @@ import sys
 import redis.asyncio
 from aiohttp import web
 
-import safety_check.http
+import yure.safety_check.http
 from tests.safety_check.conftest import fast_config
 from yure.settings import Settings
 
@@ -25,7 +25,7 @@ def _listening_socket() -> socket.socket:
 async def serve(redis_url: str) -> None:
     client = redis.asyncio.Redis.from_url(redis_url)
     app = web.Application()
-    safety_check.http.setup(app, redis=client, settings=Settings(), config=fast_config())
+    yure.safety_check.http.setup(app, redis=client, settings=Settings(), config=fast_config())
     runner = web.AppRunner(app)
     await runner.setup()
     sock = _listening_socket()

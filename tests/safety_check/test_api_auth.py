@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from safety_check import keys, store
-from safety_check.tokens import SESSION_COOKIE
 from tests.safety_check.conftest import Api, AppFactory, fast_config, redis_dump
+from yure.safety_check import keys, store
+from yure.safety_check.tokens import SESSION_COOKIE
 
 DEADLINE_S = 10.0
 
@@ -174,7 +174,7 @@ async def test_cookie_auth_and_csrf(api: Api) -> None:
 async def test_login_rate_limit_answers_429(make_api: AppFactory) -> None:
     from dataclasses import replace
 
-    from safety_check.ratelimit import Limit
+    from yure.safety_check.ratelimit import Limit
 
     config = fast_config()
     config = replace(config, limits=replace(config.limits, login_handle=Limit("lh", 3, 600)))

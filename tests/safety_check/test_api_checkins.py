@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-from broadcast.envelope import Envelope
-from broadcast.timeline import Timeline
-from safety_check import keys, store
 from tests.safety_check.conftest import Api, AppFactory, FakeClock, fast_config, redis_dump
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.timeline import Timeline
+from yure.safety_check import keys, store
 
 DEADLINE_S = 10.0
 

@@ -10,7 +10,7 @@ from yure.settings import Settings
 
 
 async def test_mounted_in_build_app(redis_url: str) -> None:
-    from web.app import build_app
+    from yure.web.app import build_app
 
     r = redis.asyncio.Redis.from_url(redis_url)
     try:

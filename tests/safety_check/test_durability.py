@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 import redis.asyncio
 
-from safety_check import keys, store
-from safety_check.services import check_durability
 from tests.redis_server import RedisProcess
 from tests.safety_check.conftest import running_api
+from yure.safety_check import keys, store
+from yure.safety_check.services import check_durability
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKINS = 30
@@ -155,7 +155,7 @@ async def test_durability_check_warns(
     durable = redis.asyncio.Redis.from_url(fresh_redis.url)
     volatile = redis.asyncio.Redis.from_url(redis_url)
     try:
-        with caplog.at_level(logging.WARNING, logger="safety_check.services"):
+        with caplog.at_level(logging.WARNING, logger="yure.safety_check.services"):
             assert await check_durability(durable, timeout_s=5) is True
             assert not caplog.records
             assert await check_durability(volatile, timeout_s=5) is False

@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 import pytest
 
-from broadcast.envelope import Entry
-from safety_check import wire
-from safety_check.errors import InvalidInput
-from safety_check.events import pick_current_event
-from safety_check.felt import FeltBurst
-from safety_check.model import CheckinStatus
+from yure.broadcast.envelope import Entry
+from yure.safety_check import wire
+from yure.safety_check.errors import InvalidInput
+from yure.safety_check.events import pick_current_event
+from yure.safety_check.felt import FeltBurst
+from yure.safety_check.model import CheckinStatus
 
 NOW = datetime(2024, 1, 1, 16, 30, tzinfo=UTC).timestamp()
 DAY = 86400.0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safety_check.felt import (
+from yure.safety_check.felt import (
     FELT_GAP_S,
     FeltBurst,
     FeltSource,

@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 
-from broadcast.envelope import Entry, Envelope
-from broadcast.timeline import Timeline
-from safety_check.ratelimit import Limit
-from safety_check.services import SERVICES
 from tests.safety_check.conftest import Api, AppFactory, FakeClock, fast_config
+from yure.broadcast.envelope import Entry, Envelope
+from yure.broadcast.timeline import Timeline
+from yure.safety_check.ratelimit import Limit
+from yure.safety_check.services import SERVICES
 
 DEADLINE_S = 10.0
 

@@ -10,9 +10,9 @@ import aiohttp
 import orjson
 import pytest
 
-from safety_check.tokens import SESSION_COOKIE
 from tests.redis_server import RedisProcess
 from tests.safety_check.conftest import Api, AppFactory, fast_config, running_api
+from yure.safety_check.tokens import SESSION_COOKIE
 
 #: The issue's promise: a friend's check-in arrives within a second.
 DELIVERY_S = 1.0

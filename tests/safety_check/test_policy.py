@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safety_check.model import CheckIn, CheckinStatus
-from safety_check.policy import (
+from yure.safety_check.model import CheckIn, CheckinStatus
+from yure.safety_check.policy import (
     MIN_CHECKIN_LIFETIME_S,
     FriendStep,
     Link,

@@ -8,10 +8,10 @@ import dataclasses
 import orjson
 import pytest
 
-from broadcast.timeline import Timeline
-from safety_check import keys, store
-from safety_check.ratelimit import Limit
 from tests.safety_check.conftest import Api, AppFactory, fast_config
+from yure.broadcast.timeline import Timeline
+from yure.safety_check import keys, store
+from yure.safety_check.ratelimit import Limit
 
 XSS = [
     "<script>alert(1)</script>",

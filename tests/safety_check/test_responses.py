@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from safety_check import errors
-from safety_check.responses import ERROR_STATUS, error_response, status_of
+from yure.safety_check import errors
+from yure.safety_check.responses import ERROR_STATUS, error_response, status_of
 
 
 class _Narrower(errors.InvalidInput):

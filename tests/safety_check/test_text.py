@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safety_check import text
-from safety_check.errors import InvalidInput
+from yure.safety_check import text
+from yure.safety_check.errors import InvalidInput
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
-from safety_check.errors import Unauthorized
-from safety_check.ratelimit import Limit, decide, retry_after_s, window_index
-from safety_check.tokens import bearer_token, hash_token, is_id, is_token, new_id, new_token
+from yure.safety_check.errors import Unauthorized
+from yure.safety_check.ratelimit import Limit, decide, retry_after_s, window_index
+from yure.safety_check.tokens import bearer_token, hash_token, is_id, is_token, new_id, new_token
 
 
 def test_tokens() -> None:

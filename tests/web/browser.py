@@ -28,11 +28,11 @@ from playwright.async_api import (
     expect,
 )
 
-from broadcast.envelope import Envelope
-from broadcast.timeline import Timeline
-from ingest.event import event_to_json
-from ingest.telegram import parse_telegram
 from tests.support import base_url, serving
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.timeline import Timeline
+from yure.ingest.event import event_to_json
+from yure.ingest.telegram import parse_telegram
 
 #: Bound of every wait on the page (Playwright's expect timeout), in milliseconds.
 WAIT_MS = 10_000

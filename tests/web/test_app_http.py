@@ -11,11 +11,11 @@ import aiohttp
 import defusedxml.ElementTree as SafeET
 import orjson
 
-from broadcast.envelope import Envelope
-from broadcast.limits import Limits
 from tests.broadcast.support import WAIT_S, envelope, running_server
 from tests.redis_server import RedisProcess
-from web import health
+from yure.broadcast.envelope import Envelope
+from yure.broadcast.limits import Limits
+from yure.web import health
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -11,9 +11,6 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from broadcast.limits import Limits
-from broadcast.recent import RecentEntries
-from geo.codes import Region, prefs_in_region
 from tests.broadcast.support import (
     WAIT_S,
     RawWebSocket,
@@ -25,7 +22,10 @@ from tests.broadcast.support import (
     subscribe,
     until_ready,
 )
-from web import keys
+from yure.broadcast.limits import Limits
+from yure.broadcast.recent import RecentEntries
+from yure.geo.codes import Region, prefs_in_region
+from yure.web import keys
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
 KANTO = set(prefs_in_region(Region.KANTO))

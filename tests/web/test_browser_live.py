@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, WebSocket, expect
 
-from broadcast.frames import CloseCode
 from tests.broadcast.support import running_server
 from tests.ingest import telegrams as jma
 from tests.ingest.fakes import FakeJma
@@ -30,8 +29,9 @@ from tests.web.browser import (
     screenshot,
     user_event,
 )
-from web import health, keys, serve
+from yure.broadcast.frames import CloseCode
 from yure.settings import Settings
+from yure.web import health, keys, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 

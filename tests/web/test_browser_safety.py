@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from broadcast.envelope import ZERO_ID
 from tests.broadcast.support import running_server
 from tests.web.browser import no_injected_markup, opened, screenshot
+from yure.broadcast.envelope import ZERO_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 

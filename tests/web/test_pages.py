@@ -13,10 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from geo import codes
 from tests.broadcast.support import running_server
-from web import pages
-from web.security import Policy, content_security_policy, security_headers
+from yure.geo import codes
+from yure.web import pages
+from yure.web.security import Policy, content_security_policy, security_headers
 
 STATIC = pages.STATIC_DIR
 #: The embed page, its styles, its scripts and the loader, in bytes, uncompressed.

@@ -14,9 +14,9 @@ import aiohttp
 import redis.asyncio
 from websockets.asyncio.client import connect
 
-from broadcast.timeline import Timeline
 from tests.broadcast.support import WAIT_S, envelope, events, subscribe, until_ready
 from tests.redis_server import RedisProcess
+from yure.broadcast.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 RETENTION_S = 48 * 3600

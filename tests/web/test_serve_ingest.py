@@ -10,21 +10,21 @@ import orjson
 import pytest
 import redis.asyncio
 
-from broadcast.envelope import ZERO_ID
-from broadcast.errors import TimelineError
-from broadcast.metrics import Metrics
-from broadcast.timeline import Timeline
-from ingest.event import Event, InfoType, Kind, Status, event_to_json
-from ingest.ledger import Publication
-from ingest.p2p_felt import FeltEvaluation, FeltReport
-from safety_check.services import SERVICES
 from tests.broadcast.support import WAIT_S
 from tests.ingest import telegrams
 from tests.ingest.fakes import DATA_PATH, FakeJma
 from tests.ingest.telegrams import file_name
-from web import health, keys, serve
-from web.app import build_app
+from yure.broadcast.envelope import ZERO_ID
+from yure.broadcast.errors import TimelineError
+from yure.broadcast.metrics import Metrics
+from yure.broadcast.timeline import Timeline
+from yure.ingest.event import Event, InfoType, Kind, Status, event_to_json
+from yure.ingest.ledger import Publication
+from yure.ingest.p2p_felt import FeltEvaluation, FeltReport
+from yure.safety_check.services import SERVICES
 from yure.settings import Settings
+from yure.web import health, keys, serve
+from yure.web.app import build_app
 
 JST = timezone(timedelta(hours=9))
 
