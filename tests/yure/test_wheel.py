@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,17 @@ FIXTURES = ROOT / "tests" / "ingest" / "fixtures"
 STEP_TIMEOUT_S = 300
 #: Bound of the wait for ``yure serve`` to answer /healthz.
 SERVE_TIMEOUT_S = 60.0
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    "test-artifacts",
+    ".coverage*",
+)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -41,8 +53,12 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel of this checkout, built with ``pip wheel --no-deps``."""
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources, and a
+    # stale build/lib would put deleted modules into the next wheel.
+    source = tmp_path_factory.mktemp("source") / "yure"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         check=True,
         timeout=STEP_TIMEOUT_S,
         env=_clean_env(),
@@ -59,10 +75,9 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(home)], check=True, timeout=60
     )
-    python = home / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(home / "bin" / "python")]
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-        + ["--no-compile", str(wheel)],
+        [*pip, "install", "--quiet", "--no-compile", str(wheel)],
         check=True,
         timeout=STEP_TIMEOUT_S,
         env=_clean_env(),
@@ -137,9 +152,7 @@ def test_geo_from_another_folder(venv: Path, elsewhere: Path) -> None:
 
 @pytest.fixture
 def served(venv: Path, elsewhere: Path) -> Iterator[str]:
-    env = _clean_env(
-        YURE_PORT="0", YURE_INGEST="false", YURE_DATA_DIR=str(elsewhere / "data")
-    )
+    env = _clean_env(YURE_PORT="0", YURE_INGEST="false", YURE_DATA_DIR=str(elsewhere / "data"))
     process = subprocess.Popen(
         [str(venv / "bin" / "yure"), "serve"],
         cwd=elsewhere,
