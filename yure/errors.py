@@ -10,6 +10,7 @@ Each package defines its own errors under :class:`YureError`::
     │   └── EventJsonError          a payload that is not an event's wire form
     ├── GeoError                    geo.errors      bad coordinates, unknown codes
     ├── BroadcastError              broadcast.errors
+    ├── InfraError                  infra.errors    embedded redis-server, Redis lease
     └── SafetyCheckError            safety_check.errors
 
 Third-party exceptions are wrapped at the package boundary
