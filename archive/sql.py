@@ -177,9 +177,7 @@ def select_keys(keys: Sequence[str]) -> Statement:
 
 def select_telegram_facts(event_id: str) -> Statement:
     """The facts of every telegram of ``event_id``."""
-    return Statement(
-        f"SELECT {_TELEGRAM_FACTS} FROM telegrams WHERE event_id = ?", (event_id,)
-    )
+    return Statement(f"SELECT {_TELEGRAM_FACTS} FROM telegrams WHERE event_id = ?", (event_id,))
 
 
 def facts_from_row(row: Row) -> TelegramFacts:
@@ -211,8 +209,7 @@ def write_event(summary: EventSummary) -> list[Statement]:
     """Store ``summary`` as the event's row and rebuild its index rows."""
     marks = ", ".join("?" * _EVENT_COUNT)
     updates = ", ".join(
-        f"{column.strip()} = excluded.{column.strip()}"
-        for column in _EVENT_COLUMNS.split(",")[1:]
+        f"{column.strip()} = excluded.{column.strip()}" for column in _EVENT_COLUMNS.split(",")[1:]
     )
     s = summary
     event_row = Statement(
@@ -329,8 +326,7 @@ def search(query: HistoryQuery, *, limit: int | None = None) -> Statement:
     columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
     params.append(query.limit if limit is None else limit)
     return Statement(
-        f"SELECT {columns} FROM events e{clause}"
-        " ORDER BY e.first_at DESC, e.event_id DESC LIMIT ?",
+        f"SELECT {columns} FROM events e{clause} ORDER BY e.first_at DESC, e.event_id DESC LIMIT ?",
         tuple(params),
     )
 

@@ -254,5 +254,3 @@ class Archive:
         if deleted:
             log.info("archive pruned events=%s retention_days=%s", deleted, retention_days)
         return deleted
-
-
