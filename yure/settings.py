@@ -62,6 +62,10 @@ class Settings:
     log_format: str = "text"
     #: One log line per HTTP request (logger ``yure.access``).
     access_log: bool = False
+    #: PostgreSQL URL of the history archive; ``None`` means an SQLite file in data_dir.
+    database_url: str | None = None
+    #: Archived events older than this many days are deleted; ``None`` keeps them for ever.
+    archive_retention_days: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -109,6 +113,10 @@ class Settings:
             public_url=get("YURE_PUBLIC_URL", _public_url, defaults.public_url),
             log_format=get("YURE_LOG_FORMAT", _log_format, defaults.log_format),
             access_log=get("YURE_ACCESS_LOG", _bool, defaults.access_log),
+            database_url=get("YURE_DATABASE_URL", _database_url, defaults.database_url),
+            archive_retention_days=get(
+                "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
+            ),
         )
 
 
@@ -195,6 +203,13 @@ def _log_format(raw: str) -> str:
     if value not in {"text", "json"}:
         raise ValueError("must be text or json")
     return value
+
+
+def _database_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("must be a postgresql:// URL")
+    return raw
 
 
 def _log_level(raw: str) -> str:

@@ -140,7 +140,7 @@ async def test_login_cookie_is_secure_and_links_are_https(proxy: Nginx) -> None:
         ) as resp:
             assert resp.status == 201, await resp.text()
             url = (await resp.json())["url"]
-        assert url.startswith(f"{proxy.base}/#invite=")
+        assert url.startswith(f"{proxy.base}/safety#invite=")
         async with session.get(f"{proxy.base}/feeds/13.atom") as resp:
             assert resp.status == 200
             feed = await resp.text()

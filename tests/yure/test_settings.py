@@ -46,6 +46,8 @@ def test_every_variable_is_read() -> None:
         "YURE_PUBLIC_URL": "https://yure.example.org/",
         "YURE_LOG_FORMAT": "JSON",
         "YURE_ACCESS_LOG": "true",
+        "YURE_DATABASE_URL": "postgresql://yure@127.0.0.1:5439/yure",
+        "YURE_ARCHIVE_RETENTION_DAYS": "365",
     }
     settings = Settings.from_env(env)
     assert settings.host == "0.0.0.0"
@@ -69,6 +71,8 @@ def test_every_variable_is_read() -> None:
     assert settings.public_url == "https://yure.example.org"
     assert settings.log_format == "json"
     assert settings.access_log is True
+    assert settings.database_url == "postgresql://yure@127.0.0.1:5439/yure"
+    assert settings.archive_retention_days == 365
     defaults = Settings()
     unread = [
         f.name
@@ -107,6 +111,8 @@ def test_blank_values_mean_default() -> None:
         ("YURE_PUBLIC_URL", "https://yure.example.org/path"),
         ("YURE_LOG_FORMAT", "xml"),
         ("YURE_ACCESS_LOG", "sometimes"),
+        ("YURE_DATABASE_URL", "mysql://x/y"),
+        ("YURE_ARCHIVE_RETENTION_DAYS", "0"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(name: str, value: str) -> None:
