@@ -3,8 +3,9 @@
 
 import { $, el, getJSON } from "./dom.js";
 import { extend, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
-import { KINDS, readParams, urlWith } from "./params.js";
+import { readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
+import { KIND, KINDS } from "./item.js";
 
 extend({
   ja: {
@@ -27,7 +28,7 @@ extend({
 
 /** The embed's defaults (docs/embed.md, embed-main.js, embed.js): the snippet leaves
  * out every attribute that equals its default. */
-const DEFAULTS = { kinds: "quake,eew,tsunami,notice", theme: "auto", mode: "list", lang: "ja", height: 420 };
+const DEFAULTS = { kinds: [KIND.QUAKE, KIND.EEW, KIND.TSUNAMI, KIND.NOTICE].join(","), theme: "auto", mode: "list", lang: "ja", height: 420 };
 const params = readParams();
 setLang(params.lang);
 translatePage();

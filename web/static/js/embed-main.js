@@ -8,6 +8,7 @@ import { describeSelection, extend, lang, setLang, setPrefectures, t, translateP
 import { Feed, mapState } from "./model.js";
 import { expandPrefs, readParams, urlWith } from "./params.js";
 import { LiveStream } from "./stream.js";
+import { KIND, isOfficial } from "./item.js";
 
 extend({
   ja: { embed_official: "気象庁の公式情報", embed_unverified: "ユーザーの投稿・報告", link: "リンク", legend_intensity: "震度" },
@@ -15,7 +16,7 @@ extend({
 });
 
 /** Without kinds=, the embed shows official information only. */
-const DEFAULT_KINDS = ["quake", "eew", "tsunami", "notice"];
+const DEFAULT_KINDS = [KIND.QUAKE, KIND.EEW, KIND.TSUNAMI, KIND.NOTICE];
 const MAX_ITEMS = { list: 30, map: 6, overlay: 3 };
 
 const params = readParams();
@@ -54,7 +55,7 @@ async function start() {
     credentials: "omit",
     onEvents: (items, { live }) => {
       for (const { id, event } of items) {
-        if (feed.add(id, event) && live && event.official === true) $("#announce").textContent = announcement(event);
+        if (feed.add(id, event) && live && isOfficial(event)) $("#announce").textContent = announcement(event);
       }
       timer ??= setTimeout(render, 30);
     },
