@@ -420,3 +420,31 @@ async def test_per_poll_cap_leaves_the_rest_for_the_next_poll(
     assert rig.fake.conditional_hits["/developer/xml/feed/eqvol.xml"] == 0
     await poller.poll_once()
     assert rig.fake.conditional_hits["/developer/xml/feed/eqvol.xml"] == 1
+
+
+async def test_a_future_dated_tsunami_telegram_does_not_silence_later_ones(rig: Rig) -> None:
+    """Issue 10 item 10: a VTSE41 dated 2 h ahead of its receipt must not make every later
+    real 大津波警報 stale; both are published (a tsunami warning is never lost)."""
+    advisory = (jma.TsunamiItem("220", "宮城県", "62", "津波注意報"),)
+    major = (jma.TsunamiItem("220", "宮城県", "52", "大津波警報"),)
+    poller = rig.poller()
+    received = datetime.fromtimestamp(rig.clock(), UTC)
+    ahead = received + timedelta(hours=2)
+    rig.fake.publish(
+        jma.file_name(received, "VTSE41"),
+        jma.tsunami(advisory, event_id=EVENT_ID, report_time=ahead),
+        updated=received,
+    )
+    await poller.poll_once()
+    rig.clock.advance(60)
+    later = datetime.fromtimestamp(rig.clock(), UTC) - timedelta(seconds=30)
+    rig.fake.publish(
+        jma.file_name(later, "VTSE41", 1),
+        jma.tsunami(major, event_id=EVENT_ID, report_time=later),
+        updated=later,
+    )
+    await poller.poll_once()
+    future, real = rig.timeline.calls
+    assert real.replaces == future.key
+    assert real.event.tsunami[0].area_name == "宮城県"
+    assert poller.counters.dropped_stale == 0
