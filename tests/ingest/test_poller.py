@@ -24,6 +24,7 @@ from yure.ingest.poller import (
     BACKFILL_EVERY_S,
     BACKFILL_GAP_S,
     BACKFILL_WINDOW_S,
+    MAX_BACKOFF_S,
     MAX_TELEGRAM_ATTEMPTS,
     JmaPoller,
 )
@@ -365,25 +366,35 @@ async def test_crash_between_sink_and_commit_republishes_the_same_key(rig: Rig) 
     assert again.replaces == crashing.calls[0].key
 
 
-async def test_run_backs_off_then_polls_at_the_interval(rig: Rig) -> None:
+@pytest.mark.parametrize("interval", [20.0, 150.0])
+async def test_backoff_never_exceeds_the_interval_nor_a_minute(rig: Rig, interval: float) -> None:
+    """Issue 10 item 11: after a long JMA outage the poller used to wait up to 300 s; now
+    every retry comes within one poll interval (and at most a minute), so items flow within
+    one interval of JMA recovering."""
+    failures = 9
     delays: list[float] = []
-    rig.fake.script_feed("eqvol.xml", 500, 500, 500)
+    rig.fake.script_feed("eqvol.xml", *([500] * failures))
+    publish_quake(rig.fake, "VXSE51", 0)
 
     async def fake_sleep(seconds: float) -> None:
         delays.append(seconds)
-        if len(delays) >= 4:
+        if len(delays) > failures:
             raise asyncio.CancelledError
         await asyncio.sleep(0)
 
-    poller = rig.poller(sleep=fake_sleep, rng=random.Random(7))
+    settings = dataclasses.replace(rig.settings, poll_interval_s=interval)
+    poller = JmaPoller(
+        settings, rig.session, SeenStore(rig.redis, prefix="test:ingest", clock=rig.clock),
+        rig.timeline, quarantine=Quarantine(rig.quarantine_dir), clock=rig.clock,
+        sleep=fake_sleep, rng=random.Random(7),
+    )  # fmt: skip
     with pytest.raises(asyncio.CancelledError):
         await poller.run()
-    interval = rig.settings.poll_interval_s
-    ceilings = [interval, 2 * interval, 4 * interval]
-    for delay, ceiling in zip(delays[:3], ceilings, strict=True):
-        assert ceiling / 2 <= delay <= ceiling  # capped exponential with jitter
-    assert delays[3] == interval  # success: back to the normal interval
-    assert poller.counters.polls == 4
+    ceiling = min(interval, MAX_BACKOFF_S)
+    assert all(ceiling / 2 <= delay <= ceiling for delay in delays[:failures])
+    assert len(rig.timeline.calls) == 1  # the first poll after recovery delivers the item
+    assert delays[failures] == interval  # success: back to the normal interval
+    assert poller.counters.polls == failures + 1
 
 
 @pytest.mark.reference
