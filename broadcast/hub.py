@@ -3,9 +3,8 @@
 Driver module. The hub follows the timeline with one ``XREAD BLOCK`` loop and
 dispatches each batch of entries synchronously:
 
-* subscribers with the same filter form a *group*; groups are indexed by
-  prefecture (plus one set for filters without prefs), so an entry touches only
-  the groups it can reach;
+* subscribers with the same filter and encoding form a *group*; the index
+  (:mod:`broadcast.index`, pure) finds the groups each entry reaches;
 * each entry's message is encoded once, and each distinct set of matched entries
   is encoded once into WebSocket frames / an SSE chunk (a burst for one group is
   coalesced into ``{"type":"events"}`` frames, docs/protocol.md);
@@ -40,7 +39,7 @@ from yure.broadcast.envelope import (
     parse_stream_id,
 )
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.fanout import Encoding, Frames, Group, Subscriber, write_each
+from yure.broadcast.fanout import Encoding, Frames, Subscriber, WriteBudget, write_each
 from yure.broadcast.filter import Filter, Subscribe
 from yure.broadcast.frames import (
     HEARTBEAT,
@@ -53,6 +52,7 @@ from yure.broadcast.frames import (
     ws_close_frame,
     ws_text_frame,
 )
+from yure.broadcast.index import Group, SubscriberIndex
 from yure.broadcast.limits import REDIS_TIMEOUT_S, Limits
 from yure.broadcast.metrics import Metrics
 from yure.broadcast.recent import RecentEntries
@@ -82,9 +82,7 @@ class Hub:
         self._moved = asyncio.Event()
         self._subscribers: set[Subscriber] = set()
         self._per_peer: collections.Counter[str] = collections.Counter()
-        self._groups: dict[Filter, Group] = {}
-        self._by_pref: dict[str, set[Group]] = {}
-        self._everywhere: set[Group] = set()
+        self._index: SubscriberIndex[Subscriber] = SubscriberIndex()
         #: the newest entries, for replays without Redis
         self.recent = RecentEntries(max_age_ms=timeline.retention_s * 1000)
         self._replay_gate = asyncio.Semaphore(REPLAY_CONCURRENCY)
@@ -242,23 +240,7 @@ class Hub:
         """Deliver a batch of new entries (ids after :attr:`position`) to every group."""
         if not entries:
             return
-        matches: dict[Group, list[int]] = {}
-        if self._groups:
-            by_pref = self._by_pref
-            for index, entry in enumerate(entries):
-                kind = entry.kind
-                reach = [self._everywhere]
-                reach.extend(by_pref[pref] for pref in entry.prefs if pref in by_pref)
-                for groups in reach:
-                    for group in groups:
-                        kinds = group.filter.kinds
-                        if kinds is not None and kind not in kinds:
-                            continue
-                        indexes = matches.get(group)
-                        if indexes is None:
-                            matches[group] = [index]
-                        elif indexes[-1] != index:  # a group reached through two prefs
-                            indexes.append(index)
+        matches = self._index.match(entries)
         self.position = entries[-1].id
         self._pos = parse_stream_id(self.position)
         self.recent.add(entries, now_ms=int(time.time() * 1000))
@@ -267,16 +249,17 @@ class Hub:
         self._moved.set()
         self._moved = asyncio.Event()
 
-    def _deliver(self, entries: Sequence[Entry], matches: dict[Group, list[int]]) -> None:
+    def _deliver(
+        self, entries: Sequence[Entry], matches: dict[Group[Subscriber], list[int]]
+    ) -> None:
         messages: dict[int, bytes] = {}
         positions: dict[int, StreamId] = {}
         built: dict[tuple[int, ...], Frames] = {}
-        hard = self.limits.max_send_buffer_bytes
-        high = self.limits.send_buffer_high_bytes
-        over = self._over
-        now = asyncio.get_running_loop().time()
-        slow: list[Subscriber] = []
-        frames_ws = frames_sse = events_ws = events_sse = 0
+        budget = WriteBudget.from_limits(
+            self.limits, over=self._over, now=asyncio.get_running_loop().time()
+        )
+        frames_sent = {Encoding.WS: 0, Encoding.SSE: 0}
+        events_sent = {Encoding.WS: 0, Encoding.SSE: 0}
         for group, indexes in matches.items():
             key = tuple(indexes)
             frames = built.get(key)
@@ -292,23 +275,17 @@ class Hub:
             if pos is None:
                 pos = positions[last] = parse_stream_id(entries[last].id)
             group.last_pos = pos
-            ws_members, sse_members = group.snapshots()
-            if ws_members:
-                write_each(ws_members, frames.ws(), slow, over, now, high, hard)
-                frames_ws += len(ws_members) * frames.frame_count
-                events_ws += len(ws_members) * len(indexes)
-            if sse_members:
-                write_each(sse_members, frames.sse(), slow, over, now, high, hard)
-                frames_sse += len(sse_members)
-                events_sse += len(sse_members) * len(indexes)
-        for sub in slow:
+            members = group.snapshot()
+            encoding = group.encoding
+            write_each(members, frames.encoded(encoding), budget)
+            frames_sent[encoding] += len(members) * frames.frames_for(encoding)
+            events_sent[encoding] += len(members) * len(indexes)
+        for sub in budget.slow:
             self._drop_slow(sub)
-        if events_ws:
-            self.metrics.events_sent.labels("ws").inc(events_ws)
-            self.metrics.frames_sent.labels("ws").inc(frames_ws)
-        if events_sse:
-            self.metrics.events_sent.labels("sse").inc(events_sse)
-            self.metrics.frames_sent.labels("sse").inc(frames_sse)
+        for encoding, count in events_sent.items():
+            if count:
+                self.metrics.events_sent.labels(encoding.value).inc(count)
+                self.metrics.frames_sent.labels(encoding.value).inc(frames_sent[encoding])
 
     # -- internals -------------------------------------------------------------------------
 
@@ -331,33 +308,20 @@ class Hub:
         """Write ready-made bytes to ``sub``; a client over its buffer limit is dropped."""
         if sub.closed:
             return
-        slow: list[Subscriber] = []
-        now = asyncio.get_running_loop().time()
-        limits = self.limits
-        write_each(
-            (sub,),
-            data,
-            slow,
-            self._over,
-            now,
-            limits.send_buffer_high_bytes,
-            limits.max_send_buffer_bytes,
+        budget = WriteBudget.from_limits(
+            self.limits, over=self._over, now=asyncio.get_running_loop().time()
         )
-        if slow:
+        write_each((sub,), data, budget)
+        if budget.slow:
             self._drop_slow(sub)  # closing already (finished quietly) or over the hard limit
 
     def _send_entries(self, sub: Subscriber, entries: list[Entry]) -> None:
         frames = Frames(entries, [event_message(e) for e in entries], self.limits)
-        if sub.encoding is Encoding.WS:
-            self.write(sub, frames.ws())
-            frame_count = frames.frame_count
-        else:
-            self.write(sub, frames.sse())
-            frame_count = 1
+        self.write(sub, frames.encoded(sub.encoding))
         sub.last_pos = parse_stream_id(entries[-1].id)
         label = sub.encoding.value
         self.metrics.events_sent.labels(label).inc(len(entries))
-        self.metrics.frames_sent.labels(label).inc(frame_count)
+        self.metrics.frames_sent.labels(label).inc(frames.frames_for(sub.encoding))
 
     def _finish(self, sub: Subscriber) -> None:
         self._leave(sub)
@@ -366,18 +330,7 @@ class Hub:
             sub.done.set_result(None)
 
     def _join(self, sub: Subscriber, flt: Filter) -> None:
-        group = self._groups.get(flt)
-        if group is None:
-            group = Group(flt)
-            self._groups[flt] = group
-            if flt.prefs is None:
-                self._everywhere.add(group)
-            else:
-                for pref in flt.prefs:
-                    self._by_pref.setdefault(pref, set()).add(group)
-        group.members.add(sub)
-        group.changed()
-        sub.group = group
+        sub.group = self._index.join(sub, flt, sub.encoding)
         sub.joined_at = self._pos
 
     def _leave(self, sub: Subscriber) -> None:
@@ -388,19 +341,7 @@ class Hub:
         # Deliveries to the group after this member joined reached this member too.
         if group.last_pos > sub.joined_at:
             sub.last_pos = max(sub.last_pos, group.last_pos)
-        group.members.discard(sub)
-        group.changed()
-        if not group.members:
-            del self._groups[group.filter]
-            if group.filter.prefs is None:
-                self._everywhere.discard(group)
-            else:
-                for pref in group.filter.prefs:
-                    holders = self._by_pref.get(pref)
-                    if holders is not None:
-                        holders.discard(group)
-                        if not holders:
-                            del self._by_pref[pref]
+        self._index.leave(sub, group)
 
     async def _reach(self, target: StreamId) -> None:
         """Wait until this hub has dispatched ``target`` (an id already in the stream)."""

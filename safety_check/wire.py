@@ -21,6 +21,8 @@ from yure.safety_check.model import CheckIn, CheckinDraft, CheckinStatus, Post, 
 
 #: Caps on request bodies, per route family. A check-in or post is far smaller.
 MAX_BODY_BYTES = 8 * 1024
+#: Longest token field accepted in a body (tokens are 43 characters).
+MAX_TOKEN_CHARS = 64
 #: Opted-in check-in coordinates are kept to 4 decimals (≈ 11 m), enough to find someone.
 CHECKIN_COORD_DECIMALS = 4
 
@@ -116,6 +118,18 @@ def parse_handle(obj: dict[str, Any]) -> str:
         InvalidInput: missing or malformed.
     """
     return text.normalize_handle(_req_str(obj, "handle"))
+
+
+def parse_token(obj: dict[str, Any]) -> str:
+    """``{token}`` → the invite token as sent (its shape is checked where it is looked up).
+
+    Raises:
+        InvalidInput: missing, not a string, or longer than any token.
+    """
+    token = _req_str(obj, "token")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidInput("token is too long")
+    return token
 
 
 def parse_checkin(obj: dict[str, Any]) -> tuple[CheckinDraft, tuple[float, float] | None]:

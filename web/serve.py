@@ -1,7 +1,7 @@
 """``yure serve``: processes, sockets, Redis, and the ingest wiring.
 
 * Redis: ``REDIS_URL``, or an embedded redis-server child under ``data_dir``
-  (:mod:`broadcast.embedded_redis`); everything below sees a URL either way.
+  (:mod:`infra.embedded_redis`); everything below sees a URL either way.
 * Workers: with ``workers == 1`` the server runs in this process; with N > 1 this
   process supervises N spawned broadcaster processes that each bind the same
   port with ``SO_REUSEPORT`` (the kernel spreads connections over them) and
@@ -35,13 +35,14 @@ from redis.exceptions import RedisError
 
 from yure.aio import background, raise_if_cancelling
 from yure.backoff import Backoff
-from yure.broadcast.embedded_redis import EmbeddedRedis
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import BroadcastError
-from yure.broadcast.lease import Lease
 from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.broadcast.metrics import Metrics
 from yure.broadcast.timeline import Timeline
+from yure.infra.embedded_redis import EmbeddedRedis
+from yure.infra.errors import InfraError
+from yure.infra.lease import Lease
 from yure.ingest.event import event_to_json
 from yure.ingest.ledger import Publication
 from yure.ingest.p2p_client import FeltRecord, FeltSink
@@ -77,7 +78,7 @@ def run(settings: Settings) -> int:
         if settings.redis_url is None:
             try:
                 redis_url = stack.enter_context(EmbeddedRedis(settings.data_dir)).url
-            except BroadcastError as err:
+            except InfraError as err:
                 print(f"yure serve: {err}", file=sys.stderr)
                 return 1
         else:

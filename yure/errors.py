@@ -9,6 +9,7 @@ Each package defines its own errors under :class:`YureError`::
     │   └── FeedError               an Atom feed or HTTP fetch that failed
     ├── GeoError                    geo.errors      bad coordinates, unknown codes
     ├── BroadcastError              broadcast.errors
+    ├── InfraError                  infra.errors    embedded redis-server, Redis lease
     └── SafetyCheckError            safety_check.errors
 
 Third-party exceptions are wrapped at the package boundary

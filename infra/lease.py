@@ -24,7 +24,7 @@ import redis.exceptions
 
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
-from yure.broadcast.errors import BroadcastError
+from yure.infra.errors import LeaseLost, WorkEnded
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-class LeaseLost(BroadcastError):
-    """The lease could not be renewed in time; the work under it was stopped."""
-
-
-class WorkEnded(BroadcastError):
-    """The work under the lease returned on its own."""
 
 
 def holder_id() -> str:
