@@ -34,7 +34,6 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from yure.aio import background, raise_if_cancelling
-from yure.backoff import Backoff
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import BroadcastError
 from yure.broadcast.limits import REDIS_TIMEOUT_S
@@ -53,6 +52,7 @@ from yure.safety_check.services import SERVICES
 from yure.settings import Settings
 from yure.web import health, keys
 from yure.web.app import build_app
+from yure.web.restarts import RestartPlan
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,6 @@ LIVENESS_EVERY_S = 5.0
 WORKER_STOP_TIMEOUT_S = 15.0
 #: Graceful shutdown of open HTTP requests per worker.
 SHUTDOWN_TIMEOUT_S = 5.0
-#: A worker that dies is restarted after this pause (doubling, capped, jittered).
-RESTART_BASE_S = 0.5
-RESTART_CAP_S = 30.0
 
 
 def run(settings: Settings) -> int:
@@ -278,19 +275,24 @@ def _supervise(settings: Settings, redis_url: str, port: int) -> int:
         return process
 
     workers = [start(i) for i in range(settings.workers)]
-    restarts = [Backoff(base_s=RESTART_BASE_S, cap_s=RESTART_CAP_S) for _ in workers]
+    plan = RestartPlan(len(workers), now=time.monotonic())
     while not stopping:
-        multiprocessing.connection.wait([w.sentinel for w in workers], timeout=1.0)
+        timeout = plan.wait_s(time.monotonic(), ceiling_s=1.0)
+        alive = [w.sentinel for i, w in enumerate(workers) if i not in plan.pending]
+        multiprocessing.connection.wait(alive, timeout=timeout)
+        now = time.monotonic()
         for index, worker in enumerate(workers):
-            if worker.is_alive() or stopping:
+            if index in plan.pending or worker.is_alive() or stopping:
                 continue
             _mark_dead(worker.pid)
-            delay = restarts[index].next_delay()
+            due = plan.died(index, now)
             log.error(
-                "worker died index=%s exitcode=%s restart_in_s=%.2f", index, worker.exitcode, delay
-            )
-            time.sleep(delay)
+                "worker died index=%s exitcode=%s restart_in_s=%.2f",
+                index, worker.exitcode, due - now,
+            )  # fmt: skip
+        for index in [] if stopping else plan.due(time.monotonic()):
             workers[index] = start(index)
+            plan.started(index, time.monotonic())
     for worker in workers:
         if worker.is_alive() and worker.pid is not None:
             os.kill(worker.pid, signal.SIGTERM)
