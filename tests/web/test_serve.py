@@ -171,6 +171,12 @@ async def test_workers_share_one_port(fresh_redis: RedisProcess, tmp_path: Path)
         assert 'yure_events_sent_total{transport="ws"} 6.0' in text
         for ws in sockets:
             await ws.close()
+        # A worker that dies is replaced: a new pid answers beside the survivor.
+        dead = pids.pop()
+        os.kill(dead, signal.SIGKILL)
+        async with asyncio.timeout(WAIT_S * 2):
+            while (await server.healthy())["pid"] in pids | {dead}:
+                pass
     finally:
         assert server.stop() == 0
         await client.aclose()
