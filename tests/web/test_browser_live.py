@@ -252,7 +252,7 @@ async def test_a_telegram_from_the_jma_feed_reaches_the_page(
     browser: Browser, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A local JMA feed → the real poller (serve.run_ingest) → the timeline → the page."""
-    monkeypatch.setattr(serve, "LIVENESS_EVERY_S", 0.05)
+    monkeypatch.setattr(liveness, "LIVENESS_EVERY_S", 0.05)
     fake = await FakeJma().start()
     try:
         async with running_server(redis_url, tmp_path) as server:
