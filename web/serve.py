@@ -34,7 +34,6 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from yure.aio import background
-from yure.backoff import Backoff
 from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.infra.embedded_redis import EmbeddedRedis
 from yure.infra.errors import InfraError
@@ -44,6 +43,7 @@ from yure.safety_check.services import SERVICES
 from yure.settings import Settings
 from yure.web import keys
 from yure.web.app import build_app
+from yure.web.restarts import RestartPlan
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,6 @@ LISTEN_BACKLOG = 4096
 WORKER_STOP_TIMEOUT_S = 15.0
 #: Graceful shutdown of open HTTP requests per worker.
 SHUTDOWN_TIMEOUT_S = 5.0
-#: A worker that dies is restarted after this pause (doubling, capped, jittered).
-RESTART_BASE_S = 0.5
-RESTART_CAP_S = 30.0
 
 
 def run(settings: Settings) -> int:
@@ -177,24 +174,26 @@ def _supervise(settings: Settings, redis_url: str, port: int) -> int:
         return worker
 
     workers = [start(i) for i in range(settings.workers)]
-    restarts = [Backoff(base_s=RESTART_BASE_S, cap_s=RESTART_CAP_S) for _ in workers]
+    plan = RestartPlan(len(workers), now=time.monotonic())
     try:
         while not stopping:
-            _wait_any(workers, timeout_s=1.0)
+            timeout = plan.wait_s(time.monotonic(), ceiling_s=1.0)
+            alive = [w for i, w in enumerate(workers) if i not in plan.pending]
+            _wait_any(alive, timeout_s=timeout)
+            now = time.monotonic()
             for index, worker in enumerate(workers):
-                if worker.process.poll() is None or stopping:
+                if index in plan.pending or worker.process.poll() is None or stopping:
                     continue
                 worker.close()
                 _mark_dead(worker.process.pid)
-                delay = restarts[index].next_delay()
+                due = plan.died(index, now)
                 log.error(
                     "worker died index=%s exitcode=%s restart_in_s=%.2f",
-                    index,
-                    worker.process.returncode,
-                    delay,
-                )
-                time.sleep(delay)
+                    index, worker.process.returncode, due - now,
+                )  # fmt: skip
+            for index in [] if stopping else plan.due(time.monotonic()):
                 workers[index] = start(index)
+                plan.started(index, time.monotonic())
     finally:
         _stop(workers)
     return 0
