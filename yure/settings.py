@@ -217,3 +217,9 @@ def _log_level(raw: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+#: The validators of YURE_PORT and YURE_WORKERS, reused by the command line's overrides
+#: (``yure serve --port/--workers``) so both refuse the same values with the same words.
+parse_port = _port
+parse_positive_int = _positive_int
