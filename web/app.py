@@ -32,7 +32,7 @@ from yure.broadcast.ws import WebSocketEndpoint
 from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.settings import Settings
-from yure.web import feeds, health, keys, lite, proxy
+from yure.web import feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def build_app(
 
     yure.safety_check.http.setup(app, redis=redis, settings=settings)
     web_pages.setup(app, settings=settings)
+    openapi.setup(app)
     return app
 
 
