@@ -12,17 +12,17 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 from aiohttp import web
 
-from yure.broadcast.envelope import Entry, parse_stream_id
+from yure.broadcast.envelope import Entry
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.limits import READ_BATCH_ENTRIES
 from yure.broadcast.timeline import Timeline
 from yure.geo import codes
 from yure.geo.errors import GeoError
+from yure.ingest.errors import EventJsonError
+from yure.ingest.event import Event, InfoType, event_from_payload
 from yure.web import keys
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ MAX_FEED_SCAN_ENTRIES = 5000
 #: Longest title / summary we put in a feed.
 MAX_TEXT_CHARS = 2000
 _NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_INFO_TYPE_PREFIX = {"cancelled": "【取消】", "corrected": "【訂正】"}
+#: Title prefix of a 取消 / 訂正 telegram, as JMA's own pages write it.
+TITLE_PREFIX = {InfoType.CANCELLED: "【取消】", InfoType.CORRECTED: "【訂正】"}
 
 
 def clean_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
@@ -45,7 +46,7 @@ def clean_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
 
 
 def render_feed(
-    *, pref: str, pref_name: str, self_url: str, entries: list[tuple[Entry, dict[str, Any]]]
+    *, pref: str, pref_name: str, self_url: str, entries: list[tuple[Entry, Event]]
 ) -> bytes:
     """The Atom document for ``entries`` (newest first) of one prefecture."""
     ET.register_namespace("", ATOM_NS)
@@ -60,22 +61,21 @@ def render_feed(
     author = ET.SubElement(feed, f"{{{ATOM_NS}}}author")
     _sub(author, "name", "yure")
     _sub(feed, "generator", "yure")
-    updated = [_updated(entry, event) for entry, event in entries]
-    newest = max(updated, default=datetime.fromtimestamp(0, tz=UTC))
+    newest = max(
+        (event.reported_at for _, event in entries), default=datetime.fromtimestamp(0, tz=UTC)
+    )
     _sub(feed, "updated", newest.isoformat())
-    for (entry, event), when in zip(entries, updated, strict=True):
+    for entry, event in entries:
         item = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
         _sub(item, "id", f"urn:yure:entry:{entry.id}")
-        prefix = _INFO_TYPE_PREFIX.get(str(event.get("info_type")), "")
-        title = clean_text(event.get("title")) or entry.kind
+        prefix = TITLE_PREFIX.get(event.info_type, "")
+        title = clean_text(event.title) or event.kind.value
         _sub(item, "title", prefix + title)
-        _sub(item, "updated", when.isoformat())
-        published = event.get("reported_at")
-        if isinstance(published, str) and _iso(published) is not None:
-            _sub(item, "published", published)
+        _sub(item, "updated", event.reported_at.isoformat())
+        _sub(item, "published", event.reported_at.isoformat())
         category = ET.SubElement(item, f"{{{ATOM_NS}}}category")
-        category.set("term", clean_text(entry.kind, 32))
-        summary = clean_text(event.get("headline")) or title
+        category.set("term", event.kind.value)
+        summary = clean_text(event.headline) or title
         _sub(item, "summary", summary)
     document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return document
@@ -111,8 +111,8 @@ async def atom_feed(request: web.Request) -> web.Response:
     )
 
 
-async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, dict[str, Any]]]:
-    found: list[tuple[Entry, dict[str, Any]]] = []
+async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, Event]]:
+    found: list[tuple[Entry, Event]] = []
     before: str | None = None
     scanned = 0
     while len(found) < MAX_FEED_ENTRIES and scanned < MAX_FEED_SCAN_ENTRIES:
@@ -125,13 +125,12 @@ async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, d
             if pref not in entry.prefs:
                 continue
             try:
-                event = orjson.loads(entry.payload)
-            except orjson.JSONDecodeError:
+                event = event_from_payload(entry.payload)  # posts and felt reports: refused
+            except EventJsonError:
                 continue
-            if isinstance(event, dict) and event.get("official") is True:
-                found.append((entry, event))
-                if len(found) >= MAX_FEED_ENTRIES:
-                    break
+            found.append((entry, event))
+            if len(found) >= MAX_FEED_ENTRIES:
+                break
     return found
 
 
@@ -139,21 +138,3 @@ def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
     element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}")
     element.text = text
     return element
-
-
-def _iso(text: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
-
-
-def _updated(entry: Entry, event: dict[str, Any]) -> datetime:
-    """Time of an entry: the event's reported_at, else the stream id's clock."""
-    reported = event.get("reported_at")
-    when = _iso(reported) if isinstance(reported, str) else None
-    if when is not None:
-        return when
-    ms = parse_stream_id(entry.id)[0]
-    return datetime.fromtimestamp(ms // 1000, tz=UTC)

@@ -53,6 +53,10 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: PostgreSQL URL of the history archive; ``None`` means an SQLite file in data_dir.
+    database_url: str | None = None
+    #: Archived events older than this many days are deleted; ``None`` keeps them for ever.
+    archive_retention_days: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,6 +100,10 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            database_url=get("YURE_DATABASE_URL", _database_url, defaults.database_url),
+            archive_retention_days=get(
+                "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
+            ),
         )
 
 
@@ -169,6 +177,13 @@ def _redis_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss", "unix"}:
         raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _database_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("must be a postgresql:// URL")
     return raw
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,11 @@ import orjson
 
 from tests.broadcast.support import WAIT_S, envelope, running_server
 from tests.redis_server import RedisProcess
+from tests.support import event_json
+from tests.web.browser import user_event
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.limits import Limits
+from yure.ingest.event import InfoType
 from yure.web import health
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
@@ -133,17 +137,12 @@ async def test_atom_feed_is_well_formed_and_escaped(redis_url: str, tmp_path: Pa
         aiohttp.ClientSession() as http,
     ):
         tl = server.timeline
-        official = {
-            "official": True,
-            "title": nasty,
-            "headline": "本文 & <b>",
-            "reported_at": "2024-01-01T16:10:00+09:00",
-            "info_type": "issued",
-        }
+        at = datetime.fromisoformat("2024-01-01T16:10:00+09:00")
+        official = event_json(title=nasty, headline="本文 & <b>", reported_at=at)
         await tl.append(Envelope("q1", "quake", ("13",), orjson.dumps(official)))
-        cancel = {**official, "info_type": "cancelled", "title": "震源に関する情報"}
+        cancel = event_json(info_type=InfoType.CANCELLED, title="震源に関する情報", reported_at=at)
         await tl.append(Envelope("q1c", "quake", ("13",), orjson.dumps(cancel), replaces="q1"))
-        user = {"official": False, "title": "user post", "reported_at": "2024-01-01T16:11:00+09:00"}
+        user = user_event("post", ["13"], text="user post")
         await tl.append(Envelope("p1", "post", ("13",), orjson.dumps(user)))
         await tl.append(Envelope("q2", "quake", ("01",), orjson.dumps(official)))
         async with http.get(f"{server.base}/feeds/13.atom") as resp:

@@ -42,6 +42,8 @@ def test_every_variable_is_read() -> None:
         "YURE_WS_MAX_CONNS_PER_IP": "8",
         "YURE_WS_MAX_EVENTS_PER_FRAME": "1",
         "YURE_CHECKIN_TTL_S": "3600",
+        "YURE_DATABASE_URL": "postgresql://yure@127.0.0.1:5439/yure",
+        "YURE_ARCHIVE_RETENTION_DAYS": "365",
     }
     settings = Settings.from_env(env)
     assert settings.host == "0.0.0.0"
@@ -61,6 +63,8 @@ def test_every_variable_is_read() -> None:
     assert settings.ws_max_conns_per_ip == 8
     assert settings.ws_max_events_per_frame == 1
     assert settings.checkin_ttl_s == 3600
+    assert settings.database_url == "postgresql://yure@127.0.0.1:5439/yure"
+    assert settings.archive_retention_days == 365
     defaults = Settings()
     unread = [
         f.name
@@ -93,6 +97,8 @@ def test_blank_values_mean_default() -> None:
         ("YURE_WS_MAX_CONNS_PER_IP", "0"),
         ("YURE_WS_MAX_EVENTS_PER_FRAME", "many"),
         ("YURE_CHECKIN_TTL_S", "-1"),
+        ("YURE_DATABASE_URL", "mysql://x/y"),
+        ("YURE_ARCHIVE_RETENTION_DAYS", "0"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(name: str, value: str) -> None:

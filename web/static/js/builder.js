@@ -3,8 +3,9 @@
 
 import { $, el, getJSON } from "./dom.js";
 import { extend, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
-import { KINDS, readParams, urlWith } from "./params.js";
+import { readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
+import { KIND, KINDS } from "./item.js";
 
 extend({
   ja: {
@@ -25,7 +26,7 @@ extend({
   },
 });
 
-const DEFAULT_KINDS = ["quake", "tsunami"];
+const DEFAULT_KINDS = [KIND.QUAKE, KIND.TSUNAMI];
 const params = readParams();
 setLang(params.lang);
 translatePage();

@@ -4,12 +4,13 @@
 import { infoTag } from "./cards.js";
 import { el } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
+import { isCancel } from "./item.js";
 
 function historyList(group) {
   return el("details", { class: "history", "data-open-key": `h:${group.key}` },
     el("summary", null, t("history", { n: group.entries.length })),
     el("ol", null, group.entries.slice().reverse().map((e) => el("li", {
-      class: e.retractedBy ? "retracted" : e.supersededBy ? "superseded" : e.ev.info_type === "cancelled" ? "cancel" : null,
+      class: e.retractedBy ? "retracted" : e.supersededBy ? "superseded" : isCancel(e.ev) ? "cancel" : null,
       "data-id": e.id,
     },
     el("time", { datetime: e.ev.reported_at }, formatTime(e.ev.reported_at)), " ",

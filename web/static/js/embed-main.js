@@ -9,6 +9,7 @@ import { JapanMap } from "./map.js";
 import { Feed, mapState } from "./model.js";
 import { expandPrefs, readParams, urlWith } from "./params.js";
 import { LiveStream } from "./stream.js";
+import { KIND, isOfficial } from "./item.js";
 
 extend({
   ja: { embed_official: "気象庁の公式情報", embed_unverified: "ユーザーの投稿・報告" },
@@ -16,7 +17,7 @@ extend({
 });
 
 /** Without kinds=, the embed shows official information only. */
-const DEFAULT_KINDS = ["quake", "eew", "tsunami", "notice"];
+const DEFAULT_KINDS = [KIND.QUAKE, KIND.EEW, KIND.TSUNAMI, KIND.NOTICE];
 const MAX_ITEMS = { list: 30, map: 6 };
 
 const params = readParams();
@@ -51,7 +52,7 @@ async function start() {
     credentials: "omit",
     onEvents: (items, { live }) => {
       for (const { id, event } of items) {
-        if (feed.add(id, event) && live && event.official === true) $("#announce").textContent = announcement(event);
+        if (feed.add(id, event) && live && isOfficial(event)) $("#announce").textContent = announcement(event);
       }
       timer ??= setTimeout(render, 30);
     },

@@ -13,6 +13,7 @@ import { expandPrefs, readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
 import { isAftershock, mainGroup } from "./pinning.js";
 import { LiveStream, backoffMs } from "./stream.js";
+import { KIND, isOfficial } from "./item.js";
 
 // Invite links are /#invite=<token> (docs/api.md): the check-in page takes them.
 if (location.hash.startsWith("#invite=")) location.replace(`/safety${location.hash}`);
@@ -74,7 +75,7 @@ function setupLinks() {
 }
 
 function announce(ev) {
-  const urgent = ev.kind === "eew" || (ev.tsunami ?? []).some((a) => gradeRank(a.grade) >= gradeRank("warning"));
+  const urgent = ev.kind === KIND.EEW || (ev.tsunami ?? []).some((a) => gradeRank(a.grade) >= gradeRank("warning"));
   const region = $(urgent ? "#announce-alert" : "#announce-polite");
   region.textContent = announcement(ev);
 }
@@ -82,7 +83,7 @@ function announce(ev) {
 function onEvents(items, { live }) {
   for (const { id, event } of items) {
     const entry = feed.add(id, event);
-    if (entry && live && event.official === true) announce(event);
+    if (entry && live && isOfficial(event)) announce(event);
   }
   scheduleRender();
 }

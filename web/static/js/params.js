@@ -1,7 +1,8 @@
 // What the URL asks for (/?prefs=13,14&kinds=quake&lang=en&palette=cb, and for the
 // embed &theme=dark&mode=map). Anything unknown is dropped, never echoed.
 
-export const KINDS = ["quake", "eew", "tsunami", "notice", "other", "post", "felt"];
+import { KINDS } from "./item.js";
+
 const REGIONS = ["hokkaido", "tohoku", "kanto", "chubu", "kinki", "chugoku", "shikoku", "kyushu"];
 const MAX_TOKENS = 64;
 
