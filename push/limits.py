@@ -30,4 +30,4 @@ DRAIN_TIMEOUT_S = 5.0
 RESOLVE_TIMEOUT_S = 5.0
 #: Reader: entries per read and how long one read blocks.
 READ_ENTRIES = 16
-READ_BLOCK_MS = 5000
+READ_BLOCK_MS = 2000

@@ -48,6 +48,7 @@ from yure.ingest.ledger import Publication
 from yure.ingest.p2p_client import FeltRecord, FeltSink
 from yure.ingest.p2p_felt import FeltReport
 from yure.ingest.service import IngestService
+from yure.push import service as push_service
 from yure.safety_check.felt_store import FeltReports
 from yure.safety_check.services import SERVICES
 from yure.settings import Settings
@@ -134,6 +135,10 @@ async def serve_worker(
             if settings.ingest_enabled:
                 await ingest.enter_async_context(
                     background(run_ingest(settings, app), name="ingest")
+                )
+            if settings.push_enabled:
+                await ingest.enter_async_context(
+                    background(app[push_service.PUSH].run_delivery(), name="push")
                 )
             await stop.wait()
             log.info("worker stopping pid=%s", os.getpid())
