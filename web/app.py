@@ -31,6 +31,8 @@ from yure.broadcast.timeline import Timeline
 from yure.broadcast.ws import WebSocketEndpoint
 from yure.geo import codes
 from yure.geo.errors import GeoError
+from yure.geo.locate import pref_at
+from yure.push import service as push_service
 from yure.settings import Settings
 from yure.web import feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
@@ -103,6 +105,14 @@ def build_app(
     app.router.add_get("/metrics", health.metrics)
 
     yure.safety_check.http.setup(app, redis=redis, settings=settings)
+    push_service.setup(
+        app,
+        settings=settings,
+        redis=redis,
+        timeline=timeline,
+        resolve=resolve_prefs,
+        locator=pref_at,
+    )
     web_pages.setup(app, settings=settings)
     return app
 
