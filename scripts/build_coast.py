@@ -23,6 +23,7 @@ Run: ``.venv/bin/python scripts/build_coast.py ../shared/reference``.
 from __future__ import annotations
 
 import csv
+import itertools
 import dataclasses
 import json
 import math
@@ -106,7 +107,7 @@ def coast_runs(
     for feature in geojson["features"]:
         for polygon in _polygons(feature):
             for ring in polygon:
-                seen.update(_edge(a, b) for a, b in zip(ring, ring[1:], strict=False))
+                seen.update(_edge(a, b) for a, b in itertools.pairwise(ring))
     out: dict[str, list[Run]] = {}
     for feature in geojson["features"]:
         pref = str(feature["id"])
