@@ -24,6 +24,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every package's subcommand registered."""
+    from yure.archive import cli as archive_cli
     from yure.geo import cli as geo_cli
     from yure.ingest import cli as ingest_cli
     from yure.web import cli as web_cli
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.add_parser(subparsers)
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
+    archive_cli.add_parser(subparsers)
     return parser
 
 
