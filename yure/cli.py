@@ -9,7 +9,6 @@ Each package that offers a subcommand has a ``cli`` module with
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from typing import cast
 
 from yure import __version__
 from yure.errors import ConfigError
+from yure.logs import configure_logging
 from yure.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -50,11 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"yure: configuration error: {err}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     handler = cast(Handler, args.handler)
     return handler(args, settings)
 
