@@ -20,6 +20,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,7 @@ class Importer:
         progress: Progress | None = None,
         progress_every_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.archive = archive
         self._places_factory = places
@@ -122,6 +124,7 @@ class Importer:
         self._progress_every_s = progress_every_s
         self._clock = clock
         self._reported_at = clock()
+        self._started_at = datetime.fromtimestamp(wall_clock(), UTC)
 
     def _places_once(self) -> Places:
         if self._places is None:
@@ -199,7 +202,9 @@ class Importer:
     def _judge(self, event: Event, key: str) -> None:
         self.stats.telegrams += 1
         stream = stream_of(event, key)
-        decision = decide(self._states.get(stream), event, key)
+        # Backfilled items were all reported before this run: they rank by ReportDateTime,
+        # and a future-dated one ranks no later than now, as live ingest ranks it.
+        decision = decide(self._states.get(stream), event, key, received_at=self._started_at)
         if decision.verdict is Verdict.NOT_PUBLIC:
             self.stats.not_public += 1
         elif decision.verdict is Verdict.DUPLICATE:

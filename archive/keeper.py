@@ -21,6 +21,7 @@ from yure.archive.errors import StorageError
 from yure.archive.facts import ARCHIVED_KINDS
 from yure.archive.store import Archive
 from yure.broadcast.envelope import ZERO_ID
+from yure.broadcast.errors import TimelineError
 from yure.broadcast.timeline import Timeline
 from yure.ingest.errors import EventJsonError
 from yure.ingest.event import Event, event_from_payload
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Timeline entries read per round trip while repairing.
 REPAIR_BATCH = 500
+#: Pause before a failed repair is tried again.
+REPAIR_RETRY_S = 30.0
 #: How often old events are pruned (when a retention is set).
 PRUNE_EVERY_S = 3600.0
 _ARCHIVED_KIND_NAMES = frozenset(kind.value for kind in ARCHIVED_KINDS)
@@ -88,13 +91,17 @@ async def keep(
     retention_days: int | None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Repair once, then prune every :data:`PRUNE_EVERY_S` until cancelled (when a
-    retention is set; otherwise return after the repair).
-
-    Raises:
-        TimelineError, StorageError: the repair failed (a failed prune is logged).
-    """
-    await repair(archive, timeline)
+    """Repair (retried every :data:`REPAIR_RETRY_S` until it succeeds), then prune every
+    :data:`PRUNE_EVERY_S` until cancelled when a retention is set (else return). A
+    failure is logged and never stops the ingest it runs beside."""
+    while True:
+        raise_if_cancelling()
+        try:
+            await repair(archive, timeline)
+            break
+        except (StorageError, TimelineError) as err:
+            log.error("archive repair failed error=%s retry_in_s=%s", err, REPAIR_RETRY_S)
+        await sleep(REPAIR_RETRY_S)
     if retention_days is None:
         return
     while True:
