@@ -33,7 +33,7 @@ from yure.broadcast.ws import WebSocketEndpoint
 from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.settings import Settings
-from yure.web import feeds, health, keys, proxy
+from yure.web import feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def build_app(
     app.router.add_get("/sse", SseEndpoint(hub, resolve=resolve_prefs).handle)
     app.router.add_get("/api/timeline", TimelineApi(timeline, resolve=resolve_prefs).handle)
     app.router.add_get(r"/feeds/{pref:\d{2}}.atom", feeds.atom_feed)
+    app.router.add_get("/lite", lite.lite_page)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 

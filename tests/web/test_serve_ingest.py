@@ -143,7 +143,7 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
 def test_serve_command_line_overrides_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from yure.cli import build_parser
+    from yure.commands import build_parser
 
     seen: list[Settings] = []
 

@@ -1,9 +1,15 @@
-"""The ``yure`` command line: ``yure parse``, ``yure geo``, ``yure serve``.
+"""The ``yure`` command line (``yure.commands``): ``yure parse``, ``yure geo``, ``yure serve``,
+``yure archive import``.
+
+This is the CLI root: like ``web``, it may import every package (the ``yure`` kernel
+below it imports none). The ``yure`` console script and ``python -m yure`` both run
+:func:`main`.
 
 Each package that offers a subcommand has a ``cli`` module with
 ``add_parser(subparsers)``; the parser it adds sets ``handler`` to a function
-``(args, settings) -> exit status``. This module is the only place that reads
-``os.environ`` (once, into :class:`yure.settings.Settings`).
+``(args, settings) -> exit status``. A new subcommand: import the package's ``cli`` in
+:func:`build_parser` and call its ``add_parser``. This module is the only place that
+reads ``os.environ`` (once, into :class:`yure.settings.Settings`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every package's subcommand registered."""
+    # Imported here, not at the top: ``yure parse`` need not load the web server.
     from yure.archive import cli as archive_cli
     from yure.geo import cli as geo_cli
     from yure.ingest import cli as ingest_cli
