@@ -32,6 +32,8 @@ from yure.broadcast.timeline import Timeline
 from yure.broadcast.ws import WebSocketEndpoint
 from yure.geo import codes
 from yure.geo.errors import GeoError
+from yure.geo.locate import pref_at
+from yure.push import service as push_service
 from yure.settings import Settings
 from yure.web import feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
@@ -105,6 +107,14 @@ def build_app(
 
     yure.safety_check.http.setup(app, redis=redis, settings=settings)
     yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
+    push_service.setup(
+        app,
+        settings=settings,
+        redis=redis,
+        timeline=timeline,
+        resolve=resolve_prefs,
+        locator=pref_at,
+    )
     web_pages.setup(app, settings=settings)
     return app
 

@@ -41,6 +41,7 @@ from yure.infra.embedded_redis import EmbeddedRedis
 from yure.infra.errors import InfraError
 from yure.ingest.publish import run_under_lease
 from yure.logs import configure_logging
+from yure.push import service as push_service
 from yure.safety_check.services import SERVICES
 from yure.settings import Settings
 from yure.web import keys
@@ -122,6 +123,10 @@ async def serve_worker(
             if settings.ingest_enabled:
                 await ingest.enter_async_context(
                     background(run_ingest(settings, app), name="ingest")
+                )
+            if settings.push_enabled:
+                await ingest.enter_async_context(
+                    background(app[push_service.PUSH].run_delivery(), name="push")
                 )
             await stop.wait()
             log.info("worker stopping pid=%s", os.getpid())
