@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 from redis.asyncio import Redis
 
+import yure.archive.http
 import yure.safety_check.http
 from yure.aio import background
 from yure.broadcast.api import TimelineApi
@@ -40,7 +41,7 @@ from yure.web import pages as web_pages
 log = logging.getLogger(__name__)
 
 #: Paths whose GET responses any origin may read.
-CORS_PREFIXES = ("/api/timeline", "/sse", "/feeds/", "/healthz")
+CORS_PREFIXES = ("/api/timeline", "/api/history", "/sse", "/feeds/", "/healthz")
 #: Request bodies of any route at most (the safety-check API's are far smaller).
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -105,6 +106,7 @@ def build_app(
     app.router.add_get("/metrics", health.metrics)
 
     yure.safety_check.http.setup(app, redis=redis, settings=settings)
+    yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
     push_service.setup(
         app,
         settings=settings,
