@@ -23,8 +23,8 @@ Run: ``.venv/bin/python scripts/build_coast.py ../shared/reference``.
 from __future__ import annotations
 
 import csv
-import itertools
 import dataclasses
+import itertools
 import json
 import math
 import sys
