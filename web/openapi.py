@@ -370,6 +370,117 @@ PATHS: dict[str, dict[str, Schema]] = {
 }
 
 
+HISTORY = "history"
+PUSH = "web push"
+HISTORY_FILTERS = [
+    PREFS_Q,
+    KINDS_Q,
+    query("from", "earliest time (ISO 8601 date or date-time)"),
+    query("to", "latest time (ISO 8601 date or date-time)"),
+    query("min_intensity", "1, 2, 3, 4, 5-, 5+, 6-, 6+ or 7"),
+    query("min_magnitude", "a number", {"type": "number"}),
+    query("max_depth_km", "a number", {"type": "number"}),
+    query("limit", "items at most", {"type": "integer", "minimum": 1}),
+    query("cursor", "the next token of the previous page"),
+]
+SUBSCRIPTION_ID = [path_param("id")]
+PATHS.update(
+    {
+        "/api/history": {
+            "get": operation(
+                "Past events from the archive, newest first, filtered, with a cursor.",
+                HISTORY,
+                {"200": json_response("a page", "HistoryPage")},
+                params=HISTORY_FILTERS,
+            )
+        },
+        "/api/history.csv": {
+            "get": operation(
+                "Every matching event as CSV.",
+                HISTORY,
+                {"200": other_response("CSV", "text/csv")},
+                params=HISTORY_FILTERS,
+            )
+        },
+        "/api/history.geojson": {
+            "get": operation(
+                "Every matching event as a GeoJSON FeatureCollection.",
+                HISTORY,
+                {
+                    "200": {
+                        "description": "GeoJSON (RFC 7946)",
+                        "content": content(ref("FeatureCollection"), "application/geo+json"),
+                    }
+                },
+                params=HISTORY_FILTERS,
+            )
+        },
+        "/api/history/days": {
+            "get": operation(
+                "Matching events per day.",
+                HISTORY,
+                {"200": json_response("counts", "HistoryDays")},
+                params=HISTORY_FILTERS,
+            )
+        },
+        "/api/history/{event_id}": {
+            "get": operation(
+                "One archived event with all its telegrams.",
+                HISTORY,
+                {"200": json_response("the event", "HistoryRecord")},
+                params=[path_param("event_id")],
+            )
+        },
+        "/api/push/key": {
+            "get": operation(
+                "The VAPID public key (RFC 8292) for PushManager.subscribe.",
+                PUSH,
+                {"200": json_response("the key", "PushKey")},
+            )
+        },
+        "/api/push/subscriptions": {
+            "post": operation(
+                "Subscribe a browser's push endpoint with a filter; returns its token.",
+                PUSH,
+                {"201": json_response("subscribed", "PushSubscribed")},
+                body="PushSubscribeRequest",
+            )
+        },
+        "/api/push/subscriptions/{id}": {
+            "get": operation(
+                "A subscription's filter (Authorization: Bearer <its token>).",
+                PUSH,
+                {"200": json_response("the subscription", "PushSubscription")},
+                params=SUBSCRIPTION_ID,
+                auth=True,
+            ),
+            "put": operation(
+                "Replace a subscription's filter.",
+                PUSH,
+                {"200": json_response("the subscription", "PushSubscription")},
+                params=SUBSCRIPTION_ID,
+                body="PushFilterRequest",
+                auth=True,
+            ),
+            "delete": operation(
+                "Unsubscribe.", PUSH, {"204": NO_CONTENT}, params=SUBSCRIPTION_ID, auth=True
+            ),
+        },
+        "/api/locate": {
+            "get": operation(
+                "The prefecture at a point (null at sea or abroad); nothing is stored.",
+                PUSH,
+                {"200": json_response("the prefecture", "Located")},
+                params=[
+                    {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                    {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
+                ],
+            )
+        },
+    }
+)
+
+
 def document() -> Schema:
     """The OpenAPI 3.1 document (a fresh copy)."""
     schemas = {**copy.deepcopy(BODIES), **copy.deepcopy(STREAM_MESSAGES)}

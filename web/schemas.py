@@ -215,6 +215,54 @@ BODIES: dict[str, Schema] = {
             "counts": {"anyOf": [EVENT["properties"]["counts"], {"type": "null"}]},
         }
     ),
+    # The history archive (docs/api.md, "History").
+    "HistorySummary": obj(
+        {"event_id": STRING, "time": TIMESTAMP, "kinds": {"type": "array", "items": STRING}},
+        {
+            "updated": TIMESTAMP,
+            "type_code": STRING,
+            "title": STRING,
+            "headline": STRING,
+            "cancelled": BOOLEAN,
+            "foreign": BOOLEAN,
+            "max_intensity": NULLABLE_STRING,
+            "magnitude": NUMBER_OR_NULL,
+            "magnitude_text": NULLABLE_STRING,
+        },
+    ),
+    "HistoryPage": obj(
+        {"items": {"type": "array", "items": ref("HistorySummary")}, "next": NULLABLE_STRING}
+    ),
+    "HistoryRecord": obj(
+        {
+            "event": ref("HistorySummary"),
+            "telegrams": {
+                "type": "array",
+                "items": obj({"key": STRING, "event": ref("Event")}),
+            },
+        }
+    ),
+    "HistoryDays": obj(
+        {
+            "days": {
+                "type": "array",
+                "items": obj({"date": {"type": "string", "format": "date"}, "count": INTEGER}),
+            }
+        }
+    ),
+    "FeatureCollection": obj(
+        {
+            "type": {"const": "FeatureCollection"},
+            "features": {"type": "array", "items": {"type": "object"}},
+        }
+    ),
+    # Web Push (docs/api.md, "Web Push").
+    "PushKey": obj({"public_key": STRING}),
+    "PushSubscribeRequest": {"type": "object"},
+    "PushSubscribed": obj({"id": STRING, "token": STRING}),
+    "PushFilterRequest": obj({"filter": {"type": "object"}}),
+    "PushSubscription": obj({"id": STRING, "filter": {"type": "object"}}),
+    "Located": obj({"pref": {"anyOf": [PREF, {"type": "null"}]}}),
     # RFC 9457 problem details; older routes still answer {"error", "message"}.
     "Problem": {
         "type": "object",

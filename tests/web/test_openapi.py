@@ -29,7 +29,7 @@ from yure.web.schemas import STREAM_MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-REGENERATE = f"{sys.executable} -m yure.web.openapi docs"
+REGENERATE = "python -m yure.web.openapi docs"
 #: Heartbeats every 0.2 s, and two events per coalesced frame at most.
 LIMITS = Limits(heartbeat_interval_s=0.2, max_events_per_frame=2)
 #: The Schemathesis run's time budget (its own --max-time) and examples per operation.
