@@ -34,6 +34,7 @@ from yure.geo.errors import GeoError
 from yure.settings import Settings
 from yure.web import feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
+from yure.web.problems import problem_middleware
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def build_app(
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
     app = web.Application(
-        middlewares=[proxy.proxy_middleware(settings), cors_middleware],
+        middlewares=[proxy.proxy_middleware(settings), problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
     timeline = Timeline(redis, retention_s=settings.retention_s)
