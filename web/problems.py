@@ -28,6 +28,8 @@ from aiohttp import hdrs, web
 
 from yure.broadcast.errors import BroadcastError, ProtocolError, TimelineError
 from yure.errors import YureError
+from yure.push import errors as push
+from yure.push.http import PayloadTooLarge as PushPayloadTooLarge
 from yure.safety_check.errors import (
     Conflict,
     Forbidden,
@@ -63,6 +65,24 @@ STATUS: Mapping[type[YureError], int] = {
     ProtocolError: 400,
     TimelineError: 503,
     BroadcastError: 503,
+    PushPayloadTooLarge: 413,
+    push.SubscriptionError: 400,
+    push.Unauthorized: 401,
+    push.NotFound: 404,
+    push.TooManySubscriptions: 429,
+    push.StoreError: 503,
+    push.VapidKeyError: 503,
+}
+
+#: ``code`` of error classes that carry none of their own (safety_check's errors do).
+CODE: Mapping[type[YureError], str] = {
+    PushPayloadTooLarge: "too_large",
+    push.SubscriptionError: "invalid",
+    push.Unauthorized: "unauthorized",
+    push.NotFound: "not_found",
+    push.TooManySubscriptions: "too_many_subscriptions",
+    push.StoreError: "unavailable",
+    push.VapidKeyError: "unavailable",
 }
 
 #: Headers of an aiohttp exception that its problem answer must not copy.
@@ -115,17 +135,24 @@ def error_response(err: YureError) -> web.Response:
     """The problem answer of ``err``."""
     status = status_of(err)
     headers: dict[str, str] = {}
-    if isinstance(err, Unauthorized):
+    if isinstance(err, Unauthorized | push.Unauthorized):
         headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="yure"'
     if isinstance(err, RateLimited):
         headers[hdrs.RETRY_AFTER] = str(err.retry_after_s)
-    code = getattr(err, "code", None)
+    code = _code_of(err)
     return problem_response(
-        status,
-        detail=str(err) if status < 500 or isinstance(code, str) else None,
-        code=code if isinstance(code, str) else None,
-        headers=headers,
+        status, detail=str(err) if status < 500 or code else None, code=code, headers=headers
     )
+
+
+def _code_of(err: YureError) -> str | None:
+    own = getattr(err, "code", None)
+    if isinstance(own, str):
+        return own
+    for cls in type(err).__mro__:
+        if cls in CODE:
+            return CODE[cls]
+    return None
 
 
 def exception_response(exc: web.HTTPException) -> web.Response:

@@ -13,6 +13,7 @@ from aiohttp import web
 from tests.broadcast.support import running_server
 from yure.broadcast import errors as broadcast_errors
 from yure.errors import YureError
+from yure.push import errors as push_errors
 from yure.safety_check import errors as safety_errors
 from yure.web.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -47,6 +48,16 @@ def test_every_safety_check_error_is_mapped() -> None:
     assert status_of(YureError("x")) == 500
     assert status_of(broadcast_errors.FilterError("x")) == 400
     assert status_of(broadcast_errors.TimelineError("x")) == 503
+    push_leaves = {
+        c
+        for c in vars(push_errors).values()
+        if isinstance(c, type)
+        and c is not push_errors.PushError
+        and issubclass(c, push_errors.PushError)
+    }
+    assert all(status_of(c("x")) != 500 for c in push_leaves)
+    assert _body(error_response(push_errors.EndpointError("http://x")))["code"] == "invalid"
+    assert _body(error_response(push_errors.StoreError("down")))["code"] == "unavailable"
 
 
 def test_error_bodies_and_headers() -> None:
