@@ -116,7 +116,7 @@ def build_app(
         resolve=resolve_prefs,
         locator=pref_at,
     )
-    web_pages.setup(app, settings=settings)
+    web_pages.setup(app)
     return app
 
 
