@@ -34,6 +34,8 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from yure.aio import background
+from yure.archive.http import ARCHIVE
+from yure.archive.keeper import archive_sink, keep
 from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.infra.embedded_redis import EmbeddedRedis
 from yure.infra.errors import InfraError
@@ -143,9 +145,18 @@ def redis_pool(redis_url: str) -> BlockingConnectionPool:
 
 async def run_ingest(settings: Settings, app: web.Application) -> None:
     """Run the ingest of this worker under the lease (:func:`ingest.publish.run_under_lease`),
-    into the app's timeline, metrics and felt reports."""
+    into the app's timeline, metrics and felt reports, then the history archive."""
+    archive = app[ARCHIVE]
     await run_under_lease(
-        settings, app[keys.REDIS], app[keys.TIMELINE], app[keys.METRICS], app[SERVICES].felt
+        settings,
+        app[keys.REDIS],
+        app[keys.TIMELINE],
+        app[keys.METRICS],
+        app[SERVICES].felt,
+        then=archive_sink(archive),
+        alongside=lambda: keep(
+            archive, app[keys.TIMELINE], retention_days=settings.archive_retention_days
+        ),
     )
 
 
