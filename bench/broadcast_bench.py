@@ -44,9 +44,9 @@ import orjson
 import redis.asyncio
 
 from bench.clients import client_process, raise_fd_limit
-from yure.broadcast.embedded_redis import EmbeddedRedis
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.timeline import Timeline
+from yure.infra.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "latest.json"

@@ -1,34 +1,33 @@
-"""The pieces the hub fans out with: a connection (:class:`Subscriber`), subscribers
-sharing a filter (:class:`Group`), the encodings of one batch (:class:`Frames`) and
-the write of those bytes to every member (:func:`write_each`).
+"""The pieces the hub fans out with: a connection (:class:`Subscriber`), the encodings
+of one batch (:class:`Frames`), the buffer limits of one write turn
+(:class:`WriteBudget`) and the write of the same bytes to many connections
+(:func:`write_each`).
 
 Driver module (a subscriber owns an asyncio transport); the hub (:mod:`broadcast.hub`)
-does the dispatching.
+does the dispatching, :mod:`broadcast.index` the matching.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
 from collections.abc import Sequence
-from enum import Enum
 
 from yure.broadcast.envelope import Entry, StreamId
 from yure.broadcast.filter import Filter
-from yure.broadcast.frames import sse_frames, ws_frames
+from yure.broadcast.frames import Encoding, sse_frames, ws_frames
+from yure.broadcast.index import Group
 from yure.broadcast.limits import Limits
 
-
-class Encoding(Enum):
-    """How a connection frames messages."""
-
-    WS = "ws"
-    SSE = "sse"
+__all__ = ["Encoding", "Frames", "Subscriber", "WriteBudget", "write_each"]
 
 
 class Subscriber:
     """One stream connection as the hub sees it: a transport and a position."""
 
     __slots__ = (
+        "buffered",
         "done",
         "encoding",
         "filter",
@@ -45,40 +44,20 @@ class Subscriber:
         self.encoding = encoding
         self.peer = peer
         self.filter: Filter | None = None
-        self.group: Group | None = None
+        self.group: Group[Subscriber] | None = None
         #: id of the last event written to this connection
         self.last_pos: StreamId = (0, 0)
         #: hub position when it joined its group
         self.joined_at: StreamId = (0, 0)
         self.subscribes = 0
+        #: bytes last seen waiting in the transport (kept by broadcast.buffers)
+        self.buffered = 0
         #: resolved when the hub closed the connection (slow, shutdown) or saw it gone
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
     def closed(self) -> bool:
         return self.done.done()
-
-
-class Group:
-    """Subscribers sharing one filter; they receive identical bytes."""
-
-    __slots__ = ("filter", "last_pos", "members", "snapshot_sse", "snapshot_ws")
-
-    def __init__(self, flt: Filter) -> None:
-        self.filter = flt
-        self.members: set[Subscriber] = set()
-        self.last_pos: StreamId = (0, 0)
-        self.snapshot_ws: tuple[Subscriber, ...] | None = None
-        self.snapshot_sse: tuple[Subscriber, ...] | None = None
-
-    def snapshots(self) -> tuple[tuple[Subscriber, ...], tuple[Subscriber, ...]]:
-        if self.snapshot_ws is None or self.snapshot_sse is None:
-            self.snapshot_ws = tuple(s for s in self.members if s.encoding is Encoding.WS)
-            self.snapshot_sse = tuple(s for s in self.members if s.encoding is Encoding.SSE)
-        return self.snapshot_ws, self.snapshot_sse
-
-    def changed(self) -> None:
-        self.snapshot_ws = self.snapshot_sse = None
 
 
 class Frames:
@@ -108,31 +87,101 @@ class Frames:
             self._sse = sse_frames(self.entries, self.messages)
         return self._sse
 
+    def encoded(self, encoding: Encoding) -> bytes:
+        """The bytes for connections of ``encoding``."""
+        return self.ws() if encoding is Encoding.WS else self.sse()
 
-def write_each(
-    members: Sequence[Subscriber],
-    data: bytes,
-    slow: list[Subscriber],
-    over: dict[Subscriber, float],
-    now: float,
-    high: int,
-    hard: int,
-) -> None:
+    def frames_for(self, encoding: Encoding) -> int:
+        """Frames one connection of ``encoding`` receives (an SSE batch is one chunk)."""
+        return self.frame_count if encoding is Encoding.WS else 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WriteBudget:
+    """The send-buffer bounds of one write turn, the accounts it updates, and the
+    connections it found over them (:mod:`broadcast.buffers` keeps the accounts).
+
+    Attributes:
+        high_bytes: above this a connection is timed in ``over``.
+        hard_bytes: a write that would take a non-empty buffer past this is not made.
+        peer_cap_bytes: a write that would take an address's buffers past this is not
+            made to a connection of that address above ``high_bytes``.
+        now: the loop time of this turn.
+        over: connections above ``high_bytes`` with the time they first were.
+        peer_bytes: bytes last seen waiting per client address.
+        charged: connections last seen with a non-empty buffer.
+        slow: connections found closing or refused a write in this turn (to be closed).
+    """
+
+    high_bytes: int
+    hard_bytes: int
+    peer_cap_bytes: int
+    now: float
+    over: dict[Subscriber, float]
+    peer_bytes: collections.Counter[str]
+    charged: set[Subscriber]
+    slow: list[Subscriber] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def from_limits(
+        cls,
+        limits: Limits,
+        *,
+        now: float,
+        over: dict[Subscriber, float],
+        peer_bytes: collections.Counter[str],
+        charged: set[Subscriber],
+    ) -> WriteBudget:
+        return cls(
+            high_bytes=limits.send_buffer_high_bytes,
+            hard_bytes=limits.max_send_buffer_bytes,
+            peer_cap_bytes=limits.max_send_buffer_bytes_per_ip,
+            now=now,
+            over=over,
+            peer_bytes=peer_bytes,
+            charged=charged,
+        )
+
+
+def write_each(members: Sequence[Subscriber], data: bytes, budget: WriteBudget) -> None:
     """Write the same pre-encoded bytes to each member's transport (the hot path: inline,
     no await; the transport buffer is the connection's bounded send queue).
 
-    A closing transport or one whose write buffer passed ``hard`` goes on ``slow`` (to be
-    closed); one above ``high`` is timed in ``over`` (closed if it stays there).
+    The caps are checked before writing: a member whose non-empty buffer ``data`` would
+    take past ``hard_bytes``, or that is above ``high_bytes`` while its address is over
+    ``peer_cap_bytes``, gets nothing and goes on ``budget.slow``, as does a closing
+    transport. A member that keeps up holds at most about one write and is never refused.
     """
+    size = len(data)
+    high = budget.high_bytes
+    hard = budget.hard_bytes
+    slow = budget.slow
+    over = budget.over
+    peer_bytes = budget.peer_bytes
     for sub in members:
         transport = sub.transport
         if transport.is_closing():
             slow.append(sub)
             continue
+        waiting = transport.get_write_buffer_size()
+        if waiting and (
+            waiting + size > hard
+            or (waiting > high and peer_bytes[sub.peer] + size > budget.peer_cap_bytes)
+        ):
+            slow.append(sub)
+            continue
         transport.write(data)
-        size = transport.get_write_buffer_size()
-        if size > high:
-            if size > hard:
-                slow.append(sub)
-            elif sub not in over:
-                over[sub] = now
+        after = transport.get_write_buffer_size()
+        if after or sub.buffered:
+            total = peer_bytes[sub.peer] + after - sub.buffered
+            if total > 0:
+                peer_bytes[sub.peer] = total
+            else:
+                del peer_bytes[sub.peer]
+            sub.buffered = after
+            if after:
+                budget.charged.add(sub)
+                if after > high and sub not in over:
+                    over[sub] = budget.now
+            else:
+                budget.charged.discard(sub)

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from yure.broadcast.envelope import Entry
 
 READY = b'{"type":"ready"}'
 HEARTBEAT = b'{"type":"heartbeat"}'
+
+
+class Encoding(StrEnum):
+    """How a connection frames messages."""
+
+    WS = "ws"
+    SSE = "sse"
 
 
 class CloseCode(IntEnum):

@@ -3,21 +3,20 @@
 Driver module. The hub follows the timeline with one ``XREAD BLOCK`` loop and
 dispatches each batch of entries synchronously:
 
-* subscribers with the same filter form a *group*; groups are indexed by
-  prefecture (plus one set for filters without prefs), so an entry touches only
-  the groups it can reach;
+* subscribers with the same filter and encoding form a *group*; the index
+  (:mod:`broadcast.index`, pure) finds the groups each entry reaches;
 * each entry's message is encoded once, and each distinct set of matched entries
   is encoded once into WebSocket frames / an SSE chunk (a burst for one group is
   coalesced into ``{"type":"events"}`` frames, docs/protocol.md);
 * the same bytes are written to every member's transport without awaiting; the
-  transport buffer is the connection's bounded send queue: past
-  ``max_send_buffer_bytes``, or above ``send_buffer_high_bytes`` for longer than
-  ``slow_consumer_after_s``, the client is closed with 4000 (slow consumer) and
-  never slows anyone else.
+  transport buffer is the connection's bounded send queue, checked before each
+  write (:mod:`broadcast.buffers`): a client too slow is dropped and never slows
+  anyone else.
 
-A subscription replays ``(since, hub position]`` from Redis with the filter,
-then joins its group in the same event-loop step it saw it had caught up, so ids
-reach a connection in increasing order, once each, none skipped.
+A subscription replays ``(since, hub position]`` (from memory, else Redis) with the
+filter, one chunk at a time as the client drains them, then joins its group in the
+same event-loop step it saw it had caught up, so ids reach a connection in
+increasing order, once each, none skipped.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from prometheus_client import Gauge
 
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
+from yure.broadcast.buffers import SendBuffers
 from yure.broadcast.envelope import (
     ZERO_ID,
     Entry,
@@ -40,7 +40,7 @@ from yure.broadcast.envelope import (
     parse_stream_id,
 )
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.fanout import Encoding, Frames, Group, Subscriber, write_each
+from yure.broadcast.fanout import Encoding, Frames, Subscriber, write_each
 from yure.broadcast.filter import Filter, Subscribe
 from yure.broadcast.frames import (
     HEARTBEAT,
@@ -53,6 +53,7 @@ from yure.broadcast.frames import (
     ws_close_frame,
     ws_text_frame,
 )
+from yure.broadcast.index import Group, SubscriberIndex
 from yure.broadcast.limits import REDIS_TIMEOUT_S, Limits
 from yure.broadcast.metrics import Metrics
 from yure.broadcast.recent import RecentEntries
@@ -82,15 +83,13 @@ class Hub:
         self._moved = asyncio.Event()
         self._subscribers: set[Subscriber] = set()
         self._per_peer: collections.Counter[str] = collections.Counter()
-        self._groups: dict[Filter, Group] = {}
-        self._by_pref: dict[str, set[Group]] = {}
-        self._everywhere: set[Group] = set()
+        self._index: SubscriberIndex[Subscriber] = SubscriberIndex()
         #: the newest entries, for replays without Redis
         self.recent = RecentEntries(max_age_ms=timeline.retention_s * 1000)
         self._replay_gate = asyncio.Semaphore(REPLAY_CONCURRENCY)
         self._inflight: dict[str, asyncio.Future[str]] = {}
-        #: connections above the high mark, with the loop time they first were
-        self._over: dict[Subscriber, float] = {}
+        #: bytes waiting per connection and per address
+        self.buffers = SendBuffers(limits, self._drop_slow)
         self._ws_heartbeat = ws_text_frame(HEARTBEAT)
         self._sse_heartbeat = http_chunk(sse_event(HEARTBEAT))
 
@@ -102,7 +101,7 @@ class Hub:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_loop())
             tasks.create_task(self._heartbeat_loop())
-            tasks.create_task(self._slow_loop())
+            tasks.create_task(self.buffers.run())
 
     async def wait_started(self, timeout_s: float = 2 * REDIS_TIMEOUT_S) -> None:
         """Wait until the hub knows its start position.
@@ -124,6 +123,11 @@ class Hub:
     @property
     def connection_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes waiting in the send buffers of this process's stream connections."""
+        return sum(sub.transport.get_write_buffer_size() for sub in self._subscribers)
 
     # -- connections --------------------------------------------------------------------
 
@@ -148,12 +152,20 @@ class Hub:
         self._finish(sub)
 
     def kick(self, sub: Subscriber, code: CloseCode, reason: str) -> None:
-        """Close ``sub`` from the server side: a close frame (WebSocket), then the socket;
-        a client that does not read it within ``slow_close_grace_s`` is aborted."""
+        """Close ``sub`` from the server side.
+
+        A slow consumer with bytes still waiting is aborted: its buffer is freed at once
+        (issue 10: a kicked client's buffer was kept 5 s). Otherwise a close frame
+        (WebSocket), then the socket; a client that does not read it within
+        ``slow_close_grace_s`` is aborted.
+        """
         if sub.closed:
             return
         self._finish(sub)
         transport = sub.transport
+        if code is CloseCode.SLOW_CONSUMER and transport.get_write_buffer_size():
+            transport.abort()
+            return
         if transport.is_closing():
             return
         if sub.encoding is Encoding.WS:
@@ -203,23 +215,40 @@ class Hub:
             self.send_message(sub, cursor_expired_message(floor))
             cursor = max(cursor, parse_stream_id(floor))
         while cursor < self._pos and not sub.closed:
+            target = self._pos
             if self.recent.covers(cursor):
                 matched = [e for e in self.recent.after(cursor) if flt.matches(e.kind, e.prefs)]
-                if matched:
-                    self._send_entries(sub, matched)
-                return
-            target = self.position
-            async with self._replay_gate:
-                entries = await self.timeline.read_after(
-                    format_stream_id(cursor), limit=self.limits.read_batch_entries, until=target
-                )
-            if not entries:
-                cursor = parse_stream_id(target)
-                continue
-            matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
+            else:
+                limit = self.limits.replay_read_entries
+                async with self._replay_gate:
+                    entries = await self.timeline.read_after(
+                        format_stream_id(cursor), limit=limit, until=format_stream_id(target)
+                    )
+                if len(entries) == limit:
+                    target = parse_stream_id(entries[-1].id)
+                matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
             if matched:
-                self._send_entries(sub, matched)
-            cursor = parse_stream_id(entries[-1].id)
+                await self._send_paced(sub, matched)
+            cursor = max(cursor, target)
+
+    async def _send_paced(self, sub: Subscriber, entries: list[Entry]) -> None:
+        """Write ``entries`` to ``sub`` in chunks of about ``replay_chunk_bytes``, each
+        only when it fits in the connection's buffer (a client that stops reading stops
+        its replay, and is dropped if it stays stopped)."""
+        chunk_bytes = self.limits.replay_chunk_bytes
+        start = 0
+        while start < len(entries):
+            end, size = start + 1, len(entries[start].payload)
+            while end < len(entries) and size + len(entries[end].payload) <= chunk_bytes:
+                size += len(entries[end].payload)
+                end += 1
+            await self.buffers.room(sub, size)
+            if sub.closed:
+                return
+            self._send_entries(sub, entries[start:end])
+            start = end
+            if start < len(entries):
+                await asyncio.sleep(0)  # let live dispatch and other replays run between chunks
 
     async def _expired(self, cursor: StreamId) -> bool:
         if cursor == (0, 0):
@@ -242,23 +271,7 @@ class Hub:
         """Deliver a batch of new entries (ids after :attr:`position`) to every group."""
         if not entries:
             return
-        matches: dict[Group, list[int]] = {}
-        if self._groups:
-            by_pref = self._by_pref
-            for index, entry in enumerate(entries):
-                kind = entry.kind
-                reach = [self._everywhere]
-                reach.extend(by_pref[pref] for pref in entry.prefs if pref in by_pref)
-                for groups in reach:
-                    for group in groups:
-                        kinds = group.filter.kinds
-                        if kinds is not None and kind not in kinds:
-                            continue
-                        indexes = matches.get(group)
-                        if indexes is None:
-                            matches[group] = [index]
-                        elif indexes[-1] != index:  # a group reached through two prefs
-                            indexes.append(index)
+        matches = self._index.match(entries)
         self.position = entries[-1].id
         self._pos = parse_stream_id(self.position)
         self.recent.add(entries, now_ms=int(time.time() * 1000))
@@ -267,16 +280,15 @@ class Hub:
         self._moved.set()
         self._moved = asyncio.Event()
 
-    def _deliver(self, entries: Sequence[Entry], matches: dict[Group, list[int]]) -> None:
+    def _deliver(
+        self, entries: Sequence[Entry], matches: dict[Group[Subscriber], list[int]]
+    ) -> None:
         messages: dict[int, bytes] = {}
         positions: dict[int, StreamId] = {}
         built: dict[tuple[int, ...], Frames] = {}
-        hard = self.limits.max_send_buffer_bytes
-        high = self.limits.send_buffer_high_bytes
-        over = self._over
-        now = asyncio.get_running_loop().time()
-        slow: list[Subscriber] = []
-        frames_ws = frames_sse = events_ws = events_sse = 0
+        budget = self.buffers.budget()
+        frames_sent = {Encoding.WS: 0, Encoding.SSE: 0}
+        events_sent = {Encoding.WS: 0, Encoding.SSE: 0}
         for group, indexes in matches.items():
             key = tuple(indexes)
             frames = built.get(key)
@@ -292,23 +304,17 @@ class Hub:
             if pos is None:
                 pos = positions[last] = parse_stream_id(entries[last].id)
             group.last_pos = pos
-            ws_members, sse_members = group.snapshots()
-            if ws_members:
-                write_each(ws_members, frames.ws(), slow, over, now, high, hard)
-                frames_ws += len(ws_members) * frames.frame_count
-                events_ws += len(ws_members) * len(indexes)
-            if sse_members:
-                write_each(sse_members, frames.sse(), slow, over, now, high, hard)
-                frames_sse += len(sse_members)
-                events_sse += len(sse_members) * len(indexes)
-        for sub in slow:
+            members = group.snapshot()
+            encoding = group.encoding
+            write_each(members, frames.encoded(encoding), budget)
+            frames_sent[encoding] += len(members) * frames.frames_for(encoding)
+            events_sent[encoding] += len(members) * len(indexes)
+        for sub in budget.slow:
             self._drop_slow(sub)
-        if events_ws:
-            self.metrics.events_sent.labels("ws").inc(events_ws)
-            self.metrics.frames_sent.labels("ws").inc(frames_ws)
-        if events_sse:
-            self.metrics.events_sent.labels("sse").inc(events_sse)
-            self.metrics.frames_sent.labels("sse").inc(frames_sse)
+        for encoding, count in events_sent.items():
+            if count:
+                self.metrics.events_sent.labels(encoding.value).inc(count)
+                self.metrics.frames_sent.labels(encoding.value).inc(frames_sent[encoding])
 
     # -- internals -------------------------------------------------------------------------
 
@@ -331,53 +337,27 @@ class Hub:
         """Write ready-made bytes to ``sub``; a client over its buffer limit is dropped."""
         if sub.closed:
             return
-        slow: list[Subscriber] = []
-        now = asyncio.get_running_loop().time()
-        limits = self.limits
-        write_each(
-            (sub,),
-            data,
-            slow,
-            self._over,
-            now,
-            limits.send_buffer_high_bytes,
-            limits.max_send_buffer_bytes,
-        )
-        if slow:
+        budget = self.buffers.budget()
+        write_each((sub,), data, budget)
+        if budget.slow:
             self._drop_slow(sub)  # closing already (finished quietly) or over the hard limit
 
     def _send_entries(self, sub: Subscriber, entries: list[Entry]) -> None:
         frames = Frames(entries, [event_message(e) for e in entries], self.limits)
-        if sub.encoding is Encoding.WS:
-            self.write(sub, frames.ws())
-            frame_count = frames.frame_count
-        else:
-            self.write(sub, frames.sse())
-            frame_count = 1
+        self.write(sub, frames.encoded(sub.encoding))
         sub.last_pos = parse_stream_id(entries[-1].id)
         label = sub.encoding.value
         self.metrics.events_sent.labels(label).inc(len(entries))
-        self.metrics.frames_sent.labels(label).inc(frame_count)
+        self.metrics.frames_sent.labels(label).inc(frames.frames_for(sub.encoding))
 
     def _finish(self, sub: Subscriber) -> None:
         self._leave(sub)
-        self._over.pop(sub, None)
+        self.buffers.forget(sub)
         if not sub.done.done():
             sub.done.set_result(None)
 
     def _join(self, sub: Subscriber, flt: Filter) -> None:
-        group = self._groups.get(flt)
-        if group is None:
-            group = Group(flt)
-            self._groups[flt] = group
-            if flt.prefs is None:
-                self._everywhere.add(group)
-            else:
-                for pref in flt.prefs:
-                    self._by_pref.setdefault(pref, set()).add(group)
-        group.members.add(sub)
-        group.changed()
-        sub.group = group
+        sub.group = self._index.join(sub, flt, sub.encoding)
         sub.joined_at = self._pos
 
     def _leave(self, sub: Subscriber) -> None:
@@ -388,19 +368,7 @@ class Hub:
         # Deliveries to the group after this member joined reached this member too.
         if group.last_pos > sub.joined_at:
             sub.last_pos = max(sub.last_pos, group.last_pos)
-        group.members.discard(sub)
-        group.changed()
-        if not group.members:
-            del self._groups[group.filter]
-            if group.filter.prefs is None:
-                self._everywhere.discard(group)
-            else:
-                for pref in group.filter.prefs:
-                    holders = self._by_pref.get(pref)
-                    if holders is not None:
-                        holders.discard(group)
-                        if not holders:
-                            del self._by_pref[pref]
+        self._index.leave(sub, group)
 
     async def _reach(self, target: StreamId) -> None:
         """Wait until this hub has dispatched ``target`` (an id already in the stream)."""
@@ -451,21 +419,6 @@ class Hub:
             if entries:
                 self.metrics.timeline_reads.inc(len(entries))
                 self.dispatch(entries)
-
-    async def _slow_loop(self) -> None:
-        """Drop connections whose buffer stayed above the high mark for too long."""
-        period = max(0.01, min(1.0, self.limits.slow_consumer_after_s / 4))
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(period)
-            now = loop.time()
-            for sub, since in list(self._over.items()):
-                if sub.closed:
-                    self._over.pop(sub, None)
-                elif sub.transport.get_write_buffer_size() <= self.limits.send_buffer_high_bytes:
-                    del self._over[sub]
-                elif now - since >= self.limits.slow_consumer_after_s:
-                    self._drop_slow(sub)
 
     async def _heartbeat_loop(self) -> None:
         while True:

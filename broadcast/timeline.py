@@ -151,6 +151,25 @@ class Timeline:
             log.debug("append duplicate stream=%s key=%s id=%s", self.name, env.key, entry_id)
         return entry_id
 
+    async def expire(self, ttl_s: float) -> None:
+        """Let the whole timeline (the stream and every key kept beside it) vanish
+        ``ttl_s`` after this call unless called again (private streams: an inbox dies
+        with its last notification).
+
+        Raises:
+            TimelineError: Redis failed or timed out.
+        """
+        ttl_ms = max(1, round(ttl_s * 1000))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in self.all_keys:
+                pipe.pexpire(key, ttl_ms)
+            await self._call(pipe.execute())
+
+    @property
+    def all_keys(self) -> tuple[str, ...]:
+        """Every Redis key this timeline writes."""
+        return (self.stream_key, self.keys_key, self.keytimes_key, self.floor_key)
+
     async def read_after(self, since: str, *, limit: int, until: str | None = None) -> list[Entry]:
         """Up to ``limit`` entries with ids after ``since`` (and up to ``until``), oldest first.
 

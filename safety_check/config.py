@@ -17,6 +17,8 @@ from yure.settings import Settings
 #: Wall-clock seconds; injectable so tests can move time.
 Clock = Callable[[], float]
 DAY_S = 24 * 3600
+#: An invite link works once, for this long (then Redis drops it).
+INVITE_TTL_S = 7 * DAY_S
 
 # Default rate limits (name, requests, window seconds): module constants because a
 # dataclass default must not be a call (ruff RUF009).
@@ -66,7 +68,7 @@ class SafetyConfig:
     session_ttl_s: int = 30 * DAY_S
     #: A check-in is deleted this long after its event (Redis expiry, not a flag).
     checkin_ttl_s: int = 7 * DAY_S
-    invite_ttl_s: int = 7 * DAY_S
+    invite_ttl_s: float = INVITE_TTL_S
     #: How long an Idempotency-Key is remembered when its check-in is gone sooner.
     idempotency_ttl_s: int = DAY_S
     #: Retention of each user's private inbox stream (notifications only, no content).

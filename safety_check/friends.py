@@ -125,7 +125,8 @@ class Friends:
             await self._notify_pair(NoticeKind.FRIEND_REMOVED, me, target)
 
     async def create_invite(self, me: str) -> str:
-        """A single-use invite token: whoever accepts it becomes ``me``'s friend.
+        """A single-use invite token, alive ``invite_ttl_s``: whoever accepts it (an explicit
+        POST after :meth:`invite_inviter` named ``me``) becomes ``me``'s friend.
 
         Raises:
             StoreError: Redis failed.
@@ -139,6 +140,33 @@ class Friends:
         )
         return token
 
+    async def invite_inviter(self, me: str, token: str) -> str:
+        """The handle of whoever made the invite ``token`` (to name them before accepting).
+
+        Raises:
+            NotFound: unknown, used or expired token.
+            InvalidInput: one's own invite.
+            StoreError: Redis failed.
+        """
+        inviter = await self._inviter(me, token)
+        account = await self._accounts.get(inviter)
+        if account is None:
+            raise NotFound("no such invite")
+        return account.handle
+
+    async def _inviter(self, me: str, token: str) -> str:
+        if not is_token(token):
+            raise NotFound("no such invite")
+        key = keys.invite(hash_token(token))
+        inviter = store.opt_text(
+            await store.call(self._redis.get(key), self._config.redis_timeout_s)
+        )
+        if inviter is None:
+            raise NotFound("no such invite")
+        if inviter == me:
+            raise InvalidInput("that is your own invite")
+        return inviter
+
     async def accept_invite(self, me: str, my_handle: str, token: str) -> str:
         """Accept an invite; returns the inviter's handle.
 
@@ -147,15 +175,9 @@ class Friends:
             InvalidInput: one's own invite, or a friend limit reached.
             StoreError: Redis failed.
         """
-        if not is_token(token):
-            raise NotFound("no such invite")
+        inviter = await self._inviter(me, token)
         invite_key = keys.invite(hash_token(token))
         cfg = self._config
-        inviter = store.opt_text(await store.call(self._redis.get(invite_key), cfg.redis_timeout_s))
-        if inviter is None:
-            raise NotFound("no such invite")
-        if inviter == me:
-            raise InvalidInput("that is your own invite")
         account = await self._accounts.get(inviter)
         if account is None:
             raise NotFound("no such invite")

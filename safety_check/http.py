@@ -128,20 +128,34 @@ async def remove_friend(request: web.Request, s: Services) -> web.StreamResponse
 
 
 async def create_invite(request: web.Request, s: Services) -> web.StreamResponse:
-    """POST /api/invites → 201 {token, url}: a single-use link that befriends."""
+    """POST /api/invites → 201 {token, url, expires_in_s}: a single-use link to /safety that
+    offers friendship; the invitee must accept it there."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.invite_user, me.uid)
     token = await s.friends.create_invite(me.uid)
     # The token rides in the fragment: never sent to servers, never in a Referer.
-    url = f"{request.scheme}://{request.host}/#invite={token}"
-    return json_response({"token": token, "url": url}, status=201)
+    url = f"{request.scheme}://{request.host}/safety#invite={token}"
+    return json_response(
+        {"token": token, "url": url, "expires_in_s": round(s.config.invite_ttl_s)}, status=201
+    )
+
+
+async def preview_invite(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/invites/preview {token} → {handle}: who invites; changes nothing."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.friend_user, me.uid)
+    token = wire.parse_token(await read_json(request))
+    inviter = await s.friends.invite_inviter(me.uid, token)
+    return json_response({"handle": inviter})
 
 
 async def accept_invite(request: web.Request, s: Services) -> web.StreamResponse:
-    """POST /api/invites/{token}/accept → {status: friends, handle}."""
+    """POST /api/invites/accept {token} → {status: friends, handle}. The token travels in
+    the body, never in a path a proxy would log."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.friend_user, me.uid)
-    inviter = await s.friends.accept_invite(me.uid, me.handle, request.match_info["token"])
+    token = wire.parse_token(await read_json(request))
+    inviter = await s.friends.accept_invite(me.uid, me.handle, token)
     return json_response({"status": "friends", "handle": inviter})
 
 
@@ -230,7 +244,8 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/api/friends", list_friends),
     ("DELETE", "/api/friends/{handle}", remove_friend),
     ("POST", "/api/invites", create_invite),
-    ("POST", "/api/invites/{token}/accept", accept_invite),
+    ("POST", "/api/invites/preview", preview_invite),
+    ("POST", "/api/invites/accept", accept_invite),
     ("POST", "/api/checkins", create_checkin),
     ("GET", "/api/checkins/friends", friends_checkins),
     ("GET", "/api/checkins/mine", my_checkins),

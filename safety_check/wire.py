@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from yure.ingest.event import Kind
 from yure.safety_check import text
 from yure.safety_check.errors import InvalidInput
 from yure.safety_check.felt import FeltBurst
@@ -21,6 +22,8 @@ from yure.safety_check.model import CheckIn, CheckinDraft, CheckinStatus, Post, 
 
 #: Caps on request bodies, per route family. A check-in or post is far smaller.
 MAX_BODY_BYTES = 8 * 1024
+#: Longest token field accepted in a body (tokens are 43 characters).
+MAX_TOKEN_CHARS = 64
 #: Opted-in check-in coordinates are kept to 4 decimals (≈ 11 m), enough to find someone.
 CHECKIN_COORD_DECIMALS = 4
 
@@ -118,6 +121,18 @@ def parse_handle(obj: dict[str, Any]) -> str:
     return text.normalize_handle(_req_str(obj, "handle"))
 
 
+def parse_token(obj: dict[str, Any]) -> str:
+    """``{token}`` → the invite token as sent (its shape is checked where it is looked up).
+
+    Raises:
+        InvalidInput: missing, not a string, or longer than any token.
+    """
+    token = _req_str(obj, "token")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidInput("token is too long")
+    return token
+
+
 def parse_checkin(obj: dict[str, Any]) -> tuple[CheckinDraft, tuple[float, float] | None]:
     """``{status, note?, pref?, event_id?, lat?, lon?, share_location?}`` → the draft and the
     point given (used to find the prefecture when ``pref`` is absent). The draft keeps
@@ -200,7 +215,7 @@ def checkin_json(checkin: CheckIn, handle: str) -> dict[str, Any]:
 def post_json(post: Post) -> dict[str, Any]:
     """A post as published on the public timeline (no author: posts are anonymous)."""
     return {
-        "kind": "post",
+        "kind": Kind.POST.value,
         "official": False,
         "source": "user",
         "id": post.id,
@@ -222,7 +237,7 @@ def post_hidden_json(post: Post) -> dict[str, Any]:
 def felt_json(burst: FeltBurst, event_id: str | None) -> dict[str, Any]:
     """The aggregate of one felt burst in one prefecture."""
     return {
-        "kind": "felt",
+        "kind": Kind.FELT.value,
         "official": False,
         "source": "user",
         "id": burst.key,

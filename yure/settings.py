@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from yure.errors import ConfigError
+from yure.forwarded import Network, parse_networks, parse_public_url
 
 JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
 DEFAULT_JMA_FEEDS = (JMA_FEED_BASE + "eqvol.xml",)
@@ -44,6 +45,18 @@ class Settings:
     #: P2P地震情報 WebSocket API; ``None`` disables the second source.
     p2p_ws_url: str | None = None
     ingest_enabled: bool = True
+    #: Web Push: run the delivery job on this node (under the lease ``yure:lease:push``).
+    push_enabled: bool = True
+    #: VAPID private key (raw P-256 scalar, base64url); ``None``: a key file in data_dir.
+    vapid_private_key: str | None = dataclasses.field(default=None, repr=False)
+    #: VAPID ``sub`` claim (RFC 8292 §2.1): how push services reach the operator.
+    vapid_subject: str = "mailto:yure@localhost"
+    #: Accept http:// and loopback push endpoints (tests and local development only).
+    push_allow_insecure_local: bool = False
+    #: Push subscriptions one client address may hold.
+    push_max_subs_per_ip: int = 20
+    #: Push requests in flight at once.
+    push_concurrency: int = 256
     retention_s: int = 48 * 3600
     feed_stale_s: float = 600.0
     log_level: str = "INFO"
@@ -53,6 +66,18 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: Reverse proxies whose Forwarded / X-Forwarded-* headers are believed (CIDRs).
+    trusted_proxies: tuple[Network, ...] = ()
+    #: ``scheme://host[:port]`` the public reaches yure at; pins invite/Atom/self URLs.
+    public_url: str | None = None
+    #: ``text`` (key=value lines) or ``json`` (one JSON object per line).
+    log_format: str = "text"
+    #: One log line per HTTP request (logger ``yure.access``).
+    access_log: bool = False
+    #: PostgreSQL URL of the history archive; ``None`` means an SQLite file in data_dir.
+    database_url: str | None = None
+    #: Archived events older than this many days are deleted; ``None`` keeps them for ever.
+    archive_retention_days: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,6 +111,16 @@ class Settings:
             http_timeout_s=get("YURE_HTTP_TIMEOUT", _positive_float, defaults.http_timeout_s),
             p2p_ws_url=get("YURE_P2P_WS_URL", _ws_url, defaults.p2p_ws_url),
             ingest_enabled=get("YURE_INGEST", _bool, defaults.ingest_enabled),
+            push_enabled=get("YURE_PUSH", _bool, defaults.push_enabled),
+            vapid_private_key=get("YURE_VAPID_PRIVATE_KEY", str, defaults.vapid_private_key),
+            vapid_subject=get("YURE_VAPID_SUBJECT", _vapid_subject, defaults.vapid_subject),
+            push_allow_insecure_local=get(
+                "YURE_PUSH_ALLOW_INSECURE_LOCAL", _bool, defaults.push_allow_insecure_local
+            ),
+            push_max_subs_per_ip=get(
+                "YURE_PUSH_MAX_SUBS_PER_IP", _positive_int, defaults.push_max_subs_per_ip
+            ),
+            push_concurrency=get("YURE_PUSH_CONCURRENCY", _positive_int, defaults.push_concurrency),
             retention_s=get("YURE_RETENTION_S", _retention, defaults.retention_s),
             feed_stale_s=get("YURE_FEED_STALE_S", _positive_float, defaults.feed_stale_s),
             log_level=get("YURE_LOG_LEVEL", _log_level, defaults.log_level),
@@ -96,6 +131,14 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            trusted_proxies=get("YURE_TRUSTED_PROXIES", parse_networks, defaults.trusted_proxies),
+            public_url=get("YURE_PUBLIC_URL", _public_url, defaults.public_url),
+            log_format=get("YURE_LOG_FORMAT", _log_format, defaults.log_format),
+            access_log=get("YURE_ACCESS_LOG", _bool, defaults.access_log),
+            database_url=get("YURE_DATABASE_URL", _database_url, defaults.database_url),
+            archive_retention_days=get(
+                "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
+            ),
         )
 
 
@@ -172,8 +215,42 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
+def _public_url(raw: str) -> str:
+    scheme, host = parse_public_url(raw)
+    return f"{scheme}://{host}"
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("must be a postgresql:// URL")
+    return raw
+
+
+def _vapid_subject(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme == "mailto" and "@" in parts.path:
+        return raw
+    if parts.scheme == "https" and parts.netloc:
+        return raw
+    raise ValueError("must be a mailto: address or an https:// URL (RFC 8292 §2.1)")
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+#: The validators of YURE_PORT and YURE_WORKERS, reused by the command line's overrides
+#: (``yure serve --port/--workers``) so both refuse the same values with the same words.
+parse_port = _port
+parse_positive_int = _positive_int

@@ -138,3 +138,20 @@ def test_hash_tag_keys(redis_client: redis.asyncio.Redis) -> None:
     assert tagged.floor_key == "{t}:x:floor"
     with pytest.raises(ValueError):
         Timeline(redis_client, retention_s=0)
+
+
+async def test_expire_covers_every_key(redis_client: redis.asyncio.Redis) -> None:
+    tl = Timeline(redis_client, stream="yure:inbox:u2", retention_s=DAY_S)
+    fields = {"k": "old", "t": "quake", "p": "13", "d": "{}"}
+    await redis_client.xadd(tl.stream_key, fields, id="1000-0")  # type: ignore[arg-type]
+    await tl.append(envelope("new", ("13",)))  # trims "old": the floor key exists too
+    await tl.expire(120)
+    keys = {k.decode() for k in await redis_client.keys("{yure:inbox:u2}*") if isinstance(k, bytes)}
+    assert keys == set(tl.all_keys)
+    for key in tl.all_keys:
+        assert 0 < await redis_client.pttl(key) <= 120_000, key
+    # A short expiry removes all of them.
+    await tl.expire(0.001)
+    async with asyncio.timeout(5):
+        while await redis_client.exists(*tl.all_keys):  # noqa: ASYNC110 - Redis expiry
+            await asyncio.sleep(0.005)

@@ -9,7 +9,7 @@ import redis.asyncio
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.safety_check.conftest import Api, running_api
+from tests.safety_check.conftest import Api, AppFactory, fast_config, running_api
 
 
 async def test_request_then_accept(api: Api) -> None:
@@ -92,18 +92,55 @@ async def test_invites(api: Api) -> None:
     for h in ("gus", "hal", "ivy"):
         await api.signup(h)
     status, body = await api.call("POST", "/api/invites", "gus")
-    assert status == 201 and body["url"].endswith("#invite=" + body["token"])
+    assert status == 201 and body["url"].endswith("/safety#invite=" + body["token"])
     token = body["token"]
-    assert (await api.call("POST", f"/api/invites/{token}/accept", "gus"))[0] == 400
-    assert await api.call("POST", f"/api/invites/{token}/accept", "hal") == (
+    accept = {"token": token}
+    assert (await api.call("POST", "/api/invites/accept", "gus", json=accept))[0] == 400
+    # Looking at an invite names the inviter and changes nothing.
+    assert await api.call("POST", "/api/invites/preview", "hal", json=accept) == (
+        200,
+        {"handle": "gus"},
+    )
+    assert (await api.call("GET", "/api/friends", "gus"))[1]["friends"] == []
+    assert await api.call("POST", "/api/invites/accept", "hal", json=accept) == (
         200,
         {"status": "friends", "handle": "gus"},
     )
     assert (await api.call("GET", "/api/friends", "gus"))[1]["friends"] == ["hal"]
     # Single use; unknown and malformed tokens are simply not found.
-    assert (await api.call("POST", f"/api/invites/{token}/accept", "ivy"))[0] == 404
-    assert (await api.call("POST", "/api/invites/" + "A" * 43 + "/accept", "ivy"))[0] == 404
-    assert (await api.call("POST", "/api/invites/short/accept", "ivy"))[0] == 404
+    assert (await api.call("POST", "/api/invites/accept", "ivy", json=accept))[0] == 404
+    assert (await api.call("POST", "/api/invites/preview", "ivy", json=accept))[0] == 404
+    for bad in ("A" * 43, "short", 7):
+        assert (await api.call("POST", "/api/invites/accept", "ivy", json={"token": bad}))[0] in (
+            400,
+            404,
+        )
+
+
+async def test_invite_token_never_travels_in_a_path(api: Api) -> None:
+    """Regression (issue 10 #1): the token was accepted from the URL path, which proxies
+    log; only a POST body carries it now."""
+    for h in ("gus", "hal"):
+        await api.signup(h)
+    token = (await api.call("POST", "/api/invites", "gus"))[1]["token"]
+    status, _ = await api.call("POST", f"/api/invites/{token}/accept", "hal")
+    assert status in (404, 405)
+    assert (await api.call("GET", "/api/friends", "hal"))[1]["friends"] == []
+
+
+async def test_invites_expire(make_api: AppFactory) -> None:
+    api: Api = await make_api(config=fast_config(invite_ttl_s=0.2))
+    for h in ("gus", "hal"):
+        await api.signup(h)
+    token = (await api.call("POST", "/api/invites", "gus"))[1]["token"]
+    # Redis drops the key at its PEXPIRE: poll (bounded) until it is gone.
+    for _ in range(100):
+        status, _ = await api.call("POST", "/api/invites/preview", "hal", json={"token": token})
+        if status == 404:
+            break
+        await asyncio.sleep(0.05)
+    assert status == 404
+    assert (await api.call("POST", "/api/invites/accept", "hal", json={"token": token}))[0] == 404
 
 
 def _oracle(asks: list[tuple[int, int]], removes: list[tuple[int, int]]) -> set[frozenset[int]]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
@@ -45,17 +47,19 @@ async def test_friends_see_each_others_check_ins_live(
         await expect(hanako.locator("#friends-empty")).to_be_visible()
         await hanako.locator("#invite").click()
         invite = hanako.locator("#invite-url")
-        await expect(invite).to_have_value(re.compile(r"/#invite=[\w-]{43}$"))
+        await expect(invite).to_have_value(re.compile(r"/safety#invite=[\w-]{43}$"))
         url = await invite.input_value()
-        assert url.startswith(server.base + "/#invite=")
+        assert url.startswith(server.base + "/safety#invite=")
 
         async with opened(browser, url, wait_live=False) as (taro, watch_b):
-            # The live page hands the link to /safety, which takes the token out of the URL.
+            # /safety takes the token out of the URL at once.
             await taro.wait_for_url(re.compile(r"/safety$"))
             await expect(taro.locator("#invite-banner")).to_contain_text(
                 "招待リンクを受け取りました"
             )
             await sign_up(taro, "taro")
+            await expect(taro.locator("#invite-offer")).to_contain_text("hanako さんからの招待")
+            await taro.locator("#invite-accept").click()
             await expect(taro.locator("#invite-banner")).to_have_text(
                 "hanako さんと友だちになりました"
             )
@@ -133,3 +137,52 @@ async def test_wrong_password_and_taken_handle_are_explained(
         await page.locator("#login").click()
         await expect(page.locator("#whoami")).to_have_text("Signed in as hanako")
         watch.assert_clean(allow=("status of 401", "status of 409"))
+
+
+async def api_token(base: str, path: str, body: dict[str, str], token: str | None = None) -> Any:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(base + path, json=body, headers=headers) as resp,
+    ):
+        assert resp.status < 300, await resp.text()
+        return await resp.json()
+
+
+async def test_invite_link_needs_an_explicit_accept(
+    browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    """Regression (issue 10 #1): a signed-in person who merely opened an invite link was
+    befriended at once. Now the page names the inviter and waits for a click."""
+    async with (
+        running_server(redis_url, tmp_path) as server,
+        opened(browser, server.base + "/safety", wait_live=False) as (taro, watch),
+    ):
+        await sign_up(taro, "taro")
+        hanako = await api_token(
+            server.base, "/api/accounts", {"handle": "hanako", "password": PASSWORD}
+        )
+        invite = await api_token(server.base, "/api/invites", {}, hanako["token"])
+        link = await taro.context.new_page()
+        await link.goto(server.base + "/safety#invite=" + invite["token"])
+        offer = link.locator("#invite-offer")
+        await expect(offer).to_be_visible()
+        await expect(offer).to_contain_text("hanako さんからの招待")
+        # The token has left the address bar; nobody is befriended by looking.
+        assert "#invite" not in link.url
+        friends = await api_token_get(server.base, "/api/friends", hanako["token"])
+        assert friends["friends"] == []
+        await link.locator("#invite-accept").click()
+        await expect(link.locator("#invite-banner")).to_have_text("hanako さんと友だちになりました")
+        friends = await api_token_get(server.base, "/api/friends", hanako["token"])
+        assert friends["friends"] == ["taro"]
+        watch.assert_clean(allow=("status of 401",))
+
+
+async def api_token_get(base: str, path: str, token: str) -> Any:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(base + path, headers={"Authorization": f"Bearer {token}"}) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        return await resp.json()

@@ -1,5 +1,5 @@
 // The check-in page (/safety): sign up / sign in, friends by handle or invite link
-// (/#invite=<token>), one-tap 無事です / 助けが必要, and friends' statuses live over
+// (/safety#invite=<token>: the page names the inviter and befriends only on a click), one-tap 無事です / 助けが必要, and friends' statuses live over
 // /api/live (docs/api.md). Cookie-authenticated writes carry X-Yure-CSRF: 1.
 
 import { $, $$, el, getJSON } from "./dom.js";
@@ -21,7 +21,9 @@ extend({
     felt: "揺れた", post_label: "投稿（280文字まで）", post: "投稿",
     sent: "送信しました（{time}）", sending: "送信中…", you: "あなた", incoming: "申請が届いています：",
     outgoing: "申請中：", accept: "承認", decline: "拒否", withdraw: "取り消す", requested: "{handle} さんに申請しました",
-    now_friends: "{handle} さんと友だちになりました", invite_pending: "招待リンクを受け取りました。ログインまたは新規登録すると友だちになります。",
+    now_friends: "{handle} さんと友だちになりました", invite_pending: "招待リンクを受け取りました。ログインまたは新規登録すると、招待した人を確かめて承認できます。",
+    invite_from: "{handle} さんからの招待", invite_explain: "承認すると、おたがいの安否（ひとこと・都道府県・共有した位置）が見えるようになります。",
+    invite_accept: "承認する", invite_dismiss: "承認しない", invite_dismissed: "招待を承認しませんでした。",
     invite_invalid: "招待リンクが無効か、期限切れです。", invite_own: "自分の招待リンクです。", live_on: "自動で更新中",
     live_off: "再接続中…", felt_sent: "報告しました（{pref}：{n}件）", posted: "投稿しました（未確認として公開）",
     err_credentials: "ハンドル名またはパスワードが違います。", err_taken: "そのハンドル名は使われています。",
@@ -42,7 +44,9 @@ extend({
     felt: "I felt shaking", post_label: "Post (up to 280 characters)", post: "Post",
     sent: "Sent ({time})", sending: "Sending…", you: "you", incoming: "Requests for you:", outgoing: "Pending:",
     accept: "Accept", decline: "Decline", withdraw: "Withdraw", requested: "Request sent to {handle}",
-    now_friends: "You and {handle} are now friends", invite_pending: "You opened an invite link. Sign in or sign up to become friends.",
+    now_friends: "You and {handle} are now friends", invite_pending: "You opened an invite link. Sign in or sign up to see who sent it and accept it.",
+    invite_from: "Invitation from {handle}", invite_explain: "If you accept, you and they see each other's check-ins (note, prefecture, shared location).",
+    invite_accept: "Accept invitation", invite_dismiss: "Do not accept", invite_dismissed: "You did not accept the invitation.",
     invite_invalid: "This invite link is invalid or has expired.", invite_own: "This is your own invite link.",
     live_on: "Updating live", live_off: "Reconnecting…", felt_sent: "Reported ({pref}: {n})",
     posted: "Posted (shown as unverified)", err_credentials: "Wrong handle or password.", err_taken: "That handle is taken.",
@@ -124,29 +128,62 @@ async function signedIn(handle) {
   $("#auth").hidden = true;
   $("#app").hidden = false;
   $("#whoami").textContent = t("whoami", { handle });
-  await acceptPendingInvite();
+  await offerPendingInvite();
   await loadFriends();
   connectLive();
 }
 
 // --- friends -------------------------------------------------------------------------
 
-async function acceptPendingInvite() {
+function inviteFailed(err) {
+  const banner = $("#invite-banner");
+  banner.hidden = false;
+  $("#invite-offer").hidden = true;
+  if (err instanceof ApiError && err.status < 500 && err.status !== 429) {
+    sessionStorage.removeItem(INVITE_KEY);
+    banner.textContent = err.status === 400 ? t("invite_own") : t("invite_invalid");
+  } else {
+    banner.textContent = explain(err);
+  }
+}
+
+// An invite is only ever accepted by a click on the offer that names the inviter: a link
+// opened by accident (or by another site) changes nothing. The token goes in POST bodies.
+async function offerPendingInvite() {
   const token = sessionStorage.getItem(INVITE_KEY);
   if (!token) return;
-  const banner = $("#invite-banner");
   try {
-    const body = await api("POST", `/api/invites/${encodeURIComponent(token)}/accept`);
-    banner.textContent = t("now_friends", { handle: body.handle });
-    sessionStorage.removeItem(INVITE_KEY);
+    const body = await api("POST", "/api/invites/preview", { token });
+    $("#invite-banner").hidden = true;
+    $("#invite-offer-title").textContent = t("invite_from", { handle: body.handle });
+    $("#invite-offer").hidden = false;
   } catch (err) {
-    if (err instanceof ApiError && err.status < 500 && err.status !== 429) {
-      sessionStorage.removeItem(INVITE_KEY);
-      banner.textContent = err.status === 400 ? t("invite_own") : t("invite_invalid");
-    } else {
-      banner.textContent = explain(err);
-    }
+    inviteFailed(err);
   }
+}
+
+async function acceptInvite() {
+  const token = sessionStorage.getItem(INVITE_KEY);
+  if (!token) return;
+  try {
+    const body = await api("POST", "/api/invites/accept", { token });
+    sessionStorage.removeItem(INVITE_KEY);
+    $("#invite-offer").hidden = true;
+    const banner = $("#invite-banner");
+    banner.hidden = false;
+    banner.textContent = t("now_friends", { handle: body.handle });
+    await loadFriends();
+  } catch (err) {
+    inviteFailed(err);
+  }
+}
+
+function dismissInvite() {
+  sessionStorage.removeItem(INVITE_KEY);
+  $("#invite-offer").hidden = true;
+  const banner = $("#invite-banner");
+  banner.hidden = false;
+  banner.textContent = t("invite_dismissed");
 }
 
 async function loadFriends() {
@@ -309,6 +346,8 @@ async function start() {
     banner.hidden = false;
     banner.textContent = t("invite_pending");
   }
+  $("#invite-accept").addEventListener("click", acceptInvite);
+  $("#invite-dismiss").addEventListener("click", dismissInvite);
   $("#auth-form").addEventListener("submit", (e) => {
     e.preventDefault();
     authenticate("/api/sessions");

@@ -1,7 +1,7 @@
 """A lease in Redis: at most one holder at a time, renewed while the work runs.
 
-Driver module. ``yure serve`` runs the JMA ingest under the lease
-``yure:lease:ingest``, so however many nodes and workers run, one polls JMA.
+Driver module. ``yure serve`` runs the JMA ingest under a lease
+(``ingest.publish.INGEST_LEASE``), so however many nodes and workers run, one polls JMA.
 
 Safety argument: the holder renews every ``ttl_s / 3``; if it cannot confirm a
 renewal for ``ttl_s * 2 / 3`` (Redis unreachable, event loop stalled), it cancels
@@ -24,7 +24,7 @@ import redis.exceptions
 
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
-from yure.broadcast.errors import BroadcastError
+from yure.infra.errors import LeaseLost, WorkEnded
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,6 @@ return 0
 """
 
 
-class LeaseLost(BroadcastError):
-    """The lease could not be renewed in time; the work under it was stopped."""
-
-
-class WorkEnded(BroadcastError):
-    """The work under the lease returned on its own."""
-
-
 def holder_id() -> str:
     """A holder name unique to this process: ``host:pid:random``."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -65,7 +57,7 @@ class Lease:
         self,
         redis: redis.asyncio.Redis,
         *,
-        name: str = "yure:lease:ingest",
+        name: str,
         holder: str | None = None,
         ttl_s: float = LEASE_TTL_S,
     ) -> None:

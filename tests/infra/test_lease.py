@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio
 
 from tests.broadcast.support import WAIT_S
-from yure.broadcast.lease import Lease, holder_id
+from yure.infra.lease import Lease, holder_id
 
 TTL_S = 0.3
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from yure.broadcast.errors import BroadcastError
+from yure.infra.errors import EmbeddedRedisError
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ STOP_TIMEOUT_S = 15.0
 #: Longest unix socket path we use (sun_path is 108 bytes on Linux).
 MAX_SOCKET_PATH_BYTES = 100
 _PR_SET_PDEATHSIG = 1
-
-
-class EmbeddedRedisError(BroadcastError):
-    """No redis-server binary, or it did not start."""
 
 
 def find_redis_server() -> str:

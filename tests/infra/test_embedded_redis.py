@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from yure.broadcast.embedded_redis import EmbeddedRedis, EmbeddedRedisError, find_redis_server
+from yure.infra.embedded_redis import EmbeddedRedis, find_redis_server
+from yure.infra.errors import EmbeddedRedisError
 
 
 def test_start_write_stop_restart(tmp_path: Path) -> None:
@@ -68,7 +69,7 @@ def test_redis_dies_with_its_parent(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from yure.broadcast.embedded_redis import EmbeddedRedis\n"
+        "from yure.infra.embedded_redis import EmbeddedRedis\n"
         "r = EmbeddedRedis(Path(sys.argv[1]))\n"
         "r.start()\n"
         "print(r.process.pid, flush=True)\n"

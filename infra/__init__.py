@@ -1,0 +1,1 @@
+"""Infrastructure every layer may run on: the embedded redis-server, the Redis lease."""
