@@ -133,7 +133,7 @@ class Timeline:
         """
         checked = check_envelope(env)
         keys = [self.stream_key, self.keys_key, self.keytimes_key, self.floor_key]
-        args = [
+        args: list[str | int | bytes] = [
             checked.key,
             checked.kind,
             checked.prefs_field,

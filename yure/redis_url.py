@@ -66,7 +66,7 @@ def parse_redis_url(url: str) -> RedisTarget:
     if scheme in {"redis", "rediss", "unix"}:
         if scheme != "unix" and not parts.hostname:
             raise ValueError("names no host")
-        return RedisTarget(Topology.SINGLE, url)
+        return RedisTarget(Topology.SINGLE, url, tls=scheme == "rediss")
     base, _, kind = scheme.partition("+")
     if base not in {"redis", "rediss"} or kind not in {"cluster", "sentinel"}:
         raise ValueError(
@@ -125,17 +125,18 @@ def connect(url: str, *, max_connections: int, timeout_s: float) -> redis.asynci
         )
         return cast(redis.asyncio.Redis, cluster)
     if target.topology is Topology.SENTINEL:
-        sentinel = Sentinel(
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
             list(target.hosts),
             socket_connect_timeout=timeout_s,
         )
-        return sentinel.master_for(
+        master: redis.asyncio.Redis = sentinel.master_for(
             target.master_name,
             db=target.db,
             password=target.password,
             ssl=target.tls,
             socket_connect_timeout=timeout_s,
         )
+        return master
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=timeout_s
     )
