@@ -38,6 +38,7 @@ from yure.replication import ReplicatedWriter
 from yure.settings import Settings
 from yure.web import feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
+from yure.web.problems import problem_middleware
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def build_app(
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
     app = web.Application(
-        middlewares=[proxy.proxy_middleware(settings), cors_middleware],
+        middlewares=[proxy.proxy_middleware(settings), problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
     writer = None
@@ -123,7 +124,7 @@ def build_app(
         resolve=resolve_prefs,
         locator=pref_at,
     )
-    web_pages.setup(app, settings=settings)
+    web_pages.setup(app)
     return app
 
 
