@@ -277,6 +277,6 @@ def _worker_from_stdin() -> None:
 
 
 def _worker_main(settings: Settings, redis_url: str, port: int, metrics_dir: Path) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     sock = bind_socket(settings.host, port, listen=True)
     asyncio.run(serve_worker(settings, redis_url, sock, metrics_dir=metrics_dir))
