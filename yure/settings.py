@@ -53,6 +53,8 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
+    address_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,6 +98,7 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),
         )
 
 
@@ -169,6 +172,12 @@ def _redis_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss", "unix"}:
         raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
     return raw
 
 

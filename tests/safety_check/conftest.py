@@ -18,6 +18,9 @@ from yure.safety_check.config import Limits, SafetyConfig
 from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
 
+#: Settings of the test servers: a fixed address secret, so nothing is written to the
+#: user's data directory.
+TEST_SETTINGS = Settings(address_secret="test-address-secret-" + "0" * 12)
 #: The test accounts' password.
 PASSWORD = "correct horse"
 
@@ -131,7 +134,7 @@ async def running_api(
     yure.safety_check.http.setup(
         app,
         redis=r,
-        settings=Settings(),
+        settings=TEST_SETTINGS,
         config=config or fast_config(),
         clock=clock,
         locator=locator,

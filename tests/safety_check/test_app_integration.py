@@ -3,18 +3,22 @@ argon2 parameters included."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis.asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from yure.settings import Settings
 
 
-async def test_mounted_in_build_app(redis_url: str) -> None:
+async def test_mounted_in_build_app(redis_url: str, tmp_path: Path) -> None:
     from yure.web.app import build_app
 
     r = redis.asyncio.Redis.from_url(redis_url)
     try:
-        async with TestClient(TestServer(build_app(Settings(), r), port=0)) as client:
+        async with TestClient(
+            TestServer(build_app(Settings(data_dir=tmp_path), r), port=0)
+        ) as client:
             resp = await client.post(
                 "/api/accounts", json={"handle": "mounted", "password": "correct horse"}
             )

@@ -42,6 +42,7 @@ def test_every_variable_is_read() -> None:
         "YURE_WS_MAX_CONNS_PER_IP": "8",
         "YURE_WS_MAX_EVENTS_PER_FRAME": "1",
         "YURE_CHECKIN_TTL_S": "3600",
+        "YURE_ADDRESS_SECRET": "s" * 32,
     }
     settings = Settings.from_env(env)
     assert settings.host == "0.0.0.0"
@@ -61,6 +62,7 @@ def test_every_variable_is_read() -> None:
     assert settings.ws_max_conns_per_ip == 8
     assert settings.ws_max_events_per_frame == 1
     assert settings.checkin_ttl_s == 3600
+    assert settings.address_secret == "s" * 32
     defaults = Settings()
     unread = [
         f.name
@@ -93,6 +95,7 @@ def test_blank_values_mean_default() -> None:
         ("YURE_WS_MAX_CONNS_PER_IP", "0"),
         ("YURE_WS_MAX_EVENTS_PER_FRAME", "many"),
         ("YURE_CHECKIN_TTL_S", "-1"),
+        ("YURE_ADDRESS_SECRET", "short"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(name: str, value: str) -> None:
