@@ -15,3 +15,7 @@ class TelegramError(IngestError):
 
 class FeedError(IngestError):
     """An Atom feed or an HTTP fetch failed (status, size cap, redirect, timeout, parse)."""
+
+
+class EventJsonError(IngestError):
+    """A payload that is not the wire form of an event (:func:`ingest.event.event_from_json`)."""

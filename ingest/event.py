@@ -2,7 +2,9 @@
 
 This is the contract between ``ingest`` and the rest of yure, and the JSON shape
 of ``yure parse`` (docs/cli.md) and of ``event`` in the stream protocol
-(docs/protocol.md). Core module: no I/O.
+(docs/protocol.md): :func:`event_to_json` writes it, :func:`event_from_json` (and
+:func:`event_from_payload` for JSON bytes) reads it back; nobody else decodes it.
+Core module: no I/O.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+import orjson
+
+from yure.ingest.errors import EventJsonError
 
 
 class Kind(StrEnum):
@@ -196,3 +202,165 @@ def event_to_json(event: Event) -> dict[str, Any]:
         if prov is None or prov.received_at is None
         else prov.received_at.isoformat(),
     }
+
+
+#: Largest event payload :func:`event_from_payload` decodes (a tsunami telegram with
+#: every 津波予報区 is about 40 kB).
+MAX_EVENT_JSON_BYTES = 1_000_000
+
+
+def event_from_payload(payload: bytes) -> Event:
+    """The event whose :func:`event_to_json` was serialized as ``payload`` (JSON bytes).
+
+    Raises:
+        EventJsonError: not JSON, too large, or not an event's wire form.
+    """
+    if len(payload) > MAX_EVENT_JSON_BYTES:
+        raise EventJsonError(f"payload of {len(payload)} bytes > {MAX_EVENT_JSON_BYTES}")
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError as err:
+        raise EventJsonError(f"not JSON: {err}") from err
+    return event_from_json(obj)
+
+
+def event_from_json(obj: object) -> Event:
+    """The inverse of :func:`event_to_json` (the wire edge: ``obj`` is untyped JSON).
+
+    Only official items are events; posts and felt reports (``kind`` post/felt) are
+    safety_check's own wire forms and are refused here.
+
+    Raises:
+        EventJsonError: ``obj`` is not the wire form of an event.
+    """
+    o = _object(obj, "event")
+    try:
+        kind = Kind(_str(o, "kind"))
+        if kind in _USER_KINDS:
+            raise EventJsonError(f"kind {kind.value} is not an official event")
+        return Event(
+            type_code=_str(o, "type_code"),
+            kind=kind,
+            status=Status(_str(o, "status")),
+            info_type=InfoType(_str(o, "info_type")),
+            event_id=_str(o, "event_id"),
+            serial=_optional_int(o, "serial"),
+            reported_at=_datetime(_str(o, "reported_at")),
+            title=_str(o, "title"),
+            headline=_str(o, "headline"),
+            foreign=_bool(o, "foreign"),
+            hypocenter=_hypocenter(o.get("hypocenter")),
+            max_intensity=None
+            if o.get("max_intensity") is None
+            else Intensity(_str(o, "max_intensity")),
+            intensity={
+                pref: Intensity(_text(value, "intensity"))
+                for pref, value in _object(o.get("intensity", {}), "intensity").items()
+            },
+            tsunami=tuple(_tsunami_area(area) for area in _list(o.get("tsunami", []), "tsunami")),
+            prefs=tuple(_text(pref, "prefs") for pref in _list(o.get("prefs", []), "prefs")),
+            provenance=_provenance(o),
+        )
+    except ValueError as err:  # an enum value or a date that is not ours
+        raise EventJsonError(str(err)) from err
+
+
+_USER_KINDS = frozenset({Kind.POST, Kind.FELT})
+
+
+def _object(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EventJsonError(f"{name} is not an object")
+    return value
+
+
+def _list(value: object, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise EventJsonError(f"{name} is not a list")
+    return value
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise EventJsonError(f"{name} is not a string")
+    return value
+
+
+def _str(o: dict[str, Any], key: str) -> str:
+    return _text(o.get(key), key)
+
+
+def _optional_str(o: dict[str, Any], key: str) -> str | None:
+    value = o.get(key)
+    return None if value is None else _text(value, key)
+
+
+def _bool(o: dict[str, Any], key: str) -> bool:
+    value = o.get(key, False)
+    if not isinstance(value, bool):
+        raise EventJsonError(f"{key} is not a boolean")
+    return value
+
+
+def _optional_int(o: dict[str, Any], key: str) -> int | None:
+    value = o.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EventJsonError(f"{key} is not an integer")
+    return value
+
+
+def _optional_float(o: dict[str, Any], key: str) -> float | None:
+    value = o.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EventJsonError(f"{key} is not a number")
+    return float(value)
+
+
+def _datetime(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise EventJsonError(f"datetime without offset: {text!r}")
+    return when
+
+
+def _hypocenter(value: object) -> Hypocenter | None:
+    if value is None:
+        return None
+    o = _object(value, "hypocenter")
+    return Hypocenter(
+        name=_str(o, "name"),
+        lat=_optional_float(o, "lat"),
+        lon=_optional_float(o, "lon"),
+        depth_km=_optional_float(o, "depth_km"),
+        magnitude=_optional_float(o, "magnitude"),
+        magnitude_text=_str(o, "magnitude_text"),
+    )
+
+
+def _tsunami_area(value: object) -> TsunamiArea:
+    o = _object(value, "tsunami area")
+    last = o.get("last_grade")
+    return TsunamiArea(
+        area_code=_str(o, "area_code"),
+        area_name=_str(o, "area_name"),
+        grade=TsunamiGrade(_str(o, "grade")),
+        prefs=tuple(_text(pref, "prefs") for pref in _list(o.get("prefs", []), "prefs")),
+        last_grade=None if last is None else TsunamiGrade(_text(last, "last_grade")),
+    )
+
+
+def _provenance(o: dict[str, Any]) -> Provenance | None:
+    source = o.get("source")
+    if source is None:
+        return None
+    received = _optional_str(o, "received_at")
+    return Provenance(
+        source=Source(_text(source, "source")),
+        source_url=_optional_str(o, "source_url"),
+        sha256=_optional_str(o, "sha256"),
+        received_at=None if received is None else _datetime(received),
+    )

@@ -18,11 +18,21 @@ faster than the feed; a restart replays the feed), so for each *stream*
 
 Non-public telegrams (訓練, 試験) are never published and leave the state alone.
 Keys are deterministic, so deciding again after a crash gives the same publication.
+
+Ranks use the *received* time as a ceiling (issue 10, item 10): an item's time in its
+rank is ``min(ReportDateTime, received_at)``. JMA's ReportDateTime always precedes the
+telegram (every reference telegram's is at or before its Control/DateTime), so a real
+item keeps its ReportDateTime; one dated in the future (a mistake, a test leaking out, a
+forged relay) ranks as if reported when it reached us, and every item reported after
+that moment still ranks above it: a later warning is always published. A stored state
+whose time is more than :data:`MAX_FUTURE_SKEW_S` ahead of the item being decided (kept
+by an older yure, or the clock went back) does not order anything: the item replaces it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from enum import StrEnum
 
 import orjson
@@ -33,6 +43,10 @@ from yure.ingest.merge import Rank, is_partial, rank_of
 
 #: Largest encoded stream state accepted from storage, in bytes.
 MAX_STATE_BYTES = 4096
+#: How far ahead of its receipt an item's ReportDateTime may be before it is logged as
+#: future-dated, and how far ahead of an item a stored state may be before it stops
+#: ordering the stream (clock adjustments between two decisions), in seconds.
+MAX_FUTURE_SKEW_S = 60
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,11 +79,14 @@ class StreamState:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Decision:
-    """The verdict, the publication (for NEW and REPLACES) and the state after it."""
+    """The verdict, the publication (for NEW and REPLACES) and the state after it;
+    ``future_dated``: the item's ReportDateTime was more than :data:`MAX_FUTURE_SKEW_S`
+    ahead of its receipt (it was ranked at its receipt)."""
 
     verdict: Verdict
     publication: Publication | None
     state: StreamState | None
+    future_dated: bool = False
 
     @property
     def changed(self) -> bool:
@@ -98,26 +115,38 @@ class VerdictCounters:
             self.duplicates += 1
 
 
-def decide(state: StreamState | None, event: Event, key: str) -> Decision:
+def effective_rank(event: Event, received_at: datetime) -> Rank:
+    """:func:`ingest.merge.rank_of` with the time capped at ``received_at`` (module
+    docstring)."""
+    serial, reported_s = rank_of(event)
+    return (serial, min(reported_s, int(received_at.timestamp())))
+
+
+def decide(state: StreamState | None, event: Event, key: str, *, received_at: datetime) -> Decision:
     """Decide what to do with ``event`` (identified by ``key``) given its stream's state.
 
     Args:
         state: the newest item of the stream, None when the stream is unknown.
-        event: the item; its rank comes from :func:`ingest.merge.rank_of`.
+        event: the item; its rank comes from :func:`effective_rank`.
         key: its publication key (:func:`ingest.merge.item_key`).
+        received_at: when yure received the item (its provenance), the rank's ceiling.
     """
     if not event.public:
         return Decision(Verdict.NOT_PUBLIC, None, state)
-    rank = rank_of(event)
+    received_s = int(received_at.timestamp())
+    future = int(event.reported_at.timestamp()) - received_s > MAX_FUTURE_SKEW_S
+    rank = effective_rank(event, received_at)
+    new_state = StreamState(key, rank)
     if state is None:
-        return Decision(Verdict.NEW, Publication(key, None, event), StreamState(key, rank))
+        return Decision(Verdict.NEW, Publication(key, None, event), new_state, future)
     if key == state.key:
-        return Decision(Verdict.DUPLICATE, None, state)
-    if rank < state.rank:
-        return Decision(Verdict.STALE, None, state)
-    if rank == state.rank and is_partial(key) and not is_partial(state.key):
-        return Decision(Verdict.DUPLICATE, None, state)
-    return Decision(Verdict.REPLACES, Publication(key, state.key, event), StreamState(key, rank))
+        return Decision(Verdict.DUPLICATE, None, state, future)
+    if state.rank[1] - received_s <= MAX_FUTURE_SKEW_S:
+        if rank < state.rank:
+            return Decision(Verdict.STALE, None, state, future)
+        if rank == state.rank and is_partial(key) and not is_partial(state.key):
+            return Decision(Verdict.DUPLICATE, None, state, future)
+    return Decision(Verdict.REPLACES, Publication(key, state.key, event), new_state, future)
 
 
 def encode_state(state: StreamState) -> bytes:

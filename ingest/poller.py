@@ -5,7 +5,8 @@ minute) fetches ``settings.jma_feeds`` with a conditional GET, and — at start-
 for an hour after any gap longer than :data:`BACKFILL_GAP_S` — also
 ``settings.jma_backfill_feeds`` (the long feed, refreshed hourly, lists the last few
 days). New entries are handled oldest first, short feed before long feed: each
-telegram URL is fetched once (seen ids live in Redis, :mod:`ingest.seen`), parsed
+telegram URL is fetched (once, unless a crash falls between publishing it and marking it
+seen; seen ids live in Redis, :mod:`ingest.seen`), parsed
 (:func:`ingest.telegram.parse_telegram`), given its :class:`~ingest.event.Provenance`
 and settled through the ledger. A document that cannot be used is logged, kept aside
 (:mod:`ingest.quarantine`) and marked seen; a fetch that failed for a transient reason
@@ -56,8 +57,12 @@ BACKFILL_EVERY_S = 300.0
 MAX_TELEGRAMS_PER_POLL = 200
 #: Transient failures of one telegram before it is given up (and marked seen).
 MAX_TELEGRAM_ATTEMPTS = 5
-#: Ceiling of the backoff after failed polls.
-BACKOFF_CAP_S = 300.0
+#: Ceiling of the wait after a failed poll, in seconds; the poll interval is the other
+#: ceiling. A failed poll is retried after a jittered ``[ceiling / 2, ceiling]``: never
+#: later than a normal poll, so items flow within one interval of JMA recovering (it used
+#: to back off to 300 s); never sooner than half of it, so a failing JMA is not hammered
+#: (and only the lease holder polls).
+MAX_BACKOFF_S = 60.0
 
 
 @dataclasses.dataclass
@@ -295,9 +300,11 @@ class JmaPoller:
         self.last_success_at = self._clock()
 
     async def run(self) -> None:
-        """Poll until cancelled; back off (capped exponential, jittered) after failures."""
+        """Poll until cancelled; after a failure wait a jittered delay no longer than the
+        interval nor :data:`MAX_BACKOFF_S`."""
         interval = self.settings.poll_interval_s
-        backoff = Backoff(base_s=interval, cap_s=max(BACKOFF_CAP_S, interval), rng=self._rng)
+        ceiling = min(interval, MAX_BACKOFF_S)
+        backoff = Backoff(base_s=ceiling, cap_s=ceiling, rng=self._rng)
         while True:
             raise_if_cancelling()
             try:

@@ -23,6 +23,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import redis.asyncio
 from redis.exceptions import RedisError
@@ -174,15 +175,22 @@ class SeenStore:
         partial: bool = False,
     ) -> Decision:
         """Run ``event`` through the ledger; publish through ``sink``; then mark it seen.
+        The ledger ranks it no later than its ``provenance.received_at`` (else now).
 
         Raises:
             StoreError: Redis failed (the item stays unseen and will be tried again).
             Exception: whatever ``sink`` raised (likewise).
         """
         identity = identify(event, partial=partial)
+        provenance = event.provenance
+        received_at = (
+            provenance.received_at
+            if provenance is not None and provenance.received_at is not None
+            else datetime.fromtimestamp(self._clock(), UTC)
+        )
         async with self.lock(identity.stream):
             state = await self.load_state(identity.stream)
-            decision = decide(state, event, identity.key)
+            decision = decide(state, event, identity.key, received_at=received_at)
             if decision.publication is not None:
                 await sink(decision.publication)
             await self.commit(
@@ -191,6 +199,12 @@ class SeenStore:
                 stream=identity.stream if decision.changed else None,
                 state=decision.state if decision.changed else None,
             )
+        if decision.future_dated:
+            logger.warning(
+                "future_dated source=%s id=%s reported_at=%s received_at=%s verdict=%s",
+                namespace, item_id, event.reported_at.isoformat(), received_at.isoformat(),
+                decision.verdict.value,
+            )  # fmt: skip
         logger.debug(
             "settled source=%s id=%s key=%s verdict=%s",
             namespace, item_id, identity.key, decision.verdict.value,

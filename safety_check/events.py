@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
-from typing import Any
-
-import orjson
 
 from yure.broadcast.envelope import Entry
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.timeline import Timeline
+from yure.ingest.errors import EventJsonError
+from yure.ingest.event import InfoType, Kind, Status, event_from_payload
 from yure.safety_check import store
 from yure.safety_check.model import CurrentEvent
 
 log = logging.getLogger(__name__)
 
-#: Kinds of official items a check-in can be tied to (ingest.event.Kind values).
-CURRENT_EVENT_KINDS = frozenset({"quake", "tsunami"})
+#: Kinds of official items a check-in can be tied to.
+CURRENT_EVENT_KINDS = frozenset({Kind.QUAKE, Kind.TSUNAMI})
 #: Newest public entries scanned for the current event at most (posts and felt reports
 #: between the event and now are skipped), read in pages of SCAN_PAGE_ENTRIES.
 MAX_SCAN_ENTRIES = 1000
@@ -32,30 +30,22 @@ SCAN_PAGE_ENTRIES = 32
 
 
 def _event_of(entry: Entry) -> tuple[CurrentEvent, bool] | None:
-    """(event, cancelled) from one timeline entry, or None when it is not a usable
-    official quake/tsunami item (the wire edge: payloads are untyped JSON)."""
+    """(event, cancelled) from one timeline entry, or None when it is not an actual
+    official quake/tsunami event."""
     if entry.kind not in CURRENT_EVENT_KINDS:
         return None
     try:
-        obj: Any = orjson.loads(entry.payload)
-    except orjson.JSONDecodeError:
+        event = event_from_payload(entry.payload)
+    except EventJsonError:
         return None
-    if not isinstance(obj, dict) or obj.get("official") is not True:
+    if event.kind not in CURRENT_EVENT_KINDS or event.status is not Status.ACTUAL:
         return None
-    if obj.get("status", "actual") != "actual":
+    if not event.event_id:
         return None
-    event_id = obj.get("event_id")
-    if not isinstance(event_id, str) or not event_id:
-        return None
-    occurred_at: float | None = None
-    reported = obj.get("reported_at")
-    if isinstance(reported, str):
-        try:
-            occurred_at = datetime.fromisoformat(reported).timestamp()
-        except ValueError:
-            occurred_at = None
-    cancelled = obj.get("info_type") == "cancelled"
-    return CurrentEvent(event_id=event_id, kind=entry.kind, occurred_at=occurred_at), cancelled
+    current = CurrentEvent(
+        event_id=event.event_id, kind=event.kind, occurred_at=event.reported_at.timestamp()
+    )
+    return current, event.info_type is InfoType.CANCELLED
 
 
 def pick_current_event(
@@ -79,7 +69,7 @@ def pick_current_event(
             continue
         if event.event_id in cancelled:
             continue
-        if event.occurred_at is not None and now - event.occurred_at > window_s:
+        if now - event.occurred_at > window_s:
             continue
         return event
     return None

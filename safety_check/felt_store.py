@@ -23,6 +23,7 @@ from yure.backoff import Backoff
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import BroadcastError, TimelineError
 from yure.broadcast.timeline import Timeline
+from yure.ingest.event import Kind
 from yure.safety_check import keys, store, wire
 from yure.safety_check.config import Clock, SafetyConfig
 from yure.safety_check.errors import SafetyCheckError
@@ -148,13 +149,11 @@ class FeltReports:
             return False
         event = await self._events.current(now)
         event_id = None
-        if event is not None and (
-            event.occurred_at is None or event.occurred_at >= burst.started_at - EVENT_LEAD_S
-        ):
+        if event is not None and event.occurred_at >= burst.started_at - EVENT_LEAD_S:
             event_id = event.event_id
         envelope = Envelope(
             key=burst.publication_key,
-            kind="felt",
+            kind=Kind.FELT,
             prefs=(burst.pref,),
             payload=wire.dumps(wire.felt_json(burst, event_id)),
             replaces=burst.previous_publication_key,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from enum import StrEnum
 
+from yure.ingest.event import Kind
+
 
 class CheckinStatus(StrEnum):
     """The one-tap answer to "are you safe?"."""
@@ -98,5 +100,6 @@ class CurrentEvent:
     """The latest official quake/tsunami event, as read from the public timeline."""
 
     event_id: str
-    kind: str
-    occurred_at: float | None
+    kind: Kind
+    #: Unix seconds of the event's report (``reported_at``).
+    occurred_at: float

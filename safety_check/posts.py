@@ -17,6 +17,7 @@ from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.timeline import Timeline
 from yure.geo.errors import GeoError
+from yure.ingest.event import Kind
 from yure.safety_check import keys, store, wire
 from yure.safety_check.config import Clock, SafetyConfig
 from yure.safety_check.errors import InvalidInput, NotFound
@@ -105,7 +106,7 @@ class Posts:
         await self._append(
             Envelope(
                 key=post_key(post.id),
-                kind="post",
+                kind=Kind.POST,
                 prefs=() if pref is None else (pref,),
                 payload=wire.dumps(wire.post_json(post)),
             )
@@ -148,7 +149,7 @@ class Posts:
         await self._append(
             Envelope(
                 key=f"post_hidden:{pid}",
-                kind="post",
+                kind=Kind.POST,
                 prefs=() if post.pref is None else (post.pref,),
                 payload=wire.dumps(wire.post_hidden_json(post)),
                 replaces=post_key(pid),

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from yure.ingest.event import Kind
 from yure.safety_check import text
 from yure.safety_check.errors import InvalidInput
 from yure.safety_check.felt import FeltBurst
@@ -228,7 +229,7 @@ def checkin_json(checkin: CheckIn, handle: str) -> dict[str, Any]:
 def post_json(post: Post) -> dict[str, Any]:
     """A post as published on the public timeline (no author: posts are anonymous)."""
     return {
-        "kind": "post",
+        "kind": Kind.POST.value,
         "official": False,
         "source": "user",
         "id": post.id,
@@ -250,7 +251,7 @@ def post_hidden_json(post: Post) -> dict[str, Any]:
 def felt_json(burst: FeltBurst, event_id: str | None) -> dict[str, Any]:
     """The aggregate of one felt burst in one prefecture."""
     return {
-        "kind": "felt",
+        "kind": Kind.FELT.value,
         "official": False,
         "source": "user",
         "id": burst.key,

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from urllib.parse import quote
 
-import orjson
 from aiohttp import web
 
-from yure.broadcast.envelope import Entry, parse_stream_id
+from yure.broadcast.envelope import Entry
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.limits import READ_BATCH_ENTRIES
 from yure.broadcast.timeline import Timeline
 from yure.geo import codes
 from yure.geo.errors import GeoError
+from yure.ingest.errors import EventJsonError
+from yure.ingest.event import Event, InfoType, Intensity, TsunamiGrade, event_from_payload
 from yure.web import keys
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,36 @@ MAX_FEED_SCAN_ENTRIES = 5000
 #: Longest title / summary we put in a feed.
 MAX_TEXT_CHARS = 2000
 _NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_INFO_TYPE_PREFIX = {"cancelled": "【取消】", "corrected": "【訂正】"}
+#: Title prefix of a 取消 / 訂正 telegram, as JMA's own pages write it.
+TITLE_PREFIX = {InfoType.CANCELLED: "【取消】", InfoType.CORRECTED: "【訂正】"}
+#: 震度 as JMA's pages write it (気象庁震度階級).
+INTENSITY_WORDS = {
+    Intensity.I1: "震度1",
+    Intensity.I2: "震度2",
+    Intensity.I3: "震度3",
+    Intensity.I4: "震度4",
+    Intensity.I5_LOWER: "震度5弱",
+    Intensity.I5_UPPER: "震度5強",
+    Intensity.I6_LOWER: "震度6弱",
+    Intensity.I6_UPPER: "震度6強",
+    Intensity.I7: "震度7",
+}
+#: 津波警報等の種類 as JMA names them.
+TSUNAMI_WORDS = {
+    TsunamiGrade.MAJOR_WARNING: "大津波警報",
+    TsunamiGrade.WARNING: "津波警報",
+    TsunamiGrade.ADVISORY: "津波注意報",
+    TsunamiGrade.FORECAST: "津波予報（若干の海面変動）",
+    TsunamiGrade.NONE: "解除",
+}
+#: Labels of the entry's text content (Japanese first, as the pages).
+LABEL_HYPOCENTER = "震源"
+LABEL_MAGNITUDE = "マグニチュード"
+LABEL_DEPTH = "深さ"
+LABEL_MAX_INTENSITY = "最大震度"
+LABEL_REPORTED = "発表"
+#: Where an entry links to: ``(entry, event) -> absolute URL`` of its page.
+LinkFor = Callable[[Entry, Event], str]
 
 
 def clean_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
@@ -45,9 +76,19 @@ def clean_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
 
 
 def render_feed(
-    *, pref: str, pref_name: str, self_url: str, entries: list[tuple[Entry, dict[str, Any]]]
+    *,
+    pref: str,
+    pref_name: str,
+    self_url: str,
+    entries: list[tuple[Entry, Event]],
+    link_for: LinkFor,
+    site_url: str,
 ) -> bytes:
-    """The Atom document for ``entries`` (newest first) of one prefecture."""
+    """The Atom document for ``entries`` (newest first) of one prefecture.
+
+    Each entry has ``link rel="alternate"`` to its page (``link_for``), a ``summary``
+    (the headline) and a plain-text ``content`` (RFC 4287 §4.1.1, §4.1.3).
+    """
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "ja")
@@ -57,28 +98,71 @@ def render_feed(
     link = ET.SubElement(feed, f"{{{ATOM_NS}}}link")
     link.set("rel", "self")
     link.set("href", clean_text(self_url))
+    site = ET.SubElement(feed, f"{{{ATOM_NS}}}link")
+    site.set("rel", "alternate")
+    site.set("type", "text/html")
+    site.set("href", clean_text(site_url))
     author = ET.SubElement(feed, f"{{{ATOM_NS}}}author")
     _sub(author, "name", "yure")
     _sub(feed, "generator", "yure")
-    updated = [_updated(entry, event) for entry, event in entries]
-    newest = max(updated, default=datetime.fromtimestamp(0, tz=UTC))
+    newest = max(
+        (event.reported_at for _, event in entries), default=datetime.fromtimestamp(0, tz=UTC)
+    )
     _sub(feed, "updated", newest.isoformat())
-    for (entry, event), when in zip(entries, updated, strict=True):
+    for entry, event in entries:
         item = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
         _sub(item, "id", f"urn:yure:entry:{entry.id}")
-        prefix = _INFO_TYPE_PREFIX.get(str(event.get("info_type")), "")
-        title = clean_text(event.get("title")) or entry.kind
+        prefix = TITLE_PREFIX.get(event.info_type, "")
+        title = clean_text(event.title) or event.kind.value
         _sub(item, "title", prefix + title)
-        _sub(item, "updated", when.isoformat())
-        published = event.get("reported_at")
-        if isinstance(published, str) and _iso(published) is not None:
-            _sub(item, "published", published)
+        _sub(item, "updated", event.reported_at.isoformat())
+        _sub(item, "published", event.reported_at.isoformat())
+        alternate = ET.SubElement(item, f"{{{ATOM_NS}}}link")
+        alternate.set("rel", "alternate")
+        alternate.set("type", "text/html")
+        alternate.set("href", clean_text(link_for(entry, event)))
         category = ET.SubElement(item, f"{{{ATOM_NS}}}category")
-        category.set("term", clean_text(entry.kind, 32))
-        summary = clean_text(event.get("headline")) or title
-        _sub(item, "summary", summary)
+        category.set("term", event.kind.value)
+        summary = clean_text(event.headline) or title
+        _sub(item, "summary", summary).set("type", "text")
+        _sub(item, "content", clean_text(entry_text(event, pref, pref_name))).set("type", "text")
     document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return document
+
+
+def entry_text(event: Event, pref: str, pref_name: str) -> str:
+    """The plain-text body of an entry: headline, hypocentre, intensities, tsunami grades
+    in this prefecture, time (values as JMA gives them)."""
+    lines = [event.headline] if event.headline else []
+    hypo = event.hypocenter
+    if hypo is not None:
+        parts = [f"{LABEL_HYPOCENTER}: {hypo.name}"]
+        if hypo.magnitude_text:
+            parts.append(f"{LABEL_MAGNITUDE}: {hypo.magnitude_text}")
+        if hypo.depth_km is not None:
+            parts.append(f"{LABEL_DEPTH}: {hypo.depth_km:g} km")
+        lines.append("  ".join(parts))
+    if event.max_intensity is not None:
+        lines.append(f"{LABEL_MAX_INTENSITY}: {INTENSITY_WORDS[event.max_intensity]}")
+    here = event.intensity.get(pref)
+    if here is not None:
+        lines.append(f"{pref_name}: {INTENSITY_WORDS[here]}")
+    for area in event.tsunami:
+        if pref in area.prefs:
+            lines.append(f"{area.area_name}: {TSUNAMI_WORDS[area.grade]}")
+    lines.append(f"{LABEL_REPORTED}: {event.reported_at.isoformat()}")
+    return "\n".join(lines)
+
+
+def event_link(request: web.Request, pref: str) -> LinkFor:
+    """Links to the event's page ``/events/{event_id}`` when the app serves one, else to the
+    live page filtered to the prefecture; absolute, on the public origin (behind a
+    proxy: https and the public host, see :mod:`yure.web.proxy`)."""
+    base = f"{request.scheme}://{request.host}"
+    if any(r.canonical.startswith("/events/{") for r in request.app.router.resources()):
+        return lambda entry, event: f"{base}/events/{quote(event.event_id, safe='')}"
+    live = f"{base}/?prefs={pref}"
+    return lambda entry, event: live
 
 
 async def atom_feed(request: web.Request) -> web.Response:
@@ -100,7 +184,12 @@ async def atom_feed(request: web.Request) -> web.Response:
         log.warning("atom feed failed pref=%s error=%s", pref, err)
         raise web.HTTPServiceUnavailable(text="timeline unavailable\n") from err
     body = render_feed(
-        pref=pref, pref_name=prefecture.name, self_url=str(request.url), entries=entries
+        pref=pref,
+        pref_name=prefecture.name,
+        self_url=str(request.url),
+        entries=entries,
+        link_for=event_link(request, pref),
+        site_url=f"{request.scheme}://{request.host}/?prefs={pref}",
     )
     return web.Response(
         body=body,
@@ -111,8 +200,8 @@ async def atom_feed(request: web.Request) -> web.Response:
     )
 
 
-async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, dict[str, Any]]]:
-    found: list[tuple[Entry, dict[str, Any]]] = []
+async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, Event]]:
+    found: list[tuple[Entry, Event]] = []
     before: str | None = None
     scanned = 0
     while len(found) < MAX_FEED_ENTRIES and scanned < MAX_FEED_SCAN_ENTRIES:
@@ -125,13 +214,12 @@ async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, d
             if pref not in entry.prefs:
                 continue
             try:
-                event = orjson.loads(entry.payload)
-            except orjson.JSONDecodeError:
+                event = event_from_payload(entry.payload)  # posts and felt reports: refused
+            except EventJsonError:
                 continue
-            if isinstance(event, dict) and event.get("official") is True:
-                found.append((entry, event))
-                if len(found) >= MAX_FEED_ENTRIES:
-                    break
+            found.append((entry, event))
+            if len(found) >= MAX_FEED_ENTRIES:
+                break
     return found
 
 
@@ -139,21 +227,3 @@ def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
     element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}")
     element.text = text
     return element
-
-
-def _iso(text: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
-
-
-def _updated(entry: Entry, event: dict[str, Any]) -> datetime:
-    """Time of an entry: the event's reported_at, else the stream id's clock."""
-    reported = event.get("reported_at")
-    when = _iso(reported) if isinstance(reported, str) else None
-    if when is not None:
-        return when
-    ms = parse_stream_id(entry.id)[0]
-    return datetime.fromtimestamp(ms // 1000, tz=UTC)

@@ -182,7 +182,7 @@ def respond(
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = asset.content_type
     body = asset.body
-    if asset.gzipped is not None and _accepts_gzip(request.headers.get("Accept-Encoding", "")):
+    if asset.gzipped is not None and accepts_gzip(request.headers.get("Accept-Encoding", "")):
         headers["Content-Encoding"] = "gzip"
         body = asset.gzipped
     return web.Response(body=body, headers=headers)
@@ -194,7 +194,8 @@ def _etags(header: str) -> set[str]:
     return tags - {""}
 
 
-def _accepts_gzip(header: str) -> bool:
+def accepts_gzip(header: str) -> bool:
+    """Whether ``Accept-Encoding`` ``header`` accepts gzip."""
     # RFC 9110 §12.5.3: "gzip;q=0" refuses gzip.
     for part in header.split(","):
         coding, _, params = part.partition(";")

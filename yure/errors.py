@@ -6,7 +6,8 @@ Each package defines its own errors under :class:`YureError`::
     ├── ConfigError                 yure.errors     bad environment at start-up
     ├── IngestError                 ingest.errors
     │   ├── TelegramError           a document that is not a usable JMA telegram
-    │   └── FeedError               an Atom feed or HTTP fetch that failed
+    │   ├── FeedError               an Atom feed or HTTP fetch that failed
+    │   └── EventJsonError          a payload that is not an event's wire form
     ├── GeoError                    geo.errors      bad coordinates, unknown codes
     ├── BroadcastError              broadcast.errors
     ├── InfraError                  infra.errors    embedded redis-server, Redis lease

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from yure.errors import ConfigError
+from yure.forwarded import Network, parse_networks, parse_public_url
 
 JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
 DEFAULT_JMA_FEEDS = (JMA_FEED_BASE + "eqvol.xml",)
@@ -55,6 +56,18 @@ class Settings:
     checkin_ttl_s: int = 7 * 24 * 3600
     #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
     address_secret: str | None = None
+    #: Reverse proxies whose Forwarded / X-Forwarded-* headers are believed (CIDRs).
+    trusted_proxies: tuple[Network, ...] = ()
+    #: ``scheme://host[:port]`` the public reaches yure at; pins invite/Atom/self URLs.
+    public_url: str | None = None
+    #: ``text`` (key=value lines) or ``json`` (one JSON object per line).
+    log_format: str = "text"
+    #: One log line per HTTP request (logger ``yure.access``).
+    access_log: bool = False
+    #: PostgreSQL URL of the history archive; ``None`` means an SQLite file in data_dir.
+    database_url: str | None = None
+    #: Archived events older than this many days are deleted; ``None`` keeps them for ever.
+    archive_retention_days: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -99,6 +112,14 @@ class Settings:
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
             address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),
+            trusted_proxies=get("YURE_TRUSTED_PROXIES", parse_networks, defaults.trusted_proxies),
+            public_url=get("YURE_PUBLIC_URL", _public_url, defaults.public_url),
+            log_format=get("YURE_LOG_FORMAT", _log_format, defaults.log_format),
+            access_log=get("YURE_ACCESS_LOG", _bool, defaults.access_log),
+            database_url=get("YURE_DATABASE_URL", _database_url, defaults.database_url),
+            archive_retention_days=get(
+                "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
+            ),
         )
 
 
@@ -178,6 +199,22 @@ def _redis_url(raw: str) -> str:
 def _secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
+def _public_url(raw: str) -> str:
+    scheme, host = parse_public_url(raw)
+    return f"{scheme}://{host}"
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("must be a postgresql:// URL")
     return raw
 
 
@@ -186,3 +223,9 @@ def _log_level(raw: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+#: The validators of YURE_PORT and YURE_WORKERS, reused by the command line's overrides
+#: (``yure serve --port/--workers``) so both refuse the same values with the same words.
+parse_port = _port
+parse_positive_int = _positive_int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from tests.ingest.telegrams import JST
 from yure.ingest.errors import IngestError
 from yure.ingest.event import Event, InfoType, Kind, Status
 from yure.ingest.ledger import (
+    MAX_FUTURE_SKEW_S,
     MAX_STATE_BYTES,
     Decision,
     Publication,
@@ -26,6 +28,8 @@ from yure.ingest.ledger import (
 from yure.ingest.merge import item_key
 
 T0 = datetime(2024, 4, 17, 23, 20, tzinfo=JST)
+#: Receipt time of items by default: after every report time used here.
+LATER = T0 + timedelta(days=1)
 
 
 def ev(
@@ -50,8 +54,15 @@ def ev(
     )
 
 
-def run(state: StreamState | None, event: Event, *, partial: bool = False) -> Decision:
-    return decide(state, event, item_key(event, partial=partial))
+def run(
+    state: StreamState | None,
+    event: Event,
+    *,
+    partial: bool = False,
+    received_at: datetime | None = None,
+) -> Decision:
+    received = LATER if received_at is None else received_at
+    return decide(state, event, item_key(event, partial=partial), received_at=received)
 
 
 def test_first_item_of_a_stream_is_new() -> None:
@@ -240,3 +251,66 @@ def test_serial_less_streams_end_at_the_latest_report(data: st.DataObject) -> No
     minutes = data.draw(st.lists(st.integers(0, 600), min_size=1, max_size=10, unique=True))
     events = [ev(None, minute=m, type_code="VXSE51") for m in minutes]
     _check_stream(list(data.draw(st.permutations(events))))
+
+
+def test_a_future_dated_item_ranks_at_its_receipt_and_is_flagged() -> None:
+    """Issue 10 item 10: a telegram dated 2 h ahead must not silence the ones after it."""
+    received = T0
+    future = ev(None, type_code="VTSE41", minute=120)
+    first = run(None, future, received_at=received)
+    assert first.verdict is Verdict.NEW and first.future_dated
+    assert first.state is not None and first.state.rank == (-1, int(received.timestamp()))
+    later = ev(None, type_code="VTSE41", minute=1, info=InfoType.CORRECTED)
+    second = run(first.state, later, received_at=received + timedelta(minutes=1, seconds=20))
+    assert second.verdict is Verdict.REPLACES and not second.future_dated
+    # an item reported before the future-dated one reached us is still older than it
+    older = ev(None, type_code="VTSE41", minute=-1)
+    assert run(first.state, older).verdict is Verdict.STALE
+
+
+def test_a_little_ahead_is_not_flagged() -> None:
+    item = ev(None, type_code="VTSE41", minute=1)
+    decision = run(None, item, received_at=item.reported_at - timedelta(seconds=MAX_FUTURE_SKEW_S))
+    assert not decision.future_dated
+
+
+def test_a_stored_state_from_the_future_does_not_order_the_stream() -> None:
+    """A state kept by an older yure from a future-dated telegram (or before the clock went
+    back) is replaced by the next item, whatever its rank."""
+    poisoned = StreamState("jma:VTSE41:old", (-1, int((T0 + timedelta(hours=2)).timestamp())))
+    item = ev(None, type_code="VTSE41", minute=1)
+    decision = run(poisoned, item, received_at=item.reported_at + timedelta(seconds=5))
+    assert decision.verdict is Verdict.REPLACES
+    assert decision.publication is not None and decision.publication.replaces == poisoned.key
+    # within the skew it still orders: a lower rank is stale
+    near = StreamState("jma:VTSE41:near", (-1, int((T0 + timedelta(seconds=30)).timestamp())))
+    assert run(near, ev(None, type_code="VTSE41"), received_at=T0).verdict is Verdict.STALE
+
+
+@given(
+    st.lists(st.integers(min_value=-3 * 3600, max_value=3 * 3600), min_size=1, max_size=12),
+    st.integers(min_value=0, max_value=3 * 3600),
+)
+@settings(max_examples=60, deadline=None)
+def test_an_item_reported_after_every_earlier_receipt_is_always_published(
+    offsets_s: list[int], gap_s: int
+) -> None:
+    """Whatever dates came before (however far ahead), a real item reported after all of
+    them reached us is published."""
+    state: StreamState | None = None
+    received = T0
+    for n, offset in enumerate(offsets_s):
+        received = T0 + timedelta(seconds=10 * n)
+        item = dataclasses.replace(
+            ev(None, type_code="VTSE41"),
+            reported_at=received + timedelta(seconds=offset),
+            headline=str(n),
+            event_id=str(n),
+        )
+        state = run(state, item, received_at=received).state
+    real = dataclasses.replace(
+        ev(None, type_code="VTSE41", info=InfoType.CORRECTED),
+        reported_at=received + timedelta(seconds=1 + gap_s),
+    )
+    decision = run(state, real, received_at=real.reported_at + timedelta(seconds=3))
+    assert decision.verdict in (Verdict.NEW, Verdict.REPLACES)

@@ -305,6 +305,7 @@ async def test_ingest_service_runs_both_sources(
     )
     timeline = FakeTimeline()
     service = IngestService(settings, redis_client, timeline)
+    assert (service.last_success_at, service.error_count) == (None, 0)  # not started
     task = asyncio.create_task(service.run())
     try:
         await wait_for(
@@ -322,8 +323,28 @@ async def test_ingest_service_runs_both_sources(
     assert {p.event.type_code for p in timeline.calls} == {"VXSE51", "VXSE43"}
     assert service.poller is not None and service.poller.last_success_at is not None
     assert service.p2p is not None and service.p2p.counters.published == 1
-    disabled = IngestService(
-        Settings(ingest_enabled=False, data_dir=tmp_path), redis_client, timeline
-    )
-    await disabled.run()  # returns at once
-    assert disabled.poller is None
+    assert service.last_success_at == service.poller.last_success_at
+    assert service.error_count == service.poller.counters.errors
+
+
+async def test_a_future_dated_p2p_tsunami_does_not_silence_later_ones(
+    redis_client: redis.asyncio.Redis, tmp_path: Path
+) -> None:
+    """Issue 10 item 10, P2P side: a relayed 552 dated 2 h ahead of its receipt must not
+    make the later real warning stale."""
+    now = T0 + timedelta(minutes=10)
+    clock_s = [now.timestamp()]
+    timeline = FakeTimeline()
+    client = make_client("ws://127.0.0.1:9/v2/ws", SeenStore(redis_client, prefix="t"), timeline,
+                         tmp_path, clock=lambda: clock_s[0])  # fmt: skip
+    await client.handle_message(
+        items.encode(items.tsunami("f1", issue_time="2024/04/18 01:30:00",
+                                   areas=[("宮城県", "Watch")]))
+    )  # fmt: skip
+    clock_s[0] += 90
+    await client.handle_message(
+        items.encode(items.tsunami("r2", issue_time="2024/04/17 23:31:00",
+                                   areas=[("宮城県", "MajorWarning")]))
+    )  # fmt: skip
+    assert [p.event.tsunami[0].grade.value for p in timeline.calls] == ["advisory", "major_warning"]
+    assert client.counters.dropped_stale == 0

@@ -24,6 +24,7 @@ from yure.ingest.poller import (
     BACKFILL_EVERY_S,
     BACKFILL_GAP_S,
     BACKFILL_WINDOW_S,
+    MAX_BACKOFF_S,
     MAX_TELEGRAM_ATTEMPTS,
     JmaPoller,
 )
@@ -365,25 +366,35 @@ async def test_crash_between_sink_and_commit_republishes_the_same_key(rig: Rig) 
     assert again.replaces == crashing.calls[0].key
 
 
-async def test_run_backs_off_then_polls_at_the_interval(rig: Rig) -> None:
+@pytest.mark.parametrize("interval", [20.0, 150.0])
+async def test_backoff_never_exceeds_the_interval_nor_a_minute(rig: Rig, interval: float) -> None:
+    """Issue 10 item 11: after a long JMA outage the poller used to wait up to 300 s; now
+    every retry comes within one poll interval (and at most a minute), so items flow within
+    one interval of JMA recovering."""
+    failures = 9
     delays: list[float] = []
-    rig.fake.script_feed("eqvol.xml", 500, 500, 500)
+    rig.fake.script_feed("eqvol.xml", *([500] * failures))
+    publish_quake(rig.fake, "VXSE51", 0)
 
     async def fake_sleep(seconds: float) -> None:
         delays.append(seconds)
-        if len(delays) >= 4:
+        if len(delays) > failures:
             raise asyncio.CancelledError
         await asyncio.sleep(0)
 
-    poller = rig.poller(sleep=fake_sleep, rng=random.Random(7))
+    settings = dataclasses.replace(rig.settings, poll_interval_s=interval)
+    poller = JmaPoller(
+        settings, rig.session, SeenStore(rig.redis, prefix="test:ingest", clock=rig.clock),
+        rig.timeline, quarantine=Quarantine(rig.quarantine_dir), clock=rig.clock,
+        sleep=fake_sleep, rng=random.Random(7),
+    )  # fmt: skip
     with pytest.raises(asyncio.CancelledError):
         await poller.run()
-    interval = rig.settings.poll_interval_s
-    ceilings = [interval, 2 * interval, 4 * interval]
-    for delay, ceiling in zip(delays[:3], ceilings, strict=True):
-        assert ceiling / 2 <= delay <= ceiling  # capped exponential with jitter
-    assert delays[3] == interval  # success: back to the normal interval
-    assert poller.counters.polls == 4
+    ceiling = min(interval, MAX_BACKOFF_S)
+    assert all(ceiling / 2 <= delay <= ceiling for delay in delays[:failures])
+    assert len(rig.timeline.calls) == 1  # the first poll after recovery delivers the item
+    assert delays[failures] == interval  # success: back to the normal interval
+    assert poller.counters.polls == failures + 1
 
 
 @pytest.mark.reference
@@ -420,3 +431,31 @@ async def test_per_poll_cap_leaves_the_rest_for_the_next_poll(
     assert rig.fake.conditional_hits["/developer/xml/feed/eqvol.xml"] == 0
     await poller.poll_once()
     assert rig.fake.conditional_hits["/developer/xml/feed/eqvol.xml"] == 1
+
+
+async def test_a_future_dated_tsunami_telegram_does_not_silence_later_ones(rig: Rig) -> None:
+    """Issue 10 item 10: a VTSE41 dated 2 h ahead of its receipt must not make every later
+    real 大津波警報 stale; both are published (a tsunami warning is never lost)."""
+    advisory = (jma.TsunamiItem("220", "宮城県", "62", "津波注意報"),)
+    major = (jma.TsunamiItem("220", "宮城県", "52", "大津波警報"),)
+    poller = rig.poller()
+    received = datetime.fromtimestamp(rig.clock(), UTC)
+    ahead = received + timedelta(hours=2)
+    rig.fake.publish(
+        jma.file_name(received, "VTSE41"),
+        jma.tsunami(advisory, event_id=EVENT_ID, report_time=ahead),
+        updated=received,
+    )
+    await poller.poll_once()
+    rig.clock.advance(60)
+    later = datetime.fromtimestamp(rig.clock(), UTC) - timedelta(seconds=30)
+    rig.fake.publish(
+        jma.file_name(later, "VTSE41", 1),
+        jma.tsunami(major, event_id=EVENT_ID, report_time=later),
+        updated=later,
+    )
+    await poller.poll_once()
+    future, real = rig.timeline.calls
+    assert real.replaces == future.key
+    assert real.event.tsunami[0].area_name == "宮城県"
+    assert poller.counters.dropped_stale == 0

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import orjson
 
 from tests.safety_check.conftest import Api, AppFactory, FakeClock, fast_config, redis_dump
+from tests.support import event_json
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.timeline import Timeline
 from yure.safety_check import keys, store
@@ -107,15 +108,7 @@ async def test_coordinates_only_when_opted_in(api: Api) -> None:
 
 async def _publish_quake(r: object, event_id: str, reported_at: datetime, **extra: object) -> None:
     timeline = Timeline(r, retention_s=48 * 3600)  # type: ignore[arg-type]
-    payload = {
-        "kind": "quake",
-        "official": True,
-        "status": "actual",
-        "info_type": "issued",
-        "event_id": event_id,
-        "reported_at": reported_at.isoformat(),
-        **extra,
-    }
+    payload = {**event_json(event_id=event_id, reported_at=reported_at), **extra}
     await timeline.append(
         Envelope(
             key=f"jma:{event_id}:{extra.get('info_type', 'issued')}",

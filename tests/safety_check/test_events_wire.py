@@ -8,7 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support import event_json
+from tests.web.browser import user_event
 from yure.broadcast.envelope import Entry
+from yure.ingest.event import Kind
 from yure.safety_check import wire
 from yure.safety_check.errors import InvalidInput
 from yure.safety_check.events import pick_current_event
@@ -19,27 +22,25 @@ NOW = datetime(2024, 1, 1, 16, 30, tzinfo=UTC).timestamp()
 DAY = 86400.0
 
 
-def _entry(n: int, kind: str, **payload: Any) -> Entry:
-    body = {
-        "kind": kind,
-        "official": True,
-        "status": "actual",
-        "info_type": "issued",
-        "reported_at": datetime(2024, 1, 1, 16, 10, tzinfo=UTC).isoformat(),
-        **payload,
-    }
+def _entry(n: int, kind: str, /, **payload: Any) -> Entry:
+    """A timeline entry of ``kind`` whose event JSON has ``payload``'s fields replaced."""
+    if kind in {"post", "felt"}:
+        body: dict[str, Any] = user_event(kind, [])
+    else:
+        body = event_json(kind=Kind(kind), event_id=payload.pop("event_id", "x"))
+    body.update(payload)
     return Entry(id=f"{n}-0", key=f"k{n}", kind=kind, prefs=(), payload=orjson.dumps(body))
 
 
 def test_newest_official_quake_or_tsunami_wins() -> None:
     entries = [
-        _entry(5, "post", event_id="p", official=False),
+        _entry(5, "post"),
         _entry(4, "eew", event_id="eew1"),
         _entry(3, "tsunami", event_id="T1"),
         _entry(2, "quake", event_id="Q1"),
     ]
     event = pick_current_event(entries, now=NOW, window_s=DAY)
-    assert event is not None and (event.event_id, event.kind) == ("T1", "tsunami")
+    assert event is not None and (event.event_id, event.kind) == ("T1", Kind.TSUNAMI)
     assert event.occurred_at == datetime(2024, 1, 1, 16, 10, tzinfo=UTC).timestamp()
 
 
@@ -47,10 +48,12 @@ def test_newest_official_quake_or_tsunami_wins() -> None:
     "newest",
     [
         {"status": "exercise"},
-        {"official": False},
+        {"kind": "post"},
+        {"kind": "eew"},
         {"event_id": ""},
         {"event_id": 5},
         {"reported_at": datetime(2023, 12, 1, tzinfo=UTC).isoformat()},
+        {"reported_at": "yesterday"},
     ],
 )
 def test_unusable_newest_is_skipped(newest: dict[str, Any]) -> None:
@@ -73,12 +76,12 @@ def test_cancelled_event_is_not_current() -> None:
     assert pick_current_event(entries[:2], now=NOW, window_s=DAY) is None
 
 
-def test_garbage_payloads_and_bad_dates() -> None:
+def test_garbage_payloads_are_skipped() -> None:
     garbage = Entry(id="9-0", key="g", kind="quake", prefs=(), payload=b"not json")
     listed = Entry(id="8-0", key="l", kind="quake", prefs=(), payload=b"[1]")
-    undated = _entry(7, "quake", event_id="U", reported_at="yesterday")
-    event = pick_current_event([garbage, listed, undated], now=NOW, window_s=DAY)
-    assert event is not None and event.event_id == "U" and event.occurred_at is None
+    good = _entry(7, "quake", event_id="U")
+    event = pick_current_event([garbage, listed, good], now=NOW, window_s=DAY)
+    assert event is not None and event.event_id == "U"
     assert pick_current_event([], now=NOW, window_s=DAY) is None
 
 

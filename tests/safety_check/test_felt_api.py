@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from tests.safety_check.conftest import Api, AppFactory, FakeClock, fast_config
+from tests.support import event_json
 from yure.broadcast.envelope import Entry, Envelope
 from yure.broadcast.timeline import Timeline
 from yure.safety_check.ratelimit import Limit
@@ -80,14 +81,7 @@ async def test_p2p_records_and_bursts(make_api: AppFactory) -> None:
 async def test_felt_links_the_current_official_event(api: Api) -> None:
     await api.signup("linker")
     timeline = Timeline(api.redis, retention_s=48 * 3600)
-    payload = {
-        "kind": "quake",
-        "official": True,
-        "status": "actual",
-        "info_type": "issued",
-        "event_id": "20240101161010",
-        "reported_at": datetime.now(UTC).isoformat(),
-    }
+    payload = event_json(event_id="20240101161010", reported_at=datetime.now(UTC))
     await timeline.append(
         Envelope(key="jma:x", kind="quake", prefs=("17",), payload=orjson.dumps(payload))
     )

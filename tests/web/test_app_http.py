@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,12 @@ import orjson
 
 from tests.broadcast.support import WAIT_S, envelope, running_server
 from tests.redis_server import RedisProcess
+from tests.support import event_json
+from tests.web.browser import user_event
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.limits import Limits
-from yure.web import health
+from yure.ingest import liveness
+from yure.ingest.event import InfoType
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -133,17 +137,12 @@ async def test_atom_feed_is_well_formed_and_escaped(redis_url: str, tmp_path: Pa
         aiohttp.ClientSession() as http,
     ):
         tl = server.timeline
-        official = {
-            "official": True,
-            "title": nasty,
-            "headline": "本文 & <b>",
-            "reported_at": "2024-01-01T16:10:00+09:00",
-            "info_type": "issued",
-        }
+        at = datetime.fromisoformat("2024-01-01T16:10:00+09:00")
+        official = event_json(title=nasty, headline="本文 & <b>", reported_at=at)
         await tl.append(Envelope("q1", "quake", ("13",), orjson.dumps(official)))
-        cancel = {**official, "info_type": "cancelled", "title": "震源に関する情報"}
+        cancel = event_json(info_type=InfoType.CANCELLED, title="震源に関する情報", reported_at=at)
         await tl.append(Envelope("q1c", "quake", ("13",), orjson.dumps(cancel), replaces="q1"))
-        user = {"official": False, "title": "user post", "reported_at": "2024-01-01T16:11:00+09:00"}
+        user = user_event("post", ["13"], text="user post")
         await tl.append(Envelope("p1", "post", ("13",), orjson.dumps(user)))
         await tl.append(Envelope("q2", "quake", ("01",), orjson.dumps(official)))
         async with http.get(f"{server.base}/feeds/13.atom") as resp:
@@ -178,8 +177,8 @@ async def test_healthz_metrics_and_cors(redis_url: str, tmp_path: Path) -> None:
             body = await resp.json()
             assert resp.status == 200 and body["status"] == "ok"
             assert body["feed"]["fresh"] is False and body["feed"]["last_success_age_s"] is None
-        await health.record_poll_success(server.redis, time.time() - 5)
-        await health.record_poll_success(server.redis, time.time() - 500)  # never goes back
+        await liveness.record_poll_success(server.redis, time.time() - 5)
+        await liveness.record_poll_success(server.redis, time.time() - 500)  # never goes back
         async with http.get(f"{server.base}/healthz") as resp:
             feed = (await resp.json())["feed"]
             assert feed["fresh"] is True and 4 <= feed["last_success_age_s"] < 60

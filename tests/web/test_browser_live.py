@@ -30,8 +30,9 @@ from tests.web.browser import (
     user_event,
 )
 from yure.broadcast.frames import CloseCode
+from yure.ingest import liveness
 from yure.settings import Settings
-from yure.web import health, keys, serve
+from yure.web import keys, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -185,7 +186,7 @@ async def test_english_on_a_phone_with_the_colour_blind_palette(
     browser: Browser, redis_url: str, tmp_path: Path
 ) -> None:
     async with running_server(redis_url, tmp_path) as server:
-        await server.redis.set(health.LAST_POLL_KEY, repr(time.time() - 2 * 3600))
+        await server.redis.set(liveness.LAST_POLL_KEY, repr(time.time() - 2 * 3600))
         await append(server.timeline, "q1", fixture_event("VXSE53_prefixed"))
         await append(server.timeline, "t1", fixture_event("VTSE41_major_tokyo_bay"))
         url = server.base + "/?lang=en&palette=cb"
@@ -251,7 +252,7 @@ async def test_a_telegram_from_the_jma_feed_reaches_the_page(
     browser: Browser, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A local JMA feed → the real poller (serve.run_ingest) → the timeline → the page."""
-    monkeypatch.setattr(serve, "LIVENESS_EVERY_S", 0.05)
+    monkeypatch.setattr(liveness, "LIVENESS_EVERY_S", 0.05)
     fake = await FakeJma().start()
     try:
         async with running_server(redis_url, tmp_path) as server:
@@ -266,7 +267,7 @@ async def test_a_telegram_from_the_jma_feed_reaches_the_page(
             ingest = asyncio.create_task(serve.run_ingest(settings, server.app))
             try:
                 deadline = time.monotonic() + WAIT_MS / 1000
-                while await health.feed_age(server.redis) is None:
+                while await liveness.feed_age(server.redis) is None:
                     assert time.monotonic() < deadline, "the poller never succeeded"
                     await asyncio.sleep(0.05)
                 async with opened(browser, server.base + "/") as (page, watch):

@@ -174,3 +174,26 @@ async def test_workers_share_one_port(fresh_redis: RedisProcess, tmp_path: Path)
     finally:
         assert server.stop() == 0
         await client.aclose()
+
+
+def _started_workers(log: Path) -> list[int]:
+    """Pids of ``worker started`` lines in the server's log, in order."""
+    return [int(line.rsplit("pid=", 1)[1]) for line in log.read_text().splitlines()
+            if "worker started" in line]  # fmt: skip
+
+
+async def test_a_killed_worker_is_restarted(fresh_redis: RedisProcess, tmp_path: Path) -> None:
+    """The supervisor notices a dead worker and starts another (issue 10 item 12)."""
+    server = Serve(tmp_path, "--workers", "2", REDIS_URL=fresh_redis.url)
+    log = tmp_path / "serve.log"
+    try:
+        await server.healthy()
+        victim = _started_workers(log)[0]
+        os.kill(victim, signal.SIGKILL)
+        async with asyncio.timeout(WAIT_S * 2):
+            while len(_started_workers(log)) < 3:  # noqa: ASYNC110 - polling another process's log
+                await asyncio.sleep(0.05)
+        assert "worker died index=0" in log.read_text()
+        await server.healthy()
+    finally:
+        assert server.stop() == 0

@@ -3,9 +3,24 @@
 // alert's. All data is inserted as text (dom.js).
 
 import { el } from "./dom.js";
-import { formatTime, intensityLabel, intensityText, lang, prefName, t } from "./i18n.js";
+import { ago, formatTime, intensityLabel, intensityText, lang, prefName, t } from "./i18n.js";
 import { GRADES, gradeRank, intensityRank } from "./model.js";
 import { PALETTES, textOn } from "./palette.js";
+import { KIND, feltCounts, isCancel, isCorrection, isFelt, userStamp } from "./item.js";
+
+/** When: 「3月11日 14:50」 and its age 「3分前」 (kept fresh by refreshAges). */
+export function stamp(iso) {
+  const ms = Date.parse(iso);
+  return el("span", { class: "when" }, el("time", { datetime: iso }, formatTime(iso)), " ",
+    Number.isNaN(ms) ? null : el("span", { class: "age", "data-at": ms }, ago(Date.now() - ms)));
+}
+
+export function refreshAges(root = document) {
+  for (const node of root.querySelectorAll(".age[data-at]")) node.textContent = ago(Date.now() - Number(node.dataset.at));
+}
+
+/** The item's own address: the live page opened at that item. */
+export const itemUrl = (group) => `${location.origin}/?item=${encodeURIComponent(group.key)}`;
 
 function chip(text, colour, attrs = {}) {
   const node = el("span", { class: "chip", ...attrs }, text);
@@ -31,8 +46,8 @@ function officialBadge(ev) {
 const unverifiedBadge = () => el("span", { class: "badge badge-unverified" }, t("badge_unverified"));
 
 export function infoTag(ev) {
-  if (ev.info_type === "cancelled") return el("span", { class: "tag tag-cancelled" }, t("info_cancelled"));
-  if (ev.info_type === "corrected") return el("span", { class: "tag tag-corrected" }, t("info_corrected"));
+  if (isCancel(ev)) return el("span", { class: "tag tag-cancelled" }, t("info_cancelled"));
+  if (isCorrection(ev)) return el("span", { class: "tag tag-corrected" }, t("info_corrected"));
   return null;
 }
 
@@ -72,9 +87,9 @@ function tsunamiList(areas, palette, compact) {
 
 function officialCard(group, opts) {
   const { palette, compact } = opts;
-  const cancel = group.entries.filter((e) => e.ev.info_type === "cancelled").at(-1);
+  const cancel = group.entries.filter((e) => isCancel(e.ev)).at(-1);
   const content = group.retracted
-    ? (group.entries.filter((e) => e.ev.info_type !== "cancelled").at(-1) ?? cancel)
+    ? (group.entries.filter((e) => !isCancel(e.ev)).at(-1) ?? cancel)
     : group.latest;
   const ev = content.ev;
   const maxInt = ev.max_intensity ?? null;
@@ -94,13 +109,13 @@ function officialCard(group, opts) {
     ev.headline ? el("p", { class: "headline" }, ev.headline) : null,
     ev.foreign ? el("p", { class: "muted" }, t("foreign")) : null,
     hypoLine(ev),
-    maxInt ? el("p", { class: "maxint" }, `${t(ev.kind === "eew" ? "eew_max" : "max_int")} `, intensityChip(maxInt, palette)) : null,
+    maxInt ? el("p", { class: "maxint" }, `${t(ev.kind === KIND.EEW ? "eew_max" : "max_int")} `, intensityChip(maxInt, palette)) : null,
     intensityList(group.retracted ? ev.intensity ?? {} : group.intensity, palette, compact),
     tsunamiList(group.retracted ? ev.tsunami ?? [] : group.tsunami, palette, compact));
   card.append(
     el("header", { class: "card-head" }, officialBadge(ev), " ",
       el("span", { class: "kind" }, t(`kind_${group.kind}`)), " ",
-      el("time", { datetime: ev.reported_at }, formatTime(ev.reported_at))),
+      stamp(ev.reported_at), opts.share?.(group, ev.title)),
     body);
   if (group.retracted && cancel && cancel !== content) {
     card.append(el("p", { class: "retraction", role: "note" },
@@ -110,31 +125,32 @@ function officialCard(group, opts) {
   return card;
 }
 
-function userCard(group) {
+function userCard(group, opts) {
   const entry = group.entries.at(-1);
   const ev = entry.ev;
   const prefs = (ev.prefs ?? []).map(prefName).join(lang() === "en" ? ", " : "、");
-  const stamp = ev.updated_at ?? ev.created_at;
+  const at = userStamp(ev);
   const head = el("header", { class: "card-head" }, unverifiedBadge(), " ",
-    el("span", { class: "kind" }, t(ev.kind === "felt" ? "kind_felt" : "kind_post")), " ",
+    el("span", { class: "kind" }, t(isFelt(ev) ? "kind_felt" : "kind_post")), " ",
     prefs ? el("span", { class: "where" }, prefs) : null, " ",
-    el("time", { datetime: stamp }, formatTime(stamp)));
+    stamp(at), opts.share?.(group, t(isFelt(ev) ? "kind_felt" : "kind_post")));
   let body;
-  if (ev.kind === "felt") {
-    const c = ev.counts ?? {};
-    body = el("p", { class: "felt-count" }, t("felt_count", { n: Number(c.total) || 0 }), " ",
-      el("span", { class: "muted" }, t("felt_detail", { u: Number(c.user) || 0, p: Number(c.p2p) || 0 })));
+  if (isFelt(ev)) {
+    const c = feltCounts(ev);
+    body = el("p", { class: "felt-count" }, t("felt_count", { n: c.total }), " ",
+      el("span", { class: "muted" }, t("felt_detail", { u: c.user, p: c.p2p })));
   } else if (entry.hidden || typeof ev.text !== "string") {
     body = el("p", { class: "muted post-hidden" }, t("post_hidden"));
   } else {
     body = el("p", { class: "post-text" }, ev.text);
   }
-  return el("article", { class: `card unverified kind-${ev.kind === "felt" ? "felt" : "post"}`, "data-key": group.key }, head, body);
+  return el("article", { class: `card unverified kind-${isFelt(ev) ? KIND.FELT : KIND.POST}`, "data-key": group.key }, head, body);
 }
 
-/** One group as a card; opts: {palette, compact, more(group, card) adds to official cards}. */
+/** One group as a card; opts: {palette, compact, share(group, title) → a share control,
+ * more(group, card) adds to official cards}. */
 export function renderGroup(group, opts) {
-  return group.official ? officialCard(group, opts) : userCard(group);
+  return group.official ? officialCard(group, opts) : userCard(group, opts);
 }
 
 /** The text read out by screen readers for a new official item. */

@@ -3,8 +3,8 @@
 // (palette=cb), connection and feed freshness, and aria-live announcements.
 
 import { $, $$, el, getJSON } from "./dom.js";
-import { announcement, renderGroup } from "./cards.js";
-import { cardDetails } from "./details.js";
+import { announcement, refreshAges, renderGroup } from "./cards.js";
+import { cardDetails, shareButton } from "./details.js";
 import { ago, describeSelection, extend, formatTime, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
 import { legend } from "./legend.js";
 import { JapanMap } from "./map.js";
@@ -13,6 +13,7 @@ import { expandPrefs, readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
 import { isAftershock, mainGroup } from "./pinning.js";
 import { LiveStream, backoffMs } from "./stream.js";
+import { KIND, isOfficial } from "./item.js";
 
 // Invite links are /#invite=<token> (docs/api.md): the check-in page takes them.
 if (location.hash.startsWith("#invite=")) location.replace(`/safety${location.hash}`);
@@ -26,7 +27,7 @@ extend({
     feed_none: "気象庁フィード：受信記録なし", feed_unknown: "サーバーの状態を確認できません", main_event: "主な地震",
     aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度",
     map_caption: "{title}（{time}）", map_caption_none: "表示中の地震はありません", show_on_map: "地図に表示",
-    history: "発表履歴（{n}件）",
+    history: "発表履歴（{n}件）", lite_link: "軽量版（回線が混雑しているとき）", share: "共有", link_copied: "リンクをコピーしました",
   },
   en: {
     tagline: "Earthquake & tsunami information", skip_to_timeline: "Skip to timeline",
@@ -39,6 +40,7 @@ extend({
     main_event: "Main event", aftershocks: "Aftershocks and nearby quakes ({n})",
     legend_intensity: "Intensity", map_caption: "{title} ({time})",
     map_caption_none: "No earthquake shown", show_on_map: "Show on map", history: "Issued telegrams ({n})",
+    share: "Share", link_copied: "Link copied", lite_link: "Lite page (for slow networks)",
   },
 });
 
@@ -55,7 +57,9 @@ document.title = `yure 揺れ — ${t("tagline")}`;
 const feed = new Feed();
 const openDetails = new Set();
 const status = { state: "connecting", lastMessageAt: null, health: null };
-let chosenKey = null;
+/** ?item=…: the card the page was opened at (shown on the map, scrolled to once). */
+let chosenKey = params.item;
+let scrollToItem = params.item !== null;
 let map = null;
 let renderTimer = null;
 
@@ -71,10 +75,11 @@ function setupLinks() {
   $("#home-link").href = `/${suffix}`;
   $("#safety-link").href = `/safety${suffix}`;
   $("#embed-link").href = `/embed/builder${suffix}`;
+  $("#lite-link").href = urlWith({ prefs: params.prefTokens, lang: lang() === "en" ? "en" : null }, `${location.origin}/lite`);
 }
 
 function announce(ev) {
-  const urgent = ev.kind === "eew" || (ev.tsunami ?? []).some((a) => gradeRank(a.grade) >= gradeRank("warning"));
+  const urgent = ev.kind === KIND.EEW || (ev.tsunami ?? []).some((a) => gradeRank(a.grade) >= gradeRank("warning"));
   const region = $(urgent ? "#announce-alert" : "#announce-polite");
   region.textContent = announcement(ev);
 }
@@ -82,7 +87,7 @@ function announce(ev) {
 function onEvents(items, { live }) {
   for (const { id, event } of items) {
     const entry = feed.add(id, event);
-    if (entry && live && event.official === true) announce(event);
+    if (entry && live && isOfficial(event)) announce(event);
   }
   scheduleRender();
 }
@@ -103,7 +108,7 @@ function render() {
   const main = mainGroup(groups);
   const aftershocks = groups.filter((g) => isAftershock(main, g));
   const rest = groups.filter((g) => g !== main && !aftershocks.includes(g)).slice(0, MAX_CARDS);
-  const opts = { palette: params.palette, more: cardDetails(selectGroup, chosenKey) };
+  const opts = { palette: params.palette, share: shareButton, more: cardDetails(selectGroup, chosenKey) };
   const pinned = $("#pinned");
   if (main) {
     pinned.replaceChildren(el("section", { class: "pinned-event", "aria-label": t("main_event") },
@@ -122,12 +127,26 @@ function render() {
     details.open = openDetails.has(key);
     details.addEventListener("toggle", () => (details.open ? openDetails.add(key) : openDetails.delete(key)));
   }
+  showItem();
   const state = mapState(feed, groups, chosenKey);
   const g = state.group;
   $("#map-caption").textContent = g
     ? t("map_caption", { title: g.hypoName ?? g.latest.ev.title ?? "", time: formatTime(g.latest.ev.reported_at) })
     : t("map_caption_none");
   if (map) map.update(state);
+}
+
+function showItem() {
+  const card = params.item && document.querySelector(`article[data-key="${CSS.escape(params.item)}"]`);
+  if (!card) return;
+  card.classList.add("highlight");
+  const details = card.closest("details");
+  if (details && !details.open) {
+    details.open = true;
+    openDetails.add(details.dataset.openKey);
+  }
+  if (scrollToItem) card.scrollIntoView({ block: "center" });
+  scrollToItem = false;
 }
 
 function showStatus() {
@@ -200,6 +219,7 @@ async function start() {
   stream.start();
   pollHealth();
   setInterval(showStatus, 1000);
+  setInterval(refreshAges, 15000);
   const geo = await fetchPatiently("/static/japan_prefs.geojson");
   map = new JapanMap($("#map"), geo, { palette: params.palette, focus: prefs });
   $("#map").removeAttribute("aria-busy");

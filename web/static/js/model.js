@@ -2,6 +2,8 @@
 // applied (via `ref`), items grouped per earthquake (JMA EventID), and what the map
 // should show. No DOM here.
 
+import { KIND, feltCounts, isCancel, isFelt, isHiddenPost, isOfficial, userStamp } from "./item.js";
+
 export const INTENSITIES = ["1", "2", "3", "4", "5-", "5+", "6-", "6+", "7"];
 /** Tsunami grades, weakest first. */
 export const GRADES = ["none", "forecast", "advisory", "warning", "major_warning"];
@@ -42,11 +44,11 @@ export class Feed {
     if (typeof id !== "string" || !ev || typeof ev !== "object" || this.entries.has(id)) return null;
     const entry = { id, ev, order: idOrder(id), retractedBy: null, supersededBy: null, hidden: false, silent: false };
     const old = typeof ev.ref === "string" ? this.entries.get(ev.ref) : undefined;
-    if (ev.kind === "post" && ev.hidden) {
+    if (isHiddenPost(ev)) {
       // The retraction of a hidden post: the old post shows as hidden, this shows nothing.
       entry.silent = true;
       if (old) old.hidden = true;
-    } else if (old && ev.info_type === "cancelled") {
+    } else if (old && isCancel(ev)) {
       old.retractedBy = id;
     } else if (old) {
       old.supersededBy = id;
@@ -61,8 +63,8 @@ export class Feed {
     const byKey = new Map();
     for (const entry of this.entries.values()) {
       const ev = entry.ev;
-      if (entry.silent || (ev.kind === "felt" && entry.supersededBy)) continue;
-      const key = ev.official === true && ev.event_id ? `e:${ev.event_id}` : `i:${entry.id}`;
+      if (entry.silent || (isFelt(ev) && entry.supersededBy)) continue;
+      const key = isOfficial(ev) && ev.event_id ? `e:${ev.event_id}` : `i:${entry.id}`;
       if (!byKey.has(key)) byKey.set(key, { key, entries: [] });
       byKey.get(key).entries.push(entry);
     }
@@ -74,20 +76,20 @@ export class Feed {
 function summarize(group) {
   const entries = group.entries.sort((a, b) => a.order - b.order);
   const first = entries[0];
-  const valid = entries.filter((e) => !e.retractedBy && !e.supersededBy && e.ev.info_type !== "cancelled");
+  const valid = entries.filter((e) => !e.retractedBy && !e.supersededBy && !isCancel(e.ev));
   const latestOf = (test) => valid.filter(test).at(-1);
-  const official = first.ev.official === true;
-  const withTsunami = latestOf((e) => e.ev.kind === "tsunami" && e.ev.type_code === "VTSE41" && e.ev.tsunami?.length)
-    ?? latestOf((e) => e.ev.kind === "tsunami" && e.ev.tsunami?.length);
+  const official = isOfficial(first.ev);
+  const withTsunami = latestOf((e) => e.ev.kind === KIND.TSUNAMI && e.ev.type_code === "VTSE41" && e.ev.tsunami?.length)
+    ?? latestOf((e) => e.ev.kind === KIND.TSUNAMI && e.ev.tsunami?.length);
   const tsunami = withTsunami ? withTsunami.ev.tsunami : [];
-  const maxIntRank = Math.max(0, ...valid.filter((e) => e.ev.kind === "quake").map((e) => intensityRank(e.ev.max_intensity)));
+  const maxIntRank = Math.max(0, ...valid.filter((e) => e.ev.kind === KIND.QUAKE).map((e) => intensityRank(e.ev.max_intensity)));
   const tsunamiRank = Math.max(0, ...tsunami.map((a) => gradeRank(a.grade)));
   const kinds = new Set(valid.map((e) => e.ev.kind));
   return Object.assign(group, {
     official,
     valid,
     latest: valid.at(-1) ?? entries.at(-1),
-    kind: tsunamiRank >= gradeRank("advisory") ? "tsunami" : kinds.has("quake") ? "quake" : (valid[0] ?? first).ev.kind,
+    kind: tsunamiRank >= gradeRank("advisory") ? KIND.TSUNAMI : kinds.has(KIND.QUAKE) ? KIND.QUAKE : (valid[0] ?? first).ev.kind,
     retracted: official && valid.length === 0,
     last: entries.at(-1).order,
     time: eventTime(first.ev, first.order / 1000),
@@ -104,7 +106,7 @@ function summarize(group) {
  * intensities and epicentre, the newest tsunami state, and recent felt reports. */
 export function mapState(feed, groups, chosenKey, now = Date.now()) {
   const candidates = groups.filter(
-    (g) => g.official && !g.retracted && ["quake", "eew", "tsunami"].includes(g.kind) && (g.hypo || Object.keys(g.intensity).length),
+    (g) => g.official && !g.retracted && [KIND.QUAKE, KIND.EEW, KIND.TSUNAMI].includes(g.kind) && (g.hypo || Object.keys(g.intensity).length),
   );
   const current = candidates.find((g) => g.key === chosenKey) ?? candidates.sort((a, b) => b.time - a.time)[0] ?? null;
   const tsunamiGroup = groups
@@ -120,9 +122,9 @@ export function mapState(feed, groups, chosenKey, now = Date.now()) {
   const felt = {};
   for (const entry of feed.entries.values()) {
     const ev = entry.ev;
-    if (ev.kind !== "felt" || entry.supersededBy) continue;
-    if (now - Date.parse(ev.updated_at ?? ev.created_at) > FELT_RECENT_MS) continue;
-    for (const pref of ev.prefs ?? []) felt[pref] = (felt[pref] ?? 0) + (Number(ev.counts?.total) || 0);
+    if (!isFelt(ev) || entry.supersededBy) continue;
+    if (now - Date.parse(userStamp(ev)) > FELT_RECENT_MS) continue;
+    for (const pref of ev.prefs ?? []) felt[pref] = (felt[pref] ?? 0) + feltCounts(ev).total;
   }
   return {
     group: current,

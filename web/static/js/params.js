@@ -1,7 +1,8 @@
 // What the URL asks for (/?prefs=13,14&kinds=quake&lang=en&palette=cb, and for the
 // embed &theme=dark&mode=map). Anything unknown is dropped, never echoed.
 
-export const KINDS = ["quake", "eew", "tsunami", "notice", "other", "post", "felt"];
+import { KINDS } from "./item.js";
+
 const REGIONS = ["hokkaido", "tohoku", "kanto", "chubu", "kinki", "chugoku", "shikoku", "kyushu"];
 const MAX_TOKENS = 64;
 
@@ -27,6 +28,8 @@ export function readParams(search = location.search) {
     palette: pick("palette", ["jma", "cb"], "jma"),
     theme: pick("theme", ["light", "dark"], null),
     mode: pick("mode", ["list", "map"], "list"),
+    /** A card's key (?item=e:<EventID> or i:<entry id>): the page opens at that item. */
+    item: /^[ei]:[\w-]{1,64}$/.test(q.get("item") ?? "") ? q.get("item") : null,
   };
 }
 

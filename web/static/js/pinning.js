@@ -1,6 +1,7 @@
 // The live page's main event (pinned) and its aftershocks. No DOM here.
 
 import { hasPoint } from "./model.js";
+import { KIND } from "./item.js";
 
 /** A later quake this close to the main event's epicentre counts as its aftershock. */
 const AFTERSHOCK_KM = 150;
@@ -24,7 +25,7 @@ function score(group) {
 export function mainGroup(groups) {
   let best = null;
   for (const g of groups) {
-    if (!g.official || g.retracted || !["quake", "tsunami"].includes(g.kind)) continue;
+    if (!g.official || g.retracted || ![KIND.QUAKE, KIND.TSUNAMI].includes(g.kind)) continue;
     if (score(g) < MAIN_EVENT_MIN_SCORE) continue;
     if (!best || score(g) > score(best) || (score(g) === score(best) && g.time > best.time)) best = g;
   }
@@ -34,7 +35,7 @@ export function mainGroup(groups) {
 /** Later quakes near the main event: by distance between epicentres, else by the
  * same epicentre name. */
 export function isAftershock(main, g) {
-  if (!main || g === main || !g.official || g.kind !== "quake" || g.time <= main.time) return false;
+  if (!main || g === main || !g.official || g.kind !== KIND.QUAKE || g.time <= main.time) return false;
   if (hasPoint(main.hypo) && hasPoint(g.hypo)) return distanceKm(main.hypo, g.hypo) <= AFTERSHOCK_KM;
   return Boolean(main.hypoName) && main.hypoName === g.hypoName;
 }

@@ -1,0 +1,382 @@
+"""Every SQL statement of the archive, for SQLite and PostgreSQL alike.
+
+Core module: values in, :class:`Statement`\\ s out; the drivers (:mod:`archive.sqlite_db`,
+:mod:`archive.postgres_db`) only run them. One schema serves both databases: portable
+types only (``TEXT``, ``INTEGER``, ``BIGINT``, ``DOUBLE PRECISION``; booleans as 0/1,
+times as POSIX seconds), ``INSERT … ON CONFLICT`` (SQLite ≥ 3.24, PostgreSQL ≥ 9.5) and
+``?`` placeholders, which the PostgreSQL driver turns into ``%s``.
+
+Tables (schema version :data:`SCHEMA_VERSION`)::
+
+    schema_migrations(version, name, applied_at)       one row per applied migration
+    telegrams(key PK, event_id, … facts …, payload)     every archived telegram, once
+    events(event_id PK, … summary …)                    one row per event
+    event_prefs(event_id, pref, first_at)               prefecture index of events
+    event_kinds(event_id, kind, first_at)               kind index of events
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from yure.archive.facts import EventSummary, TelegramFacts, intensity_rank
+from yure.archive.query import HistoryQuery
+from yure.ingest.event import InfoType, Intensity, Kind, TsunamiGrade
+
+SqlValue = str | int | float | None
+Row = Sequence[SqlValue]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement with ``?`` placeholders and its parameters."""
+
+    sql: str
+    params: tuple[SqlValue, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema; applied once, in order, inside a transaction."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+CREATE_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+)
+SELECT_SCHEMA_VERSION = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+
+_FACT_COLUMNS = """
+    title TEXT NOT NULL,
+    headline TEXT NOT NULL,
+    foreign_quake INTEGER NOT NULL,
+    max_intensity TEXT,
+    intensity_rank INTEGER,
+    magnitude DOUBLE PRECISION,
+    magnitude_text TEXT,
+    depth_km DOUBLE PRECISION,
+    lat DOUBLE PRECISION,
+    lon DOUBLE PRECISION,
+    hypocenter_name TEXT,
+    tsunami_grade TEXT,
+    prefs TEXT NOT NULL"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "telegrams, events and their indexes",
+        (
+            "CREATE TABLE telegrams ("
+            " key TEXT PRIMARY KEY, event_id TEXT NOT NULL, type_code TEXT NOT NULL,"
+            " kind TEXT NOT NULL, info_type TEXT NOT NULL, serial INTEGER,"
+            " reported_at BIGINT NOT NULL," + _FACT_COLUMNS + ","
+            " payload TEXT NOT NULL, archived_at BIGINT NOT NULL)",
+            "CREATE INDEX telegrams_event ON telegrams (event_id, reported_at)",
+            "CREATE TABLE events ("
+            " event_id TEXT PRIMARY KEY, first_at BIGINT NOT NULL, last_at BIGINT NOT NULL,"
+            " kinds TEXT NOT NULL, type_code TEXT NOT NULL, cancelled INTEGER NOT NULL,"
+            + _FACT_COLUMNS
+            + ", telegram_count INTEGER NOT NULL)",
+            "CREATE INDEX events_time ON events (first_at, event_id)",
+            "CREATE INDEX events_last ON events (last_at)",
+            "CREATE INDEX events_intensity ON events (intensity_rank, first_at)",
+            "CREATE INDEX events_magnitude ON events (magnitude, first_at)",
+            "CREATE INDEX events_depth ON events (depth_km, first_at)",
+            "CREATE TABLE event_prefs ("
+            " event_id TEXT NOT NULL, pref TEXT NOT NULL, first_at BIGINT NOT NULL,"
+            " PRIMARY KEY (event_id, pref))",
+            "CREATE INDEX event_prefs_pref ON event_prefs (pref, first_at)",
+            "CREATE TABLE event_kinds ("
+            " event_id TEXT NOT NULL, kind TEXT NOT NULL, first_at BIGINT NOT NULL,"
+            " PRIMARY KEY (event_id, kind))",
+            "CREATE INDEX event_kinds_kind ON event_kinds (kind, first_at)",
+        ),
+    ),
+)
+#: The schema this code writes and reads.
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+_TELEGRAM_FACTS = (
+    "key, event_id, type_code, kind, info_type, serial, reported_at, title, headline,"
+    " foreign_quake, max_intensity, intensity_rank, magnitude, magnitude_text, depth_km,"
+    " lat, lon, hypocenter_name, tsunami_grade, prefs"
+)
+_EVENT_COLUMNS = (
+    "event_id, first_at, last_at, kinds, type_code, cancelled, title, headline,"
+    " foreign_quake, max_intensity, intensity_rank, magnitude, magnitude_text, depth_km,"
+    " lat, lon, hypocenter_name, tsunami_grade, prefs, telegram_count"
+)
+_EVENT_COUNT = len(_EVENT_COLUMNS.split(","))
+
+
+def _csv(values: Sequence[str]) -> str:
+    return ",".join(values)
+
+
+def _split(value: SqlValue) -> tuple[str, ...]:
+    return tuple(part for part in str(value or "").split(",") if part)
+
+
+def _opt_float(value: SqlValue) -> float | None:
+    return None if value is None else float(value)
+
+
+def _opt_str(value: SqlValue) -> str | None:
+    return None if value is None else str(value)
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+def insert_telegram(facts: TelegramFacts, payload: str, archived_at: int) -> Statement:
+    """Add a telegram unless its key is archived already (then nothing changes)."""
+    sql = (
+        f"INSERT INTO telegrams ({_TELEGRAM_FACTS}, payload, archived_at)"
+        f" VALUES ({', '.join('?' * 22)}) ON CONFLICT (key) DO NOTHING"
+    )
+    return Statement(
+        sql,
+        (
+            facts.key,
+            facts.event_id,
+            facts.type_code,
+            facts.kind.value,
+            facts.info_type.value,
+            facts.serial,
+            facts.reported_at,
+            facts.title,
+            facts.headline,
+            int(facts.foreign),
+            None if facts.max_intensity is None else facts.max_intensity.value,
+            intensity_rank(facts.max_intensity),
+            facts.magnitude,
+            facts.magnitude_text,
+            facts.depth_km,
+            facts.lat,
+            facts.lon,
+            facts.hypocenter_name,
+            None if facts.tsunami_grade is None else facts.tsunami_grade.value,
+            _csv(facts.prefs),
+            payload,
+            archived_at,
+        ),
+    )
+
+
+def select_keys(keys: Sequence[str]) -> Statement:
+    """Which of ``keys`` are archived."""
+    marks = ", ".join("?" * len(keys))
+    return Statement(f"SELECT key FROM telegrams WHERE key IN ({marks})", tuple(keys))
+
+
+def select_telegram_facts(event_id: str) -> Statement:
+    """The facts of every telegram of ``event_id``."""
+    return Statement(f"SELECT {_TELEGRAM_FACTS} FROM telegrams WHERE event_id = ?", (event_id,))
+
+
+def facts_from_row(row: Row) -> TelegramFacts:
+    """A :class:`TelegramFacts` from a row of :func:`select_telegram_facts`."""
+    return TelegramFacts(
+        key=str(row[0]),
+        event_id=str(row[1]),
+        type_code=str(row[2]),
+        kind=Kind(str(row[3])),
+        info_type=InfoType(str(row[4])),
+        serial=None if row[5] is None else int(row[5]),
+        reported_at=int(row[6] or 0),
+        title=str(row[7]),
+        headline=str(row[8]),
+        foreign=bool(row[9]),
+        max_intensity=None if row[10] is None else Intensity(str(row[10])),
+        magnitude=_opt_float(row[12]),
+        magnitude_text=_opt_str(row[13]),
+        depth_km=_opt_float(row[14]),
+        lat=_opt_float(row[15]),
+        lon=_opt_float(row[16]),
+        hypocenter_name=_opt_str(row[17]),
+        tsunami_grade=None if row[18] is None else TsunamiGrade(str(row[18])),
+        prefs=_split(row[19]),
+    )
+
+
+def write_event(summary: EventSummary) -> list[Statement]:
+    """Store ``summary`` as the event's row and rebuild its index rows."""
+    marks = ", ".join("?" * _EVENT_COUNT)
+    updates = ", ".join(
+        f"{column.strip()} = excluded.{column.strip()}" for column in _EVENT_COLUMNS.split(",")[1:]
+    )
+    s = summary
+    event_row = Statement(
+        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({marks})"
+        f" ON CONFLICT (event_id) DO UPDATE SET {updates}",
+        (
+            s.event_id,
+            s.first_at,
+            s.last_at,
+            _csv([kind.value for kind in s.kinds]),
+            s.type_code,
+            int(s.cancelled),
+            s.title,
+            s.headline,
+            int(s.foreign),
+            None if s.max_intensity is None else s.max_intensity.value,
+            s.intensity_rank,
+            s.magnitude,
+            s.magnitude_text,
+            s.depth_km,
+            s.lat,
+            s.lon,
+            s.hypocenter_name,
+            None if s.tsunami_grade is None else s.tsunami_grade.value,
+            _csv(s.prefs),
+            s.telegram_count,
+        ),
+    )
+    statements = [
+        event_row,
+        Statement("DELETE FROM event_prefs WHERE event_id = ?", (s.event_id,)),
+        Statement("DELETE FROM event_kinds WHERE event_id = ?", (s.event_id,)),
+    ]
+    statements += [
+        Statement(
+            "INSERT INTO event_prefs (event_id, pref, first_at) VALUES (?, ?, ?)",
+            (s.event_id, pref, s.first_at),
+        )
+        for pref in s.prefs
+    ]
+    statements += [
+        Statement(
+            "INSERT INTO event_kinds (event_id, kind, first_at) VALUES (?, ?, ?)",
+            (s.event_id, kind.value, s.first_at),
+        )
+        for kind in s.kinds
+    ]
+    return statements
+
+
+def select_expired_events(before: int, limit: int) -> Statement:
+    """Ids of events whose last telegram is older than ``before`` (retention)."""
+    return Statement(
+        "SELECT event_id FROM events WHERE last_at < ? ORDER BY last_at LIMIT ?", (before, limit)
+    )
+
+
+def delete_events(event_ids: Sequence[str]) -> list[Statement]:
+    """Remove events and everything of them."""
+    marks = ", ".join("?" * len(event_ids))
+    ids = tuple(event_ids)
+    return [
+        Statement(f"DELETE FROM {table} WHERE event_id IN ({marks})", ids)
+        for table in ("telegrams", "event_prefs", "event_kinds", "events")
+    ]
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+def _filter(query: HistoryQuery, *, with_cursor: bool) -> tuple[str, list[SqlValue]]:
+    """The WHERE clause (or "") of ``query`` over ``events e`` and its parameters."""
+    where: list[str] = []
+    params: list[SqlValue] = []
+    if query.since is not None:
+        where.append("e.first_at >= ?")
+        params.append(query.since)
+    if query.until is not None:
+        where.append("e.first_at < ?")
+        params.append(query.until)
+    for table, column, values in (
+        ("event_prefs", "pref", sorted(query.prefs)),
+        ("event_kinds", "kind", sorted(kind.value for kind in query.kinds)),
+    ):
+        if not values:
+            continue
+        # The index table carries first_at, so the time range narrows it too.
+        inner = [f"{column} IN ({', '.join('?' * len(values))})"]
+        params.extend(values)
+        for op, bound in ((">=", query.since), ("<", query.until)):
+            if bound is not None:
+                inner.append(f"first_at {op} ?")
+                params.append(bound)
+        where.append(f"e.event_id IN (SELECT event_id FROM {table} WHERE {' AND '.join(inner)})")
+    if query.min_intensity_rank is not None:
+        where.append("e.intensity_rank >= ?")
+        params.append(query.min_intensity_rank)
+    if query.min_magnitude is not None:
+        where.append("e.magnitude >= ?")
+        params.append(query.min_magnitude)
+    if query.max_depth_km is not None:
+        where.append("e.depth_km <= ?")
+        params.append(query.max_depth_km)
+    if with_cursor and query.cursor is not None:
+        where.append("(e.first_at < ? OR (e.first_at = ? AND e.event_id < ?))")
+        params += [query.cursor.first_at, query.cursor.first_at, query.cursor.event_id]
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def search(query: HistoryQuery, *, limit: int | None = None) -> Statement:
+    """Events matching ``query``, newest first, after its cursor, at most ``limit``
+    (default ``query.limit``) rows."""
+    clause, params = _filter(query, with_cursor=True)
+    columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
+    params.append(query.limit if limit is None else limit)
+    return Statement(
+        f"SELECT {columns} FROM events e{clause} ORDER BY e.first_at DESC, e.event_id DESC LIMIT ?",
+        tuple(params),
+    )
+
+
+def count_per_day(query: HistoryQuery, utc_offset_s: int) -> Statement:
+    """How many events match ``query`` (cursor and limit ignored) per day, days starting
+    at ``utc_offset_s`` after UTC midnight's offset (JST: 32400); rows are
+    (days since 1970-01-01, count), oldest first."""
+    clause, params = _filter(query, with_cursor=False)
+    return Statement(
+        "SELECT (e.first_at + ?) / 86400 AS day, COUNT(*) FROM events e"
+        f"{clause} GROUP BY day ORDER BY day",
+        (utc_offset_s, *params),
+    )
+
+
+def select_event(event_id: str) -> Statement:
+    """The row of one event."""
+    return Statement(f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id = ?", (event_id,))
+
+
+def select_payloads(event_id: str) -> Statement:
+    """Key and payload of every telegram of one event, oldest first."""
+    return Statement(
+        "SELECT key, payload FROM telegrams WHERE event_id = ?"
+        " ORDER BY reported_at, COALESCE(serial, -1), key",
+        (event_id,),
+    )
+
+
+def summary_from_row(row: Row) -> EventSummary:
+    """An :class:`EventSummary` from a row of :func:`search` or :func:`select_event`."""
+    return EventSummary(
+        event_id=str(row[0]),
+        first_at=int(row[1] or 0),
+        last_at=int(row[2] or 0),
+        kinds=tuple(Kind(kind) for kind in _split(row[3])),
+        type_code=str(row[4]),
+        cancelled=bool(row[5]),
+        title=str(row[6]),
+        headline=str(row[7]),
+        foreign=bool(row[8]),
+        max_intensity=None if row[9] is None else Intensity(str(row[9])),
+        magnitude=_opt_float(row[11]),
+        magnitude_text=_opt_str(row[12]),
+        depth_km=_opt_float(row[13]),
+        lat=_opt_float(row[14]),
+        lon=_opt_float(row[15]),
+        hypocenter_name=_opt_str(row[16]),
+        tsunami_grade=None if row[17] is None else TsunamiGrade(str(row[17])),
+        prefs=_split(row[18]),
+        telegram_count=int(row[19] or 0),
+    )
