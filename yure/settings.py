@@ -199,6 +199,9 @@ def _redis_url(raw: str) -> str:
 def _secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
+    return raw
+
+
 def _public_url(raw: str) -> str:
     scheme, host = parse_public_url(raw)
     return f"{scheme}://{host}"
