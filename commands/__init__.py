@@ -1,4 +1,5 @@
-"""The ``yure`` command line (``yure.commands``): ``yure parse``, ``yure geo``, ``yure serve``.
+"""The ``yure`` command line (``yure.commands``): ``yure parse``, ``yure geo``, ``yure serve``,
+``yure archive import``.
 
 This is the CLI root: like ``web``, it may import every package (the ``yure`` kernel
 below it imports none). The ``yure`` console script and ``python -m yure`` both run
@@ -30,6 +31,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every package's subcommand registered."""
     # Imported here, not at the top: ``yure parse`` need not load the web server.
+    from yure.archive import cli as archive_cli
     from yure.geo import cli as geo_cli
     from yure.ingest import cli as ingest_cli
     from yure.web import cli as web_cli
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.add_parser(subparsers)
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
+    archive_cli.add_parser(subparsers)
     return parser
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
@@ -84,17 +85,41 @@ def felt_sink(felt: FeltCounter) -> FeltSink:
 
 
 async def run_under_lease(
-    settings: Settings, redis: Redis, timeline: Timeline, metrics: Metrics, felt: FeltCounter
+    settings: Settings,
+    redis: Redis,
+    timeline: Timeline,
+    metrics: Metrics,
+    felt: FeltCounter,
+    *,
+    then: Sink | None = None,
+    alongside: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
     """Compete for :data:`INGEST_LEASE`; while held, run the JMA poller and the optional
-    P2P地震情報 client (:class:`IngestService`) into ``timeline``, and report liveness."""
-    service = IngestService(
-        settings, redis, publication_sink(timeline, metrics), felt_sink=felt_sink(felt)
-    )
+    P2P地震情報 client (:class:`IngestService`) into ``timeline``, and report liveness.
+
+    Args:
+        then: a second sink each publication goes to after the timeline (the history
+            archive); when it raises, the item is offered again.
+        alongside: work the lease holder also runs (the archive's repair and pruning).
+    """
+    sink = publication_sink(timeline, metrics)
+    if then is not None:
+        sink = _chain(sink, then)
+    service = IngestService(settings, redis, sink, felt_sink=felt_sink(felt))
 
     async def work() -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(service.run())
             tasks.create_task(report_liveness(redis, service, metrics))
+            if alongside is not None:
+                tasks.create_task(alongside())
 
     await Lease(redis, name=INGEST_LEASE).run(work)
+
+
+def _chain(first: Sink, then: Sink) -> Sink:
+    async def sink(publication: Publication) -> None:
+        await first(publication)
+        await then(publication)
+
+    return sink

@@ -34,11 +34,14 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from yure.aio import background
+from yure.archive.http import ARCHIVE
+from yure.archive.keeper import archive_sink, keep
 from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.infra.embedded_redis import EmbeddedRedis
 from yure.infra.errors import InfraError
 from yure.ingest.publish import run_under_lease
 from yure.logs import configure_logging
+from yure.push import service as push_service
 from yure.safety_check.services import SERVICES
 from yure.settings import Settings
 from yure.web import keys
@@ -121,6 +124,10 @@ async def serve_worker(
                 await ingest.enter_async_context(
                     background(run_ingest(settings, app), name="ingest")
                 )
+            if settings.push_enabled:
+                await ingest.enter_async_context(
+                    background(app[push_service.PUSH].run_delivery(), name="push")
+                )
             await stop.wait()
             log.info("worker stopping pid=%s", os.getpid())
     finally:
@@ -138,9 +145,18 @@ def redis_pool(redis_url: str) -> BlockingConnectionPool:
 
 async def run_ingest(settings: Settings, app: web.Application) -> None:
     """Run the ingest of this worker under the lease (:func:`ingest.publish.run_under_lease`),
-    into the app's timeline, metrics and felt reports."""
+    into the app's timeline, metrics and felt reports, then the history archive."""
+    archive = app[ARCHIVE]
     await run_under_lease(
-        settings, app[keys.REDIS], app[keys.TIMELINE], app[keys.METRICS], app[SERVICES].felt
+        settings,
+        app[keys.REDIS],
+        app[keys.TIMELINE],
+        app[keys.METRICS],
+        app[SERVICES].felt,
+        then=archive_sink(archive),
+        alongside=lambda: keep(
+            archive, app[keys.TIMELINE], retention_days=settings.archive_retention_days
+        ),
     )
 
 

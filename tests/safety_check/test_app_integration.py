@@ -16,9 +16,8 @@ async def test_mounted_in_build_app(redis_url: str, tmp_path: Path) -> None:
 
     r = redis.asyncio.Redis.from_url(redis_url)
     try:
-        async with TestClient(
-            TestServer(build_app(Settings(data_dir=tmp_path), r), port=0)
-        ) as client:
+        app = build_app(Settings(data_dir=tmp_path), r)
+        async with TestClient(TestServer(app, port=0)) as client:
             resp = await client.post(
                 "/api/accounts", json={"handle": "mounted", "password": "correct horse"}
             )

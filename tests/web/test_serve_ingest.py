@@ -9,11 +9,13 @@ from pathlib import Path
 import orjson
 import pytest
 import redis.asyncio
+from aiohttp import web
 
 from tests.broadcast.support import WAIT_S
 from tests.ingest import telegrams
 from tests.ingest.fakes import DATA_PATH, FakeJma
 from tests.ingest.telegrams import file_name
+from yure.archive.http import ARCHIVE
 from yure.broadcast.envelope import ZERO_ID
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.metrics import Metrics
@@ -104,6 +106,9 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
             poll_interval_s=0.05,
         )
         apps = [build_app(settings, redis_client) for _ in range(2)]
+        runners = [web.AppRunner(app) for app in apps]
+        for runner in runners:
+            await runner.setup()  # opens what the app holds (the archive) as serve does
         tasks = [asyncio.create_task(serve.run_ingest(settings, app)) for app in apps]
         try:
             timeline = apps[0][keys.TIMELINE]
@@ -120,10 +125,17 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
             assert len(event["sha256"]) == 64
             # one node polls: each telegram was fetched once, not once per node
             assert [jma.hits[DATA_PATH + name] for name in jma.telegrams] == [1, 1]
+            # and the official item is archived (the history archive follows the timeline)
+            archive = apps[1][ARCHIVE]
+            async with asyncio.timeout(WAIT_S):
+                while await archive.missing([entries[0].key]):  # noqa: ASYNC110 - other task
+                    await asyncio.sleep(0.02)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for runner in runners:
+                await runner.cleanup()
     finally:
         await jma.close()
 
