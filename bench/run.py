@@ -19,12 +19,13 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> int:
     """Run the benchmarks and write their merged results as JSON."""
-    from bench import broadcast_bench, geo_bench, safety_bench
+    from bench import broadcast_bench, geo_bench, push_bench, safety_bench
 
     started = time.time()
     results: dict[str, Any] = {}
     results.update(broadcast_bench.run())
     results["geo"] = geo_bench.run()
+    results["push"] = push_bench.run()
     results["login_flood"] = safety_bench.run()
     results["machine"] = {
         "python": platform.python_version(),
