@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import redis.asyncio
 from aiohttp import web
 
 import yure.safety_check.http
+from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.infra.embedded_redis import EmbeddedRedis
+from yure.redis_url import connect
 from yure.settings import Settings
-from yure.web.serve import redis_pool
+from yure.web.problems import problem_middleware
+from yure.web.serve import REDIS_MAX_CONNECTIONS
 
 FLOOD_ADDRESSES = 10
 FLOOD_LOGINS = 150
@@ -44,8 +46,8 @@ async def _login(base: str, address: str, handle: str, password: str) -> tuple[i
 
 
 async def _flood(redis_url: str, data_dir: Path) -> dict[str, Any]:
-    client = redis.asyncio.Redis(connection_pool=redis_pool(redis_url))
-    app = web.Application()
+    client = connect(redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout_s=REDIS_TIMEOUT_S)
+    app = web.Application(middlewares=[problem_middleware])
     yure.safety_check.http.setup(app, redis=client, settings=Settings(data_dir=data_dir))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
