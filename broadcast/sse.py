@@ -20,6 +20,7 @@ from yure.broadcast.filter import PrefResolver, Subscribe, codes_as_given, parse
 from yure.broadcast.frames import http_chunk
 from yure.broadcast.hub import Hub
 from yure.broadcast.limits import MAX_QUERY_BYTES
+from yure.peer import client_address
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class SseEndpoint:
             since = parse_since(request.headers.get("Last-Event-ID") or query.get("since"))
         except ProtocolError as err:
             raise web.HTTPBadRequest(text=f"{err}\n") from err
-        peer = request.remote or "unknown"
+        peer = client_address(request)
         if not self.hub.admit(peer):
             self.hub.metrics.rejected.labels("connections_per_ip").inc()
             raise web.HTTPServiceUnavailable(

@@ -18,6 +18,7 @@ from yure.broadcast.fanout import Encoding, Subscriber
 from yure.broadcast.filter import PrefResolver, codes_as_given, parse_subscribe
 from yure.broadcast.frames import CloseCode
 from yure.broadcast.hub import Hub
+from yure.peer import client_address
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class WebSocketEndpoint:
         )
         await ws.prepare(request)
         transport = request.transport
-        peer = request.remote or "unknown"
+        peer = client_address(request)
         if transport is None:
             return ws
         if not self.hub.admit(peer):

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from yure import peer
 from yure.safety_check import wire
 from yure.safety_check.errors import (
     Forbidden,
@@ -110,10 +111,10 @@ def idempotency_key(request: web.Request) -> str | None:
     return key
 
 
-def client_address(request: web.Request) -> str | None:
-    """The peer address used for per-IP limits (behind a reverse proxy this is the proxy;
-    docs/api.md says how to deploy)."""
-    return request.remote
+def client_address(request: web.Request) -> str:
+    """The client address used for per-IP limits (:func:`yure.peer.client_address`: the
+    real client behind a trusted reverse proxy)."""
+    return peer.client_address(request)
 
 
 def set_session_cookie(

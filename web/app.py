@@ -32,7 +32,7 @@ from yure.broadcast.ws import WebSocketEndpoint
 from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.settings import Settings
-from yure.web import feeds, health, keys
+from yure.web import feeds, health, keys, proxy
 from yure.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,10 @@ def build_app(
             max_connections_per_ip=settings.ws_max_conns_per_ip,
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
-    app = web.Application(middlewares=[cors_middleware], client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(
+        middlewares=[proxy.proxy_middleware(settings), cors_middleware],
+        client_max_size=MAX_REQUEST_BYTES,
+    )
     timeline = Timeline(redis, retention_s=settings.retention_s)
     metrics = Metrics(metrics_dir)
     hub = Hub(timeline, limits=limits, metrics=metrics)
@@ -87,6 +90,7 @@ def build_app(
     app[keys.HUB] = hub
     app[keys.METRICS] = metrics
     app.on_response_prepare.append(_add_cors)
+    app.on_response_prepare.append(proxy.add_hsts)
     app.cleanup_ctx.append(_hub_lifetime)
     app.on_shutdown.append(_close_streams)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from yure.errors import ConfigError
+from yure.forwarded import Network, parse_networks, parse_public_url
 
 JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
 DEFAULT_JMA_FEEDS = (JMA_FEED_BASE + "eqvol.xml",)
@@ -53,6 +54,14 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: Reverse proxies whose Forwarded / X-Forwarded-* headers are believed (CIDRs).
+    trusted_proxies: tuple[Network, ...] = ()
+    #: ``scheme://host[:port]`` the public reaches yure at; pins invite/Atom/self URLs.
+    public_url: str | None = None
+    #: ``text`` (key=value lines) or ``json`` (one JSON object per line).
+    log_format: str = "text"
+    #: One log line per HTTP request (logger ``yure.access``).
+    access_log: bool = False
     #: PostgreSQL URL of the history archive; ``None`` means an SQLite file in data_dir.
     database_url: str | None = None
     #: Archived events older than this many days are deleted; ``None`` keeps them for ever.
@@ -100,6 +109,10 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            trusted_proxies=get("YURE_TRUSTED_PROXIES", parse_networks, defaults.trusted_proxies),
+            public_url=get("YURE_PUBLIC_URL", _public_url, defaults.public_url),
+            log_format=get("YURE_LOG_FORMAT", _log_format, defaults.log_format),
+            access_log=get("YURE_ACCESS_LOG", _bool, defaults.access_log),
             database_url=get("YURE_DATABASE_URL", _database_url, defaults.database_url),
             archive_retention_days=get(
                 "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
@@ -178,6 +191,18 @@ def _redis_url(raw: str) -> str:
     if parts.scheme not in {"redis", "rediss", "unix"}:
         raise ValueError("must be a redis://, rediss:// or unix:// URL")
     return raw
+
+
+def _public_url(raw: str) -> str:
+    scheme, host = parse_public_url(raw)
+    return f"{scheme}://{host}"
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return value
 
 
 def _database_url(raw: str) -> str:

@@ -85,13 +85,14 @@ async def opened(
     wait_live: bool = True,
     on_page: Callable[[Page], None] | None = None,
     cookies: list[SetCookieParam] | None = None,
+    timezone_id: str = "Asia/Tokyo",
     **context_args: Any,
 ) -> AsyncIterator[tuple[Page, Watch]]:
-    """A fresh context and page at ``url`` (Japanese locale, JST), watched; when
-    ``wait_live``, returns once the live stream is connected. ``on_page`` runs before
-    the page loads (to listen to its events)."""
+    """A fresh context and page at ``url`` (Japanese locale, JST unless ``timezone_id``
+    says otherwise), watched; when ``wait_live``, returns once the live stream is
+    connected. ``on_page`` runs before the page loads (to listen to its events)."""
     context: BrowserContext = await browser.new_context(
-        viewport=viewport, locale="ja-JP", timezone_id="Asia/Tokyo", **context_args
+        viewport=viewport, locale="ja-JP", timezone_id=timezone_id, **context_args
     )
     context.set_default_timeout(WAIT_MS)
     if cookies:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Request, expect
+from playwright.async_api import Browser, Request, ViewportSize, expect
 
-from tests.broadcast.support import running_server
+from tests.broadcast.support import Server, running_server
 from tests.web.browser import (
     JMA_INTENSITY,
     append,
@@ -134,6 +135,17 @@ async def test_builder_snippet_works_on_another_site(
             wait_live=False,
             permissions=["clipboard-read", "clipboard-write"],
         ) as (page, watch):
+            docs = (Path(__file__).parents[2] / "docs" / "embed.md").read_text()
+            default = await page.locator("#snippet").input_value()
+            assert default.replace(server.base, "https://yure.example") in docs, default
+            kinds_row = re.search(r"^\| `data-kinds` \|.*\| `([a-z,]+)`", docs, re.M)
+            assert kinds_row is not None
+            checked = page.locator('input[name="kind"]:checked')
+            assert ",".join(await checked.evaluate_all("(l) => l.map((b) => b.value)")) == (
+                kinds_row.group(1)
+            )
+            await page.locator('input[name="kind"][value="eew"]').uncheck()
+            await page.locator('input[name="kind"][value="notice"]').uncheck()
             await page.locator('input[name="pref"][value="38"]').check()
             await page.locator('input[data-region="kanto"]').check()
             await page.locator("#mode").select_option("map")
@@ -142,8 +154,7 @@ async def test_builder_snippet_works_on_another_site(
             expected = (
                 f'<script src="{server.base}/embed.js" crossorigin="anonymous"'
                 ' data-prefs="08,09,10,11,12,13,14,38"'
-                ' data-kinds="quake,tsunami" data-theme="light" data-mode="map" data-lang="ja"'
-                ' data-height="520" async></script>'
+                ' data-kinds="quake,tsunami" data-mode="map" data-height="520" async></script>'
             )
             await expect(page.locator("#snippet")).to_have_value(expected)
             await expect(page.locator("#preview")).to_have_attribute(
@@ -165,4 +176,105 @@ async def test_builder_snippet_works_on_another_site(
             await expect(frame.locator("article[data-key]")).to_have_count(1)
             box = await page.locator("iframe.yure-embed").bounding_box()
             assert box is not None and box["height"] == 520
+            watch.assert_clean()
+
+
+# --- map mode: the whole map in any frame ------------------------------------------------
+
+#: What decides a map-mode frame's look, read inside the frame.
+FRAME_GEOMETRY = """() => {
+    const box = (s) => {
+        const r = document.querySelector(s).getBoundingClientRect();
+        return [r.left, r.top, r.right, r.bottom];
+    };
+    const root = document.scrollingElement;
+    return {
+        w: innerWidth, h: innerHeight, sw: root.scrollWidth, sh: root.scrollHeight,
+        land: box("svg.japan g.prefs"), inset: box("svg.japan rect.inset"),
+        key: box(".mapkey"), items: box(".items"), layout: document.body.dataset.layout,
+        cards: document.querySelectorAll("article[data-key]").length,
+    };
+}"""
+
+
+def assert_whole_map(geo: dict[str, Any]) -> None:
+    """Japan (with the Okinawa inset), the legend and the list are inside the frame,
+    which does not scroll."""
+    w, h = geo["w"], geo["h"]
+    assert geo["sw"] <= w and geo["sh"] <= h, geo
+    for name in ("land", "inset", "key", "items"):
+        left, top, right, bottom = geo[name]
+        assert right - left > 0 and bottom - top > 0, (name, geo)
+        assert left >= 0 and top >= 0 and right <= w and bottom <= h, (name, geo)
+    assert geo["cards"] >= 1, geo
+
+
+async def fill_timeline(server: Server) -> None:
+    await append(server.timeline, "ehime", fixture_event("VXSE53_prefixed"))
+    for n in range(5):
+        quake = fixture_event(
+            "VXSE53_prefixed",
+            event_id=f"2020010100{n:02d}00",
+            headline=f"震度3の地震 {n}",
+            intensity={"13": "3"},
+            max_intensity="3",
+        )
+        await append(server.timeline, f"q{n}", quake)
+    await append(server.timeline, "tsunami", fixture_event("VTSE41_major_tokyo_bay"))
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "layout"),
+    [(390, 844, "below"), (1280, 900, "side"), (320, 240, "overlay"), (360, 300, "overlay")],
+)
+async def test_map_mode_shows_all_of_japan_in_any_frame(
+    browser: Browser, redis_url: str, tmp_path: Path, width: int, height: int, layout: str
+) -> None:
+    async with running_server(redis_url, tmp_path) as server:
+        await fill_timeline(server)
+        url = f"{server.base}/embed?mode=map"
+        viewport: ViewportSize = {"width": width, "height": height}
+        async with opened(browser, url, viewport=viewport) as (page, watch):
+            await expect(page.locator(".tsunami-line").first).to_be_attached()
+            await expect(page.locator(".mapkey")).to_contain_text("6弱")
+            await expect(page.locator('.mapkey [data-grade="major_warning"]')).to_be_visible()
+            geo = await page.evaluate(FRAME_GEOMETRY)
+            assert geo["layout"] == layout, geo
+            assert_whole_map(geo)
+            land, items = geo["land"], geo["items"]
+            if layout == "side":
+                assert items[0] >= land[2] - 1, geo  # the list beside the map
+            if layout == "overlay":
+                assert items[1] < land[3] and items[3] > land[1], geo  # the list over the map
+            await screenshot(page, f"embed-map-{width}x{height}")
+            watch.assert_clean()
+
+
+@pytest.mark.parametrize("host_width", [390, 1280])
+async def test_map_mode_with_data_height_fits_its_frame(
+    browser: Browser, redis_url: str, tmp_path: Path, host_width: int
+) -> None:
+    async with running_server(redis_url, tmp_path) as server:
+        await fill_timeline(server)
+        snippet = (
+            f'<script src="{server.base}/embed.js" crossorigin="anonymous"'
+            ' data-mode="map" data-height="520" async></script>'
+        )
+        viewport: ViewportSize = {"width": host_width, "height": 900}
+        async with (
+            other_origin(host_page(snippet)) as host,
+            opened(browser, host, wait_live=False, viewport=viewport) as (page, watch),
+        ):
+            frame_locator = page.frame_locator("iframe.yure-embed")
+            await expect(frame_locator.locator(".tsunami-line").first).to_be_attached()
+            await expect(frame_locator.locator("article[data-key]").first).to_be_visible()
+            handle = await page.locator("iframe.yure-embed").element_handle()
+            assert handle is not None
+            frame = await handle.content_frame()
+            assert frame is not None
+            geo = await frame.evaluate(FRAME_GEOMETRY)
+            assert geo["h"] == 520, geo
+            assert geo["layout"] == ("side" if host_width > 800 else "overlay"), geo
+            assert_whole_map(geo)
+            await screenshot(page, f"embed-map-h520-{host_width}")
             watch.assert_clean()

@@ -42,6 +42,10 @@ def test_every_variable_is_read() -> None:
         "YURE_WS_MAX_CONNS_PER_IP": "8",
         "YURE_WS_MAX_EVENTS_PER_FRAME": "1",
         "YURE_CHECKIN_TTL_S": "3600",
+        "YURE_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1",
+        "YURE_PUBLIC_URL": "https://yure.example.org/",
+        "YURE_LOG_FORMAT": "JSON",
+        "YURE_ACCESS_LOG": "true",
         "YURE_DATABASE_URL": "postgresql://yure@127.0.0.1:5439/yure",
         "YURE_ARCHIVE_RETENTION_DAYS": "365",
     }
@@ -63,6 +67,10 @@ def test_every_variable_is_read() -> None:
     assert settings.ws_max_conns_per_ip == 8
     assert settings.ws_max_events_per_frame == 1
     assert settings.checkin_ttl_s == 3600
+    assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    assert settings.public_url == "https://yure.example.org"
+    assert settings.log_format == "json"
+    assert settings.access_log is True
     assert settings.database_url == "postgresql://yure@127.0.0.1:5439/yure"
     assert settings.archive_retention_days == 365
     defaults = Settings()
@@ -97,6 +105,12 @@ def test_blank_values_mean_default() -> None:
         ("YURE_WS_MAX_CONNS_PER_IP", "0"),
         ("YURE_WS_MAX_EVENTS_PER_FRAME", "many"),
         ("YURE_CHECKIN_TTL_S", "-1"),
+        ("YURE_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("YURE_TRUSTED_PROXIES", "nginx"),
+        ("YURE_PUBLIC_URL", "yure.example.org"),
+        ("YURE_PUBLIC_URL", "https://yure.example.org/path"),
+        ("YURE_LOG_FORMAT", "xml"),
+        ("YURE_ACCESS_LOG", "sometimes"),
         ("YURE_DATABASE_URL", "mysql://x/y"),
         ("YURE_ARCHIVE_RETENTION_DAYS", "0"),
     ],

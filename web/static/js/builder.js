@@ -12,7 +12,7 @@ extend({
     builder_title: "埋め込みコードを作る",
     builder_intro: "地域と種類を選ぶと、ニュースサイトなどに貼り付ける1行のコードができます。読み取り専用で、ログインもCookieも使いません。",
     builder_where: "地域", builder_kinds: "種類", builder_look: "表示", builder_mode: "形式", mode_list: "リスト",
-    mode_map: "地図＋リスト", builder_theme: "テーマ", theme_light: "ライト", theme_dark: "ダーク", builder_lang: "言語",
+    mode_map: "地図＋リスト", builder_theme: "テーマ", theme_auto: "端末の設定", theme_light: "ライト", theme_dark: "ダーク", builder_lang: "言語",
     builder_height: "高さ (px)", builder_snippet: "コード", builder_copy: "コピー", builder_copied: "コピーしました",
     builder_copy_failed: "コピーできませんでした。コードを選択してコピーしてください。", builder_preview: "プレビュー",
   },
@@ -20,13 +20,15 @@ extend({
     builder_title: "Embed code builder",
     builder_intro: "Choose prefectures and kinds of information to get a one-line snippet for your site. It is read-only and uses no login and no cookies.",
     builder_where: "Area", builder_kinds: "Kinds", builder_look: "Display", builder_mode: "Layout", mode_list: "List",
-    mode_map: "Map and list", builder_theme: "Theme", theme_light: "Light", theme_dark: "Dark", builder_lang: "Language",
+    mode_map: "Map and list", builder_theme: "Theme", theme_auto: "Reader's setting", theme_light: "Light", theme_dark: "Dark", builder_lang: "Language",
     builder_height: "Height (px)", builder_snippet: "Snippet", builder_copy: "Copy", builder_copied: "Copied",
     builder_copy_failed: "Could not copy. Select the snippet and copy it.", builder_preview: "Preview",
   },
 });
 
-const DEFAULT_KINDS = [KIND.QUAKE, KIND.TSUNAMI];
+/** The embed's defaults (docs/embed.md, embed-main.js, embed.js): the snippet leaves
+ * out every attribute that equals its default. */
+const DEFAULTS = { kinds: [KIND.QUAKE, KIND.EEW, KIND.TSUNAMI, KIND.NOTICE].join(","), theme: "auto", mode: "list", lang: "ja", height: 420 };
 const params = readParams();
 setLang(params.lang);
 translatePage();
@@ -36,8 +38,10 @@ document.title = `yure — ${t("builder_title")}`;
 function snippet(origin, { prefs, kinds, theme, mode, lang: embedLang, height }) {
   const attrs = [`src="${origin}/embed.js"`, 'crossorigin="anonymous"'];
   if (prefs.length) attrs.push(`data-prefs="${prefs.join(",")}"`);
-  if (kinds.length) attrs.push(`data-kinds="${kinds.join(",")}"`);
-  attrs.push(`data-theme="${theme}"`, `data-mode="${mode}"`, `data-lang="${embedLang}"`, `data-height="${height}"`);
+  const chosen = { kinds: kinds.join(","), theme, mode, lang: embedLang, height };
+  for (const [name, value] of Object.entries(chosen)) {
+    if (value !== DEFAULTS[name] && value !== "") attrs.push(`data-${name}="${value}"`);
+  }
   return `<script ${attrs.join(" ")} async></script>`;
 }
 
@@ -48,7 +52,7 @@ async function start() {
   $("#embed-lang").value = lang();
   const names = await getJSON("/api/prefectures");
   setPrefectures(names.prefectures);
-  const chosenKinds = new Set(params.kinds.length ? params.kinds : DEFAULT_KINDS);
+  const chosenKinds = new Set(params.kinds.length ? params.kinds : DEFAULTS.kinds.split(","));
   const kindBoxes = KINDS.map((kind) => {
     const box = el("input", { type: "checkbox", name: "kind", value: kind });
     box.checked = chosenKinds.has(kind);
@@ -67,7 +71,7 @@ async function start() {
     return {
       prefs: picker.selected(),
       kinds: Array.from(document.querySelectorAll('input[name="kind"]:checked'), (b) => b.value),
-      theme: $("#theme").value === "dark" ? "dark" : "light",
+      theme: ["light", "dark"].includes($("#theme").value) ? $("#theme").value : "auto",
       mode: $("#mode").value === "map" ? "map" : "list",
       lang: $("#embed-lang").value === "en" ? "en" : "ja",
       height,
@@ -77,7 +81,9 @@ async function start() {
   function update() {
     const o = options();
     $("#snippet").value = snippet(location.origin, o);
-    const src = urlWith({ prefs: o.prefs, kinds: o.kinds, theme: o.theme, mode: o.mode, lang: o.lang }, `${location.origin}/embed`);
+    const src = urlWith({
+      prefs: o.prefs, kinds: o.kinds, theme: o.theme === "auto" ? null : o.theme, mode: o.mode, lang: o.lang,
+    }, `${location.origin}/embed`);
     if (src !== previewSrc) {
       previewSrc = src;
       $("#preview").src = src;

@@ -3,10 +3,24 @@
 // alert's. All data is inserted as text (dom.js).
 
 import { el } from "./dom.js";
-import { formatTime, intensityLabel, intensityText, lang, prefName, t } from "./i18n.js";
+import { ago, formatTime, intensityLabel, intensityText, lang, prefName, t } from "./i18n.js";
 import { GRADES, gradeRank, intensityRank } from "./model.js";
 import { PALETTES, textOn } from "./palette.js";
 import { KIND, feltCounts, isCancel, isCorrection, isFelt, userStamp } from "./item.js";
+
+/** When: 「3月11日 14:50」 and its age 「3分前」 (kept fresh by refreshAges). */
+export function stamp(iso) {
+  const ms = Date.parse(iso);
+  return el("span", { class: "when" }, el("time", { datetime: iso }, formatTime(iso)), " ",
+    Number.isNaN(ms) ? null : el("span", { class: "age", "data-at": ms }, ago(Date.now() - ms)));
+}
+
+export function refreshAges(root = document) {
+  for (const node of root.querySelectorAll(".age[data-at]")) node.textContent = ago(Date.now() - Number(node.dataset.at));
+}
+
+/** The item's own address: the live page opened at that item. */
+export const itemUrl = (group) => `${location.origin}/?item=${encodeURIComponent(group.key)}`;
 
 function chip(text, colour, attrs = {}) {
   const node = el("span", { class: "chip", ...attrs }, text);
@@ -101,7 +115,7 @@ function officialCard(group, opts) {
   card.append(
     el("header", { class: "card-head" }, officialBadge(ev), " ",
       el("span", { class: "kind" }, t(`kind_${group.kind}`)), " ",
-      el("time", { datetime: ev.reported_at }, formatTime(ev.reported_at))),
+      stamp(ev.reported_at), opts.share?.(group, ev.title)),
     body);
   if (group.retracted && cancel && cancel !== content) {
     card.append(el("p", { class: "retraction", role: "note" },
@@ -111,15 +125,15 @@ function officialCard(group, opts) {
   return card;
 }
 
-function userCard(group) {
+function userCard(group, opts) {
   const entry = group.entries.at(-1);
   const ev = entry.ev;
   const prefs = (ev.prefs ?? []).map(prefName).join(lang() === "en" ? ", " : "、");
-  const stamp = userStamp(ev);
+  const at = userStamp(ev);
   const head = el("header", { class: "card-head" }, unverifiedBadge(), " ",
     el("span", { class: "kind" }, t(isFelt(ev) ? "kind_felt" : "kind_post")), " ",
     prefs ? el("span", { class: "where" }, prefs) : null, " ",
-    el("time", { datetime: stamp }, formatTime(stamp)));
+    stamp(at), opts.share?.(group, t(isFelt(ev) ? "kind_felt" : "kind_post")));
   let body;
   if (isFelt(ev)) {
     const c = feltCounts(ev);
@@ -133,9 +147,10 @@ function userCard(group) {
   return el("article", { class: `card unverified kind-${isFelt(ev) ? KIND.FELT : KIND.POST}`, "data-key": group.key }, head, body);
 }
 
-/** One group as a card; opts: {palette, compact, more(group, card) adds to official cards}. */
+/** One group as a card; opts: {palette, compact, share(group, title) → a share control,
+ * more(group, card) adds to official cards}. */
 export function renderGroup(group, opts) {
-  return group.official ? officialCard(group, opts) : userCard(group);
+  return group.official ? officialCard(group, opts) : userCard(group, opts);
 }
 
 /** The text read out by screen readers for a new official item. */

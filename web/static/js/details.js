@@ -1,10 +1,35 @@
 // What the live page adds to an official card: the list of telegrams issued for the
 // event (取消 struck through) and a button to show the event on the map.
 
-import { infoTag } from "./cards.js";
+import { infoTag, itemUrl } from "./cards.js";
 import { el } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { isCancel } from "./item.js";
+
+/** opts.share for renderGroup: the Web Share API where the browser has it, else the
+ * link is copied (or, without clipboard access, shown selected to copy by hand). */
+export function shareButton(group, title) {
+  const url = itemUrl(group);
+  const button = el("button", { type: "button", class: "share", "data-url": url, onclick: async () => {
+    if (navigator.share) {
+      try {
+        await navigator.share({ title: title || "yure", url });
+        return;
+      } catch (err) {
+        if (err?.name === "AbortError") return;
+      }
+    }
+    try {
+      await navigator.clipboard.writeText(url);
+      button.textContent = t("link_copied");
+    } catch {
+      const field = el("input", { type: "text", class: "share-url", readonly: true, value: url, "aria-label": t("share") });
+      button.replaceWith(field);
+      field.select();
+    }
+  } }, t("share"));
+  return button;
+}
 
 function historyList(group) {
   return el("details", { class: "history", "data-open-key": `h:${group.key}` },

@@ -3,22 +3,21 @@
 // list or under a small map.
 
 import { $, el, getJSON } from "./dom.js";
-import { announcement, renderGroup } from "./cards.js";
+import { announcement, itemUrl, refreshAges, renderGroup } from "./cards.js";
 import { describeSelection, extend, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
-import { JapanMap } from "./map.js";
 import { Feed, mapState } from "./model.js";
 import { expandPrefs, readParams, urlWith } from "./params.js";
 import { LiveStream } from "./stream.js";
 import { KIND, isOfficial } from "./item.js";
 
 extend({
-  ja: { embed_official: "気象庁の公式情報", embed_unverified: "ユーザーの投稿・報告" },
-  en: { embed_official: "official JMA information", embed_unverified: "posts and reports by users" },
+  ja: { embed_official: "気象庁の公式情報", embed_unverified: "ユーザーの投稿・報告", link: "リンク", legend_intensity: "震度" },
+  en: { embed_official: "official JMA information", embed_unverified: "posts and reports by users", link: "Link", legend_intensity: "Shindo" },
 });
 
 /** Without kinds=, the embed shows official information only. */
 const DEFAULT_KINDS = [KIND.QUAKE, KIND.EEW, KIND.TSUNAMI, KIND.NOTICE];
-const MAX_ITEMS = { list: 30, map: 6 };
+const MAX_ITEMS = { list: 30, map: 6, overlay: 3 };
 
 const params = readParams();
 setLang(params.lang);
@@ -29,11 +28,15 @@ const feed = new Feed();
 let map = null;
 let timer = null;
 
+/** The item's own page, in a new tab (a framed page may not share or copy). */
+const shareLink = (group) => el("a", { class: "share", href: itemUrl(group), target: "_blank", rel: "noopener noreferrer" }, t("link"));
+
 function render() {
   timer = null;
   const groups = feed.groups();
-  const opts = { palette: params.palette, compact: true };
-  $("#timeline").replaceChildren(...groups.slice(0, MAX_ITEMS[params.mode]).map((g) => el("li", null, renderGroup(g, opts))));
+  const opts = { palette: params.palette, compact: true, share: shareLink };
+  const max = MAX_ITEMS[document.body.dataset.layout === "overlay" ? "overlay" : params.mode];
+  $("#timeline").replaceChildren(...groups.slice(0, max).map((g) => el("li", null, renderGroup(g, opts))));
   $("#empty").hidden = groups.length > 0;
   if (map) map.update(mapState(feed, groups, null));
 }
@@ -63,11 +66,11 @@ async function start() {
     },
   });
   stream.start();
+  setInterval(refreshAges, 15000);
   if (params.mode === "map") {
-    const node = $("#map");
-    node.hidden = false;
-    const geo = await getJSON("/static/japan_prefs.geojson", { credentials: "omit" });
-    map = new JapanMap(node, geo, { palette: params.palette, focus: prefs });
+    // Only map mode loads the map's code (and the shapes): list mode stays small.
+    const { startMap } = await import("./embed-map.js");
+    map = await startMap({ palette: params.palette, focus: prefs, onLayout: render });
     render();
   }
 }

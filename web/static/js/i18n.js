@@ -28,7 +28,7 @@ const STRINGS = {
     max_int: "Max intensity", intensity: "Shindo {v}", foreign: "Earthquake abroad",
     major_warning: "Major Tsunami Warning", warning: "Tsunami Warning", advisory: "Tsunami Advisory",
     forecast: "Tsunami Forecast", none: "Lifted", post_hidden: "This post was hidden",
-    felt_count: "{n} reports", felt_detail: "yure {u}, P2PQuake {p}", legend_epicenter: "Epicentre",
+    felt_count: "{n} reports", felt_count_one: "1 report", felt_detail: "yure {u}, P2PQuake {p}", legend_epicenter: "Epicentre",
     legend_felt: "Felt reports (unverified)", map_label: "Map of Japan: intensities, tsunami, epicentre",
     eew_max: "Forecast max intensity",
   },
@@ -51,6 +51,7 @@ export function extend(words) {
 }
 
 export function t(key, vars) {
+  if (vars && vars.n === 1 && STRINGS[current][`${key}_one`]) key = `${key}_one`;
   const text = STRINGS[current][key] ?? STRINGS.ja[key] ?? key;
   return vars ? text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? "")) : text;
 }
@@ -77,14 +78,29 @@ export function prefName(code) {
   return current === "en" ? p.name_en : p.name;
 }
 
-const formatters = {};
-export function formatTime(iso) {
+const jstParts = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Asia/Tokyo", year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+const MONTHS_EN = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
+/** {y, mo, d, h, mi} of an instant, always in JST, whatever the reader's time zone. */
+function jst(ms) {
+  const p = {};
+  for (const { type, value } of jstParts.formatToParts(ms)) p[type] = value;
+  return { y: p.year, mo: Number(p.month), d: Number(p.day), hm: `${p.hour}:${p.minute}` };
+}
+
+/** JST, unambiguous: 「3月11日 14:50」 (today: 「14:50」), "11 Mar 14:50 JST"; the year
+ * is added when it is not this year's. */
+export function formatTime(iso, now = Date.now()) {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return "";
-  formatters[current] ??= new Intl.DateTimeFormat(current === "en" ? "en-GB" : "ja-JP", {
-    timeZone: "Asia/Tokyo", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
-  });
-  return formatters[current].format(ms) + (current === "en" ? " JST" : "");
+  const a = jst(ms);
+  const b = jst(now);
+  const en = current === "en";
+  let day = "";
+  if (a.y !== b.y) day = en ? `${a.d} ${MONTHS_EN[a.mo - 1]} ${a.y} ` : `${a.y}年${a.mo}月${a.d}日 `;
+  else if (a.mo !== b.mo || a.d !== b.d) day = en ? `${a.d} ${MONTHS_EN[a.mo - 1]} ` : `${a.mo}月${a.d}日 `;
+  return `${day}${a.hm}${en ? " JST" : ""}`;
 }
 
 /** "3分前" / "3 min ago" for a duration in milliseconds. */

@@ -3,8 +3,8 @@
 // (palette=cb), connection and feed freshness, and aria-live announcements.
 
 import { $, $$, el, getJSON } from "./dom.js";
-import { announcement, renderGroup } from "./cards.js";
-import { cardDetails } from "./details.js";
+import { announcement, refreshAges, renderGroup } from "./cards.js";
+import { cardDetails, shareButton } from "./details.js";
 import { ago, describeSelection, extend, formatTime, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
 import { legend } from "./legend.js";
 import { JapanMap } from "./map.js";
@@ -27,7 +27,7 @@ extend({
     feed_none: "気象庁フィード：受信記録なし", feed_unknown: "サーバーの状態を確認できません", main_event: "主な地震",
     aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度",
     map_caption: "{title}（{time}）", map_caption_none: "表示中の地震はありません", show_on_map: "地図に表示",
-    history: "発表履歴（{n}件）",
+    history: "発表履歴（{n}件）", share: "共有", link_copied: "リンクをコピーしました",
   },
   en: {
     tagline: "Earthquake & tsunami information", skip_to_timeline: "Skip to timeline",
@@ -40,6 +40,7 @@ extend({
     main_event: "Main event", aftershocks: "Aftershocks and nearby quakes ({n})",
     legend_intensity: "Intensity", map_caption: "{title} ({time})",
     map_caption_none: "No earthquake shown", show_on_map: "Show on map", history: "Issued telegrams ({n})",
+    share: "Share", link_copied: "Link copied",
   },
 });
 
@@ -56,7 +57,9 @@ document.title = `yure 揺れ — ${t("tagline")}`;
 const feed = new Feed();
 const openDetails = new Set();
 const status = { state: "connecting", lastMessageAt: null, health: null };
-let chosenKey = null;
+/** ?item=…: the card the page was opened at (shown on the map, scrolled to once). */
+let chosenKey = params.item;
+let scrollToItem = params.item !== null;
 let map = null;
 let renderTimer = null;
 
@@ -104,7 +107,7 @@ function render() {
   const main = mainGroup(groups);
   const aftershocks = groups.filter((g) => isAftershock(main, g));
   const rest = groups.filter((g) => g !== main && !aftershocks.includes(g)).slice(0, MAX_CARDS);
-  const opts = { palette: params.palette, more: cardDetails(selectGroup, chosenKey) };
+  const opts = { palette: params.palette, share: shareButton, more: cardDetails(selectGroup, chosenKey) };
   const pinned = $("#pinned");
   if (main) {
     pinned.replaceChildren(el("section", { class: "pinned-event", "aria-label": t("main_event") },
@@ -123,12 +126,26 @@ function render() {
     details.open = openDetails.has(key);
     details.addEventListener("toggle", () => (details.open ? openDetails.add(key) : openDetails.delete(key)));
   }
+  showItem();
   const state = mapState(feed, groups, chosenKey);
   const g = state.group;
   $("#map-caption").textContent = g
     ? t("map_caption", { title: g.hypoName ?? g.latest.ev.title ?? "", time: formatTime(g.latest.ev.reported_at) })
     : t("map_caption_none");
   if (map) map.update(state);
+}
+
+function showItem() {
+  const card = params.item && document.querySelector(`article[data-key="${CSS.escape(params.item)}"]`);
+  if (!card) return;
+  card.classList.add("highlight");
+  const details = card.closest("details");
+  if (details && !details.open) {
+    details.open = true;
+    openDetails.add(details.dataset.openKey);
+  }
+  if (scrollToItem) card.scrollIntoView({ block: "center" });
+  scrollToItem = false;
 }
 
 function showStatus() {
@@ -201,6 +218,7 @@ async function start() {
   stream.start();
   pollHealth();
   setInterval(showStatus, 1000);
+  setInterval(refreshAges, 15000);
   const geo = await fetchPatiently("/static/japan_prefs.geojson");
   map = new JapanMap($("#map"), geo, { palette: params.palette, focus: prefs });
   $("#map").removeAttribute("aria-busy");

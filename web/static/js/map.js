@@ -11,6 +11,8 @@ import { PALETTES, TSUNAMI_LINE, textOn } from "./palette.js";
 const SCALE = 100; // SVG units per degree of latitude
 const KX = Math.cos((36 * Math.PI) / 180);
 const VIEW = { west: 128.2, east: 149.0, south: 26.4, north: 45.8 };
+/** Width / height of the drawing (its viewBox). */
+export const MAP_RATIO = ((VIEW.east - VIEW.west) * KX) / (VIEW.north - VIEW.south);
 /** 沖縄県 (and epicentres south-west of 奄美) are drawn 1.5× larger in a box over the
  * Sea of Japan: (lon, lat) → (x0 + (lon − lon0)·k, y0 + (lat − lat0)·k); the 大東諸島
  * (east of 130°E) move 2.1° west first, as Japanese maps bring them closer. */
@@ -75,6 +77,8 @@ export class JapanMap {
       let d = "";
       let best = { area: -1 };
       for (const polygon of polygons) {
+        // Islands beyond the drawing (沖ノ鳥島, 南鳥島, 硫黄島) would only stretch its box.
+        if (!polygon[0].some(([lon, lat]) => inset || (lon > VIEW.west && lon < VIEW.east && lat > VIEW.south && lat < VIEW.north))) continue;
         for (const ring of polygon) d += ringPath(ring, inset);
         const c = centroid(polygon[0], inset);
         if (c.area > best.area) best = c;

@@ -28,6 +28,8 @@ export function readParams(search = location.search) {
     palette: pick("palette", ["jma", "cb"], "jma"),
     theme: pick("theme", ["light", "dark"], null),
     mode: pick("mode", ["list", "map"], "list"),
+    /** A card's key (?item=e:<EventID> or i:<entry id>): the page opens at that item. */
+    item: /^[ei]:[\w-]{1,64}$/.test(q.get("item") ?? "") ? q.get("item") : null,
   };
 }
 
