@@ -10,6 +10,7 @@ does the dispatching, :mod:`broadcast.index` the matching.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 from collections.abc import Sequence
 
@@ -26,6 +27,7 @@ class Subscriber:
     """One stream connection as the hub sees it: a transport and a position."""
 
     __slots__ = (
+        "buffered",
         "done",
         "encoding",
         "filter",
@@ -48,6 +50,8 @@ class Subscriber:
         #: hub position when it joined its group
         self.joined_at: StreamId = (0, 0)
         self.subscribes = 0
+        #: bytes last seen waiting in the transport (kept by broadcast.buffers)
+        self.buffered = 0
         #: resolved when the hub closed the connection (slow, shutdown) or saw it gone
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -94,31 +98,48 @@ class Frames:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WriteBudget:
-    """The send-buffer bounds of one write turn, and the connections it found over them.
+    """The send-buffer bounds of one write turn, the accounts it updates, and the
+    connections it found over them (:mod:`broadcast.buffers` keeps the accounts).
 
     Attributes:
         high_bytes: above this a connection is timed in ``over``.
-        hard_bytes: above this a connection goes on ``slow`` (to be closed).
+        hard_bytes: a write that would take a non-empty buffer past this is not made.
+        peer_cap_bytes: a write that would take an address's buffers past this is not
+            made to a connection of that address above ``high_bytes``.
         now: the loop time of this turn.
-        over: connections above ``high_bytes`` with the time they first were (the hub's).
-        slow: connections found closing or over ``hard_bytes`` in this turn.
+        over: connections above ``high_bytes`` with the time they first were.
+        peer_bytes: bytes last seen waiting per client address.
+        charged: connections last seen with a non-empty buffer.
+        slow: connections found closing or refused a write in this turn (to be closed).
     """
 
     high_bytes: int
     hard_bytes: int
+    peer_cap_bytes: int
     now: float
     over: dict[Subscriber, float]
+    peer_bytes: collections.Counter[str]
+    charged: set[Subscriber]
     slow: list[Subscriber] = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_limits(
-        cls, limits: Limits, *, over: dict[Subscriber, float], now: float
+        cls,
+        limits: Limits,
+        *,
+        now: float,
+        over: dict[Subscriber, float],
+        peer_bytes: collections.Counter[str],
+        charged: set[Subscriber],
     ) -> WriteBudget:
         return cls(
             high_bytes=limits.send_buffer_high_bytes,
             hard_bytes=limits.max_send_buffer_bytes,
+            peer_cap_bytes=limits.max_send_buffer_bytes_per_ip,
             now=now,
             over=over,
+            peer_bytes=peer_bytes,
+            charged=charged,
         )
 
 
@@ -126,22 +147,41 @@ def write_each(members: Sequence[Subscriber], data: bytes, budget: WriteBudget) 
     """Write the same pre-encoded bytes to each member's transport (the hot path: inline,
     no await; the transport buffer is the connection's bounded send queue).
 
-    A closing transport or one whose write buffer passed ``hard_bytes`` goes on
-    ``budget.slow`` (to be closed); one above ``high_bytes`` is timed in ``budget.over``.
+    The caps are checked before writing: a member whose non-empty buffer ``data`` would
+    take past ``hard_bytes``, or that is above ``high_bytes`` while its address is over
+    ``peer_cap_bytes``, gets nothing and goes on ``budget.slow``, as does a closing
+    transport. A member that keeps up holds at most about one write and is never refused.
     """
+    size = len(data)
     high = budget.high_bytes
     hard = budget.hard_bytes
     slow = budget.slow
     over = budget.over
+    peer_bytes = budget.peer_bytes
     for sub in members:
         transport = sub.transport
         if transport.is_closing():
             slow.append(sub)
             continue
+        waiting = transport.get_write_buffer_size()
+        if waiting and (
+            waiting + size > hard
+            or (waiting > high and peer_bytes[sub.peer] + size > budget.peer_cap_bytes)
+        ):
+            slow.append(sub)
+            continue
         transport.write(data)
-        size = transport.get_write_buffer_size()
-        if size > high:
-            if size > hard:
-                slow.append(sub)
-            elif sub not in over:
-                over[sub] = budget.now
+        after = transport.get_write_buffer_size()
+        if after or sub.buffered:
+            total = peer_bytes[sub.peer] + after - sub.buffered
+            if total > 0:
+                peer_bytes[sub.peer] = total
+            else:
+                del peer_bytes[sub.peer]
+            sub.buffered = after
+            if after:
+                budget.charged.add(sub)
+                if after > high and sub not in over:
+                    over[sub] = budget.now
+            else:
+                budget.charged.discard(sub)

@@ -9,14 +9,14 @@ dispatches each batch of entries synchronously:
   is encoded once into WebSocket frames / an SSE chunk (a burst for one group is
   coalesced into ``{"type":"events"}`` frames, docs/protocol.md);
 * the same bytes are written to every member's transport without awaiting; the
-  transport buffer is the connection's bounded send queue: past
-  ``max_send_buffer_bytes``, or above ``send_buffer_high_bytes`` for longer than
-  ``slow_consumer_after_s``, the client is closed with 4000 (slow consumer) and
-  never slows anyone else.
+  transport buffer is the connection's bounded send queue, checked before each
+  write (:mod:`broadcast.buffers`): a client too slow is dropped and never slows
+  anyone else.
 
-A subscription replays ``(since, hub position]`` from Redis with the filter,
-then joins its group in the same event-loop step it saw it had caught up, so ids
-reach a connection in increasing order, once each, none skipped.
+A subscription replays ``(since, hub position]`` (from memory, else Redis) with the
+filter, one chunk at a time as the client drains them, then joins its group in the
+same event-loop step it saw it had caught up, so ids reach a connection in
+increasing order, once each, none skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from prometheus_client import Gauge
 
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
+from yure.broadcast.buffers import SendBuffers
 from yure.broadcast.envelope import (
     ZERO_ID,
     Entry,
@@ -39,7 +40,7 @@ from yure.broadcast.envelope import (
     parse_stream_id,
 )
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.fanout import Encoding, Frames, Subscriber, WriteBudget, write_each
+from yure.broadcast.fanout import Encoding, Frames, Subscriber, write_each
 from yure.broadcast.filter import Filter, Subscribe
 from yure.broadcast.frames import (
     HEARTBEAT,
@@ -87,8 +88,8 @@ class Hub:
         self.recent = RecentEntries(max_age_ms=timeline.retention_s * 1000)
         self._replay_gate = asyncio.Semaphore(REPLAY_CONCURRENCY)
         self._inflight: dict[str, asyncio.Future[str]] = {}
-        #: connections above the high mark, with the loop time they first were
-        self._over: dict[Subscriber, float] = {}
+        #: bytes waiting per connection and per address
+        self.buffers = SendBuffers(limits, self._drop_slow)
         self._ws_heartbeat = ws_text_frame(HEARTBEAT)
         self._sse_heartbeat = http_chunk(sse_event(HEARTBEAT))
 
@@ -100,7 +101,7 @@ class Hub:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_loop())
             tasks.create_task(self._heartbeat_loop())
-            tasks.create_task(self._slow_loop())
+            tasks.create_task(self.buffers.run())
 
     async def wait_started(self, timeout_s: float = 2 * REDIS_TIMEOUT_S) -> None:
         """Wait until the hub knows its start position.
@@ -122,6 +123,11 @@ class Hub:
     @property
     def connection_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes waiting in the send buffers of this process's stream connections."""
+        return sum(sub.transport.get_write_buffer_size() for sub in self._subscribers)
 
     # -- connections --------------------------------------------------------------------
 
@@ -146,12 +152,20 @@ class Hub:
         self._finish(sub)
 
     def kick(self, sub: Subscriber, code: CloseCode, reason: str) -> None:
-        """Close ``sub`` from the server side: a close frame (WebSocket), then the socket;
-        a client that does not read it within ``slow_close_grace_s`` is aborted."""
+        """Close ``sub`` from the server side.
+
+        A slow consumer with bytes still waiting is aborted: its buffer is freed at once
+        (issue 10: a kicked client's buffer was kept 5 s). Otherwise a close frame
+        (WebSocket), then the socket; a client that does not read it within
+        ``slow_close_grace_s`` is aborted.
+        """
         if sub.closed:
             return
         self._finish(sub)
         transport = sub.transport
+        if code is CloseCode.SLOW_CONSUMER and transport.get_write_buffer_size():
+            transport.abort()
+            return
         if transport.is_closing():
             return
         if sub.encoding is Encoding.WS:
@@ -201,23 +215,40 @@ class Hub:
             self.send_message(sub, cursor_expired_message(floor))
             cursor = max(cursor, parse_stream_id(floor))
         while cursor < self._pos and not sub.closed:
+            target = self._pos
             if self.recent.covers(cursor):
                 matched = [e for e in self.recent.after(cursor) if flt.matches(e.kind, e.prefs)]
-                if matched:
-                    self._send_entries(sub, matched)
-                return
-            target = self.position
-            async with self._replay_gate:
-                entries = await self.timeline.read_after(
-                    format_stream_id(cursor), limit=self.limits.read_batch_entries, until=target
-                )
-            if not entries:
-                cursor = parse_stream_id(target)
-                continue
-            matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
+            else:
+                limit = self.limits.replay_read_entries
+                async with self._replay_gate:
+                    entries = await self.timeline.read_after(
+                        format_stream_id(cursor), limit=limit, until=format_stream_id(target)
+                    )
+                if len(entries) == limit:
+                    target = parse_stream_id(entries[-1].id)
+                matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
             if matched:
-                self._send_entries(sub, matched)
-            cursor = parse_stream_id(entries[-1].id)
+                await self._send_paced(sub, matched)
+            cursor = max(cursor, target)
+
+    async def _send_paced(self, sub: Subscriber, entries: list[Entry]) -> None:
+        """Write ``entries`` to ``sub`` in chunks of about ``replay_chunk_bytes``, each
+        only when it fits in the connection's buffer (a client that stops reading stops
+        its replay, and is dropped if it stays stopped)."""
+        chunk_bytes = self.limits.replay_chunk_bytes
+        start = 0
+        while start < len(entries):
+            end, size = start + 1, len(entries[start].payload)
+            while end < len(entries) and size + len(entries[end].payload) <= chunk_bytes:
+                size += len(entries[end].payload)
+                end += 1
+            await self.buffers.room(sub, size)
+            if sub.closed:
+                return
+            self._send_entries(sub, entries[start:end])
+            start = end
+            if start < len(entries):
+                await asyncio.sleep(0)  # let live dispatch and other replays run between chunks
 
     async def _expired(self, cursor: StreamId) -> bool:
         if cursor == (0, 0):
@@ -255,9 +286,7 @@ class Hub:
         messages: dict[int, bytes] = {}
         positions: dict[int, StreamId] = {}
         built: dict[tuple[int, ...], Frames] = {}
-        budget = WriteBudget.from_limits(
-            self.limits, over=self._over, now=asyncio.get_running_loop().time()
-        )
+        budget = self.buffers.budget()
         frames_sent = {Encoding.WS: 0, Encoding.SSE: 0}
         events_sent = {Encoding.WS: 0, Encoding.SSE: 0}
         for group, indexes in matches.items():
@@ -308,9 +337,7 @@ class Hub:
         """Write ready-made bytes to ``sub``; a client over its buffer limit is dropped."""
         if sub.closed:
             return
-        budget = WriteBudget.from_limits(
-            self.limits, over=self._over, now=asyncio.get_running_loop().time()
-        )
+        budget = self.buffers.budget()
         write_each((sub,), data, budget)
         if budget.slow:
             self._drop_slow(sub)  # closing already (finished quietly) or over the hard limit
@@ -325,7 +352,7 @@ class Hub:
 
     def _finish(self, sub: Subscriber) -> None:
         self._leave(sub)
-        self._over.pop(sub, None)
+        self.buffers.forget(sub)
         if not sub.done.done():
             sub.done.set_result(None)
 
@@ -392,21 +419,6 @@ class Hub:
             if entries:
                 self.metrics.timeline_reads.inc(len(entries))
                 self.dispatch(entries)
-
-    async def _slow_loop(self) -> None:
-        """Drop connections whose buffer stayed above the high mark for too long."""
-        period = max(0.01, min(1.0, self.limits.slow_consumer_after_s / 4))
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(period)
-            now = loop.time()
-            for sub, since in list(self._over.items()):
-                if sub.closed:
-                    self._over.pop(sub, None)
-                elif sub.transport.get_write_buffer_size() <= self.limits.send_buffer_high_bytes:
-                    del self._over[sub]
-                elif now - since >= self.limits.slow_consumer_after_s:
-                    self._drop_slow(sub)
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -22,15 +22,25 @@ MAX_FILTER_KINDS = 16
 MAX_TOKEN_CHARS = 32
 #: Open stream connections (WebSocket + SSE) per client address per worker process.
 MAX_CONNECTIONS_PER_IP = 256
-#: A connection's send queue is its asyncio transport buffer, bounded twice:
-#: more than MAX_SEND_BUFFER_BYTES waiting → the client is dropped at once; more than
+#: A connection's send queue is its asyncio transport buffer, bounded before each write
+#: (broadcast.buffers): a write that would take it past MAX_SEND_BUFFER_BYTES is not made
+#: and the client is dropped; a replay writes only while it stays under
+#: SEND_BUFFER_HIGH_BYTES (it waits for the client to read); more than
 #: SEND_BUFFER_HIGH_BYTES waiting for longer than SLOW_CONSUMER_AFTER_S → dropped too.
-#: (A burst may briefly exceed the high mark for a client that reads fine.) Dropped
-#: clients get close code 4000 and resume with ``since``.
+#: All connections of one address share MAX_SEND_BUFFER_BYTES_PER_IP: over it, its
+#: connections above the high mark get no more and its fullest connections are dropped.
+#: A dropped client's buffer is freed at once (the socket is reset; close code 4000 when
+#: nothing was waiting); it resumes with ``since``.
 MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
 SEND_BUFFER_HIGH_BYTES = 256 * 1024
 SLOW_CONSUMER_AFTER_S = 5.0
-#: How long a slow client gets to read its close frame before the socket is aborted.
+MAX_SEND_BUFFER_BYTES_PER_IP = 16 * 1024 * 1024
+#: Bytes of event payloads a replay writes at once (at least one event).
+REPLAY_CHUNK_BYTES = 64 * 1024
+#: Entries one replay round trip to Redis reads (held while the client drains them).
+REPLAY_READ_ENTRIES = 64
+#: How long a client closed by the server (shutdown) gets to read its close frame before
+#: the socket is aborted.
 SLOW_CLOSE_GRACE_S = 5.0
 #: Server heartbeat period (the protocol promises one at least every 15 s).
 HEARTBEAT_INTERVAL_S = 10.0
@@ -66,6 +76,9 @@ class Limits:
     max_send_buffer_bytes: int = MAX_SEND_BUFFER_BYTES
     send_buffer_high_bytes: int = SEND_BUFFER_HIGH_BYTES
     slow_consumer_after_s: float = SLOW_CONSUMER_AFTER_S
+    max_send_buffer_bytes_per_ip: int = MAX_SEND_BUFFER_BYTES_PER_IP
+    replay_chunk_bytes: int = REPLAY_CHUNK_BYTES
+    replay_read_entries: int = REPLAY_READ_ENTRIES
     slow_close_grace_s: float = SLOW_CLOSE_GRACE_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
     max_frame_bytes: int = MAX_FRAME_BYTES

@@ -2,8 +2,8 @@
 
 Several worker processes (``yure serve --workers N``) share one port, so a scrape
 lands on any of them. We use prometheus-client's *multiprocess mode*: ``yure
-serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at an empty directory before it
-starts the workers, each worker's metrics live in memory-mapped files there, and
+serve`` starts each worker with ``PROMETHEUS_MULTIPROC_DIR`` pointing at an empty
+directory in its environment, each worker's metrics live in memory-mapped files there, and
 whichever worker answers ``GET /metrics`` sums them (connections with
 ``livesum``, so a dead worker's connections disappear). With one process the
 metrics live in a plain per-app registry. docs/operations.md says the same.

@@ -1,7 +1,7 @@
 """A lease in Redis: at most one holder at a time, renewed while the work runs.
 
-Driver module. ``yure serve`` runs the JMA ingest under the lease
-``yure:lease:ingest``, so however many nodes and workers run, one polls JMA.
+Driver module. ``yure serve`` runs the JMA ingest under a lease
+(``ingest.publish.INGEST_LEASE``), so however many nodes and workers run, one polls JMA.
 
 Safety argument: the holder renews every ``ttl_s / 3``; if it cannot confirm a
 renewal for ``ttl_s * 2 / 3`` (Redis unreachable, event loop stalled), it cancels
@@ -64,7 +64,7 @@ class Lease:
         self,
         redis: redis.asyncio.Redis,
         *,
-        name: str = "yure:lease:ingest",
+        name: str,
         holder: str | None = None,
         ttl_s: float = LEASE_TTL_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

@@ -4,7 +4,9 @@ This is what ``yure serve`` starts (driver module): one aiohttp session, one
 :class:`~ingest.seen.SeenStore` (so both sources share one ledger and one lock set),
 one quarantine folder, and a TaskGroup that runs :meth:`JmaPoller.run` and — when
 ``settings.p2p_ws_url`` is set — :meth:`P2PClient.run` until cancelled. Counters and
-``last_success_at`` are read from :attr:`IngestService.poller` / :attr:`IngestService.p2p`.
+``last_success_at`` are read from :attr:`IngestService.poller` / :attr:`IngestService.p2p`;
+its liveness from :attr:`IngestService.last_success_at` / :attr:`IngestService.error_count`
+(:mod:`ingest.liveness`).
 """
 
 from __future__ import annotations
@@ -47,15 +49,23 @@ class IngestService:
         self.poller: JmaPoller | None = None
         self.p2p: P2PClient | None = None
 
+    @property
+    def last_success_at(self) -> float | None:
+        """Unix time of the poller's last successful poll, None before the first."""
+        return None if self.poller is None else self.poller.last_success_at
+
+    @property
+    def error_count(self) -> int:
+        """The poller's failed polls and fetches so far."""
+        return 0 if self.poller is None else self.poller.counters.errors
+
     async def run(self) -> None:
-        """Run until cancelled. Does nothing (returns) when ``settings.ingest_enabled`` is off.
+        """Run until cancelled (``yure serve`` starts it only when
+        ``settings.ingest_enabled``).
 
         Raises:
             GeoError: geo's tables cannot be read (P2P place names need them).
         """
-        if not self.settings.ingest_enabled:
-            logger.info("ingest_disabled")
-            return
         connector = aiohttp.TCPConnector(limit=MAX_HTTP_CONNECTIONS)
         async with aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False

@@ -1,8 +1,8 @@
 """What a timeline entry means to push, and the message it becomes. Core module.
 
-:func:`alert_from_entry` reads the event wire form (ingest.event's ``event_to_json``,
-with broadcast's ``ref``) into an :class:`Alert`; :func:`message_of` makes the
-payload and the RFC 8030 headers:
+:func:`alert_from_entry` decodes the entry's event (ingest.event's one decoder,
+``event_from_payload``) into an :class:`Alert`; :func:`message_of` makes the payload
+and the RFC 8030 headers:
 
 * ``Topic`` (§5.4): one per (kind, JMA EventID), so every later telegram of the same
   event — a new serial, a 訂正, a 取消 — replaces an undelivered earlier one at the push
@@ -18,12 +18,19 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 import orjson
 
 from yure.broadcast.envelope import Entry
-from yure.ingest.event import INTENSITY_ORDER, InfoType, Intensity, Kind, TsunamiGrade
+from yure.ingest.errors import EventJsonError
+from yure.ingest.event import (
+    INTENSITY_ORDER,
+    InfoType,
+    Intensity,
+    Kind,
+    TsunamiGrade,
+    event_from_payload,
+)
 from yure.push.ece import MAX_PLAINTEXT_BYTES, b64url_encode
 from yure.push.prefs import PUSHABLE_KINDS, intensity_at_least
 
@@ -52,6 +59,9 @@ GRADE_ORDER: tuple[TsunamiGrade, ...] = (
 )
 
 
+_PUSHABLE_NAMES = frozenset(k.value for k in PUSHABLE_KINDS)
+
+
 class Urgency(StrEnum):
     """RFC 8030 §5.3 (the two yure uses)."""
 
@@ -78,8 +88,6 @@ class Alert:
     tsunami: Mapping[str, TsunamiGrade] = dataclasses.field(default_factory=dict)
     #: Current (not previous) strongest grade over all areas.
     tsunami_now: TsunamiGrade = TsunamiGrade.NONE
-    #: The entry this one replaces (broadcast's ``ref``), if any.
-    ref: str | None = None
 
     @property
     def retracts(self) -> bool:
@@ -100,50 +108,35 @@ class Message:
 def alert_from_entry(entry: Entry) -> Alert | None:
     """The :class:`Alert` of ``entry``, or None when it never pushes (posts, felt
     reports, unofficial or unknown kinds, or a payload that is not an event)."""
-    try:
-        kind = Kind(entry.kind)
-    except ValueError:
-        return None
-    if kind not in PUSHABLE_KINDS:
+    if entry.kind not in _PUSHABLE_NAMES:
         return None
     try:
-        doc = orjson.loads(entry.payload)
-        return _alert(entry, kind, doc)
-    except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as err:
-        log.warning("push skips entry id=%s error=%r", entry.id, err)
+        event = event_from_payload(entry.payload)
+    except EventJsonError as err:
+        log.warning("push skips entry id=%s error=%s", entry.id, err)
         return None
-
-
-def _alert(entry: Entry, kind: Kind, doc: Any) -> Alert | None:
-    # The wire edge: ``doc`` is event_to_json's output, checked field by field.
-    if doc.get("official") is not True:
+    if not event.official or event.kind not in PUSHABLE_KINDS:
         return None
-    intensity = {str(p): Intensity(v) for p, v in (doc.get("intensity") or {}).items()}
     tsunami: dict[str, TsunamiGrade] = {}
     tsunami_now = TsunamiGrade.NONE
-    for area in doc.get("tsunami") or []:
-        grade = TsunamiGrade(area["grade"])
-        last = TsunamiGrade(area["last_grade"]) if area.get("last_grade") else grade
-        tsunami_now = strongest_grade(tsunami_now, grade)
-        for pref in area.get("prefs") or []:
-            tsunami[str(pref)] = strongest_grade(
-                tsunami.get(str(pref), TsunamiGrade.NONE), strongest_grade(grade, last)
-            )
-    max_raw = doc.get("max_intensity")
-    ref = doc.get("ref")
+    for area in event.tsunami:
+        tsunami_now = strongest_grade(tsunami_now, area.grade)
+        reach = strongest_grade(area.grade, area.last_grade or TsunamiGrade.NONE)
+        for pref in area.prefs:
+            tsunami[pref] = strongest_grade(tsunami.get(pref, TsunamiGrade.NONE), reach)
     return Alert(
         id=entry.id,
-        kind=kind,
-        info_type=InfoType(doc.get("info_type") or InfoType.ISSUED),
-        event_id=str(doc.get("event_id") or entry.key),
-        title=str(doc.get("title") or ""),
-        headline=str(doc.get("headline") or ""),
+        kind=event.kind,
+        info_type=event.info_type,
+        event_id=event.event_id or entry.key,
+        title=event.title,
+        headline=event.headline,
+        # The entry's tags: for a 取消/訂正, broadcast merged in the replaced item's.
         prefs=frozenset(entry.prefs),
-        max_intensity=None if max_raw is None else Intensity(max_raw),
-        intensity=intensity,
+        max_intensity=event.max_intensity,
+        intensity=dict(event.intensity),
         tsunami=tsunami,
         tsunami_now=tsunami_now,
-        ref=ref if isinstance(ref, str) else None,
     )
 
 

@@ -1,8 +1,9 @@
 """HTTP routes of the safety check: accounts, sessions, friends, check-ins, posts, felt.
 
 Thin aiohttp handlers: read and validate (``auth``, ``wire``), rate-limit, call a store,
-answer JSON (``responses``). Every error becomes ``{"error", "message"}`` in one place
-(:func:`safety_check.responses.error_response`). The API is documented in docs/api.md.
+answer JSON (``responses``). Errors are raised (:mod:`safety_check.errors`) and answered
+as RFC 9457 problem details by the app's one error middleware (``web.problems``). The
+API is documented in docs/api.md.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from yure.safety_check.auth import (
     set_session_cookie,
 )
 from yure.safety_check.config import Clock, SafetyConfig, system_clock
-from yure.safety_check.errors import InvalidInput, NotFound, SafetyCheckError
+from yure.safety_check.errors import InvalidInput, NotFound
 from yure.safety_check.felt import FeltSource
 from yure.safety_check.limiter import ip_subject
 from yure.safety_check.posts import Locator, locate
-from yure.safety_check.responses import empty_response, error_response, json_response
+from yure.safety_check.responses import empty_response, json_response
 from yure.safety_check.services import SERVICES, Services, build_services, check_durability
 from yure.safety_check.text import normalize_handle
 from yure.settings import Settings
@@ -42,16 +43,7 @@ Handler = Callable[[web.Request, Services], Awaitable[web.StreamResponse]]
 
 def _route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def run(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request, request.app[SERVICES])
-        except SafetyCheckError as err:
-            return error_response(err)
-        except web.HTTPException:
-            raise
-        except Exception:
-            # A bug, not a client error: logged with its traceback, answered as JSON.
-            log.exception("unhandled error route=%s", handler.__name__)
-            return json_response({"error": "internal", "message": "internal error"}, status=500)
+        return await handler(request, request.app[SERVICES])
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__

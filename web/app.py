@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 from redis.asyncio import Redis
 
+import yure.archive.http
 import yure.safety_check.http
 from yure.aio import background
 from yure.broadcast.api import TimelineApi
@@ -31,14 +32,17 @@ from yure.broadcast.timeline import Timeline
 from yure.broadcast.ws import WebSocketEndpoint
 from yure.geo import codes
 from yure.geo.errors import GeoError
+from yure.geo.locate import pref_at
+from yure.push import service as push_service
 from yure.settings import Settings
-from yure.web import feeds, health, keys, proxy
+from yure.web import feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
+from yure.web.problems import problem_middleware
 
 log = logging.getLogger(__name__)
 
 #: Paths whose GET responses any origin may read.
-CORS_PREFIXES = ("/api/timeline", "/sse", "/feeds/", "/healthz")
+CORS_PREFIXES = ("/api/timeline", "/api/history", "/sse", "/feeds/", "/healthz")
 #: Request bodies of any route at most (the safety-check API's are far smaller).
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -78,7 +82,7 @@ def build_app(
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
     app = web.Application(
-        middlewares=[proxy.proxy_middleware(settings), cors_middleware],
+        middlewares=[proxy.proxy_middleware(settings), problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
     timeline = Timeline(redis, retention_s=settings.retention_s)
@@ -98,10 +102,20 @@ def build_app(
     app.router.add_get("/sse", SseEndpoint(hub, resolve=resolve_prefs).handle)
     app.router.add_get("/api/timeline", TimelineApi(timeline, resolve=resolve_prefs).handle)
     app.router.add_get(r"/feeds/{pref:\d{2}}.atom", feeds.atom_feed)
+    app.router.add_get("/lite", lite.lite_page)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 
     yure.safety_check.http.setup(app, redis=redis, settings=settings)
+    yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
+    push_service.setup(
+        app,
+        settings=settings,
+        redis=redis,
+        timeline=timeline,
+        resolve=resolve_prefs,
+        locator=pref_at,
+    )
     web_pages.setup(app, settings=settings)
     return app
 

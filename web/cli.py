@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from yure.settings import Settings
+from yure.settings import Settings, parse_port, parse_positive_int
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -22,9 +23,14 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
         "started under YURE_DATA_DIR and stopped on exit.",
     )
     parser.add_argument("--host", default=None, help="address to bind (YURE_HOST)")
-    parser.add_argument("--port", type=int, default=None, help="port, 0 = any (YURE_PORT)")
     parser.add_argument(
-        "--workers", type=int, default=None, help="broadcaster processes (YURE_WORKERS)"
+        "--port", type=_checked(parse_port), default=None, help="port, 0 = any (YURE_PORT)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_checked(parse_positive_int),
+        default=None,
+        help="broadcaster processes (YURE_WORKERS)",
     )
     parser.add_argument(
         "--no-ingest", action="store_true", help="never poll JMA from this node (YURE_INGEST)"
@@ -32,17 +38,26 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(handler=_serve)
 
 
+def _checked(parse: Callable[[str], int]) -> Callable[[str], int]:
+    """``parse`` (a Settings validator) as an argparse type: its ValueError becomes
+    argparse's usage error, with the validator's words."""
+
+    def check(raw: str) -> int:
+        try:
+            return parse(raw)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{raw!r}: {err}") from err
+
+    return check
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     changes: dict[str, Any] = {}
     if args.host is not None:
         changes["host"] = args.host
     if args.port is not None:
-        if not 0 <= args.port <= 65535:
-            raise SystemExit("yure serve: --port must be 0..65535")
         changes["port"] = args.port
     if args.workers is not None:
-        if args.workers < 1:
-            raise SystemExit("yure serve: --workers must be >= 1")
         changes["workers"] = args.workers
     if args.no_ingest:
         changes["ingest_enabled"] = False

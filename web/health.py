@@ -1,55 +1,23 @@
-"""``GET /healthz`` and ``GET /metrics``, and where the ingest's liveness is kept.
+"""``GET /healthz`` and ``GET /metrics``.
 
-The worker that holds the ingest lease writes the time of the last successful
-JMA poll to Redis (:data:`LAST_POLL_KEY`), so every worker on every node can
-tell whether the feed is fresh.
+The feed's freshness is the ingest's to tell (:func:`ingest.liveness.feed_age`): any
+worker on any node answers it, whichever one polls JMA.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import time
 
 import orjson
 import redis.exceptions
 from aiohttp import web
-from redis.asyncio import Redis
 
-from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.broadcast.metrics import CONTENT_TYPE
+from yure.ingest.liveness import feed_age
 from yure.web import keys
 
 log = logging.getLogger(__name__)
-
-#: Unix time (seconds, float) of the last successful JMA poll of any node.
-LAST_POLL_KEY = "yure:ingest:last_success"
-
-
-async def record_poll_success(redis: Redis, at_unix_s: float) -> None:
-    """Remember a successful poll (only ever moves forward).
-
-    Raises:
-        redis.exceptions.RedisError, TimeoutError: Redis failed.
-    """
-    async with asyncio.timeout(REDIS_TIMEOUT_S):
-        current = await redis.get(LAST_POLL_KEY)
-        if current is None or float(current) < at_unix_s:
-            await redis.set(LAST_POLL_KEY, repr(at_unix_s))
-
-
-async def feed_age(redis: Redis) -> float | None:
-    """Seconds since the last successful poll, None when there never was one.
-
-    Raises:
-        redis.exceptions.RedisError, TimeoutError: Redis failed.
-    """
-    async with asyncio.timeout(REDIS_TIMEOUT_S):
-        value = await redis.get(LAST_POLL_KEY)
-    if value is None:
-        return None
-    return max(0.0, time.time() - float(value))
 
 
 async def healthz(request: web.Request) -> web.Response:

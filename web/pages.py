@@ -39,6 +39,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The project's prefecture shapes (``make data``), served as ``/static/japan_prefs.geojson``.
 PREFS_GEOJSON = codes.DATA_DIR / "japan_prefs.geojson"
 GEOJSON_NAME = "japan_prefs.geojson"
+#: Each prefecture's coast edges by 津波予報区 (scripts/build_coast.py, ``make data``).
+TSUNAMI_COAST = codes.DATA_DIR / "tsunami_coast.json"
+TSUNAMI_COAST_FORMAT = 1
 
 #: Largest file served (the GeoJSON is about 170 kB).
 MAX_ASSET_BYTES = 1024 * 1024
@@ -120,12 +123,16 @@ def _read_capped(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_assets(static_dir: Path = STATIC_DIR, geojson: Path = PREFS_GEOJSON) -> dict[str, Asset]:
-    """Every servable file under ``static_dir`` by its relative POSIX path, plus the map.
+def load_assets(
+    static_dir: Path = STATIC_DIR, geojson: Path = PREFS_GEOJSON, coast: Path = TSUNAMI_COAST
+) -> dict[str, Asset]:
+    """Every servable file under ``static_dir`` by its relative POSIX path, plus the map
+    (the prefecture shapes with their tsunami coast, :func:`map_document`).
 
     Raises:
         AssetError: a file is over ``MAX_ASSET_BYTES``, there are more than
-            ``MAX_ASSETS``, a page named in :data:`PAGES` is missing, or the GeoJSON is.
+            ``MAX_ASSETS``, a page named in :data:`PAGES` is missing, or the GeoJSON
+            or the coast is missing or does not fit the other.
     """
     assets: dict[str, Asset] = {}
     for path in sorted(static_dir.rglob("*")):
@@ -140,10 +147,43 @@ def load_assets(static_dir: Path = STATIC_DIR, geojson: Path = PREFS_GEOJSON) ->
         missing.append(EMBED_LOADER)
     if missing:
         raise AssetError(f"{static_dir}: missing {', '.join(missing)}")
-    if not geojson.is_file():
-        raise AssetError(f"{geojson}: prefecture shapes missing (run make data)")
-    assets[GEOJSON_NAME] = make_asset(_read_capped(geojson), CONTENT_TYPES[".geojson"])
+    for data in (geojson, coast):
+        if not data.is_file():
+            raise AssetError(f"{data}: map data missing (run make data)")
+    body = map_document(_read_capped(geojson), _read_capped(coast))
+    assets[GEOJSON_NAME] = make_asset(body, CONTENT_TYPES[".geojson"])
     return assets
+
+
+def map_document(shapes: bytes, coast: bytes) -> bytes:
+    """The prefecture shapes with each one's coast runs in ``properties.coast``:
+    ``[polygon, first_vertex, last_vertex, tsunami_area_code]`` into the outer ring of
+    that polygon (the map draws a tsunami area's grade along these, not the prefecture's
+    whole outline).
+
+    Raises:
+        AssetError: not JSON, an unknown coast format, or a run outside its ring (the
+            shapes were rebuilt without the coast: run make data).
+    """
+    try:
+        document = orjson.loads(shapes)
+        runs = orjson.loads(coast)
+    except orjson.JSONDecodeError as err:
+        raise AssetError(f"map data is not JSON: {err}") from err
+    if not isinstance(runs, dict) or runs.get("format") != TSUNAMI_COAST_FORMAT:
+        raise AssetError(f"tsunami coast: format is not {TSUNAMI_COAST_FORMAT}")
+    for feature in document["features"]:
+        mine = runs["runs"].get(feature["id"], [])
+        polygons = feature["geometry"]["coordinates"]
+        for polygon, first, last, area in mine:
+            if not (0 <= polygon < len(polygons) and 0 <= first < last < len(polygons[polygon][0])):
+                raise AssetError(
+                    f"tsunami coast: run {polygon},{first},{last},{area} of "
+                    f"{feature['id']} is outside the shapes (run make data)"
+                )
+        feature["properties"]["coast"] = mine
+    body: bytes = orjson.dumps(document)
+    return body
 
 
 def prefectures_document() -> bytes:
@@ -182,7 +222,7 @@ def respond(
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = asset.content_type
     body = asset.body
-    if asset.gzipped is not None and _accepts_gzip(request.headers.get("Accept-Encoding", "")):
+    if asset.gzipped is not None and accepts_gzip(request.headers.get("Accept-Encoding", "")):
         headers["Content-Encoding"] = "gzip"
         body = asset.gzipped
     return web.Response(body=body, headers=headers)
@@ -194,7 +234,8 @@ def _etags(header: str) -> set[str]:
     return tags - {""}
 
 
-def _accepts_gzip(header: str) -> bool:
+def accepts_gzip(header: str) -> bool:
+    """Whether ``Accept-Encoding`` ``header`` accepts gzip."""
     # RFC 9110 §12.5.3: "gzip;q=0" refuses gzip.
     for part in header.split(","):
         coding, _, params = part.partition(";")

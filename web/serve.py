@@ -1,4 +1,5 @@
-"""``yure serve``: processes, sockets, Redis, and the ingest wiring.
+"""``yure serve``: processes and sockets; what runs in them is wired here, and acts in
+the package that owns it.
 
 * Redis: ``REDIS_URL``, or an embedded redis-server child under ``data_dir``
   (:mod:`infra.embedded_redis`); everything below sees a URL either way.
@@ -6,51 +7,44 @@
   process supervises N spawned broadcaster processes that each bind the same
   port with ``SO_REUSEPORT`` (the kernel spreads connections over them) and
   share metrics through prometheus multiprocess files.
-* Ingest: every worker competes for the Redis lease ``yure:lease:ingest``; the
-  holder runs the JMA poller, whose publications become timeline entries
-  (:func:`publication_sink`). ``YURE_INGEST=false`` keeps a node out of it.
+* Ingest: every worker competes for the ingest's Redis lease; the holder runs the JMA
+  poller into the timeline (:mod:`ingest.publish`). ``YURE_INGEST=false`` keeps a node
+  out of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import FrameType
 
-import orjson
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
 
-from yure.aio import background, raise_if_cancelling
-from yure.broadcast.envelope import Envelope
-from yure.broadcast.errors import BroadcastError
+from yure.aio import background
+from yure.archive.http import ARCHIVE
+from yure.archive.keeper import archive_sink, keep
 from yure.broadcast.limits import REDIS_TIMEOUT_S
-from yure.broadcast.metrics import Metrics
-from yure.broadcast.timeline import Timeline
 from yure.infra.embedded_redis import EmbeddedRedis
 from yure.infra.errors import InfraError
-from yure.infra.lease import Lease
-from yure.ingest.event import event_to_json
-from yure.ingest.ledger import Publication
-from yure.ingest.p2p_client import FeltRecord, FeltSink
-from yure.ingest.p2p_felt import FeltReport
-from yure.ingest.service import IngestService
-from yure.safety_check.felt_store import FeltReports
+from yure.ingest.publish import run_under_lease
+from yure.logs import configure_logging
+from yure.push import service as push_service
 from yure.safety_check.services import SERVICES
 from yure.settings import Settings
-from yure.web import health, keys
+from yure.web import keys
 from yure.web.app import build_app
 from yure.web.restarts import RestartPlan
 
@@ -60,8 +54,6 @@ log = logging.getLogger(__name__)
 REDIS_MAX_CONNECTIONS = 64
 #: Pending connections per listening socket.
 LISTEN_BACKLOG = 4096
-#: How often the lease holder copies the poller's last success into Redis.
-LIVENESS_EVERY_S = 5.0
 #: How long a worker may take to stop after SIGTERM before it is killed.
 WORKER_STOP_TIMEOUT_S = 15.0
 #: Graceful shutdown of open HTTP requests per worker.
@@ -132,6 +124,10 @@ async def serve_worker(
                 await ingest.enter_async_context(
                     background(run_ingest(settings, app), name="ingest")
                 )
+            if settings.push_enabled:
+                await ingest.enter_async_context(
+                    background(app[push_service.PUSH].run_delivery(), name="push")
+                )
             await stop.wait()
             log.info("worker stopping pid=%s", os.getpid())
     finally:
@@ -147,97 +143,21 @@ def redis_pool(redis_url: str) -> BlockingConnectionPool:
     )
 
 
-def publication_sink(
-    timeline: Timeline, metrics: Metrics
-) -> Callable[[Publication], Awaitable[None]]:
-    """The poller's sink: each :class:`Publication` becomes one timeline entry.
-
-    The sink raises when the append fails, so the ingest does not mark the item as
-    handled and tries it again (the idempotency key makes that safe).
-    """
-
-    async def sink(publication: Publication) -> None:
-        event = publication.event
-        envelope = Envelope(
-            key=publication.key,
-            kind=event.kind.value,
-            prefs=tuple(event.prefs),
-            payload=orjson.dumps(event_to_json(event)),
-            replaces=publication.replaces,
-        )
-        try:
-            entry_id = await timeline.append(envelope)
-        except BroadcastError:
-            metrics.ingest_errors.inc()
-            raise
-        metrics.appends.inc()
-        log.info(
-            "published key=%s kind=%s id=%s replaces=%s",
-            publication.key,
-            envelope.kind,
-            entry_id,
-            publication.replaces,
-        )
-
-    return sink
-
-
 async def run_ingest(settings: Settings, app: web.Application) -> None:
-    """Compete for the ingest lease; while held, run the JMA poller and the optional
-    P2P地震情報 client (:class:`ingest.service.IngestService`) into the timeline."""
-    redis = app[keys.REDIS]
-    timeline = app[keys.TIMELINE]
-    metrics = app[keys.METRICS]
-    service = IngestService(
+    """Run the ingest of this worker under the lease (:func:`ingest.publish.run_under_lease`),
+    into the app's timeline, metrics and felt reports, then the history archive."""
+    archive = app[ARCHIVE]
+    await run_under_lease(
         settings,
-        redis,
-        publication_sink(timeline, metrics),
-        felt_sink=felt_sink(app[SERVICES].felt),
+        app[keys.REDIS],
+        app[keys.TIMELINE],
+        app[keys.METRICS],
+        app[SERVICES].felt,
+        then=archive_sink(archive),
+        alongside=lambda: keep(
+            archive, app[keys.TIMELINE], retention_days=settings.archive_retention_days
+        ),
     )
-
-    async def work() -> None:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(service.run())
-            tasks.create_task(_report_liveness(redis, service, metrics))
-
-    await Lease(redis, name="yure:lease:ingest").run(work)
-
-
-def felt_sink(felt: FeltReports) -> FeltSink:
-    """P2P地震情報 561 felt reports are counted in yure's own felt-report bursts (9611
-    evaluations are P2P's own analysis: logged, not republished)."""
-
-    async def sink(record: FeltRecord) -> None:
-        if isinstance(record, FeltReport) and record.pref is not None:
-            await felt.add_p2p(record.pref, record.received_at.timestamp())
-
-    return sink
-
-
-async def _report_liveness(redis: Redis, service: IngestService, metrics: Metrics) -> None:
-    """Copy the poller's last success into Redis (for every worker's /healthz) and its
-    error counter into the metrics."""
-    reported: float | None = None
-    errors_seen = 0
-    while True:
-        raise_if_cancelling()
-        poller = service.poller
-        if poller is None:
-            await asyncio.sleep(LIVENESS_EVERY_S)
-            continue
-        at = poller.last_success_at
-        # IngestService builds its poller with the default wall clock (time.time).
-        if at is not None and at != reported:
-            try:
-                await health.record_poll_success(redis, at)
-                reported = at
-            except (RedisError, TimeoutError) as err:
-                log.warning("liveness not recorded error=%s", err)  # tried again next turn
-        errors = poller.counters.errors
-        if errors > errors_seen:
-            metrics.ingest_errors.inc(errors - errors_seen)
-            errors_seen = errors
-        await asyncio.sleep(LIVENESS_EVERY_S)
 
 
 def _host_for_url(host: str) -> str:
@@ -252,9 +172,9 @@ def _supervise(settings: Settings, redis_url: str, port: int) -> int:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     # prometheus-client picks multiprocess mode from this variable when a worker imports
-    # it; the spawned workers inherit it. (Written here, read by prometheus-client only.)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    ctx = multiprocessing.get_context("spawn")
+    # it: each worker gets it in its own environment; this process's is left alone.
+    worker_env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    job = pickle.dumps((settings, redis_url, port, metrics_dir))
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -264,46 +184,87 @@ def _supervise(settings: Settings, redis_url: str, port: int) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    def start(index: int) -> multiprocessing.process.BaseProcess:
-        process = ctx.Process(
-            target=_worker_main,
-            args=(settings, redis_url, port, metrics_dir),
-            name=f"yure-worker-{index}",
-        )
-        process.start()
-        log.info("worker started index=%s pid=%s", index, process.pid)
-        return process
+    def start(index: int) -> _Worker:
+        worker = _Worker.start(job, worker_env)
+        log.info("worker started index=%s pid=%s", index, worker.process.pid)
+        return worker
 
     workers = [start(i) for i in range(settings.workers)]
     plan = RestartPlan(len(workers), now=time.monotonic())
-    while not stopping:
-        timeout = plan.wait_s(time.monotonic(), ceiling_s=1.0)
-        alive = [w.sentinel for i, w in enumerate(workers) if i not in plan.pending]
-        multiprocessing.connection.wait(alive, timeout=timeout)
-        now = time.monotonic()
-        for index, worker in enumerate(workers):
-            if index in plan.pending or worker.is_alive() or stopping:
-                continue
-            _mark_dead(worker.pid)
-            due = plan.died(index, now)
-            log.error(
-                "worker died index=%s exitcode=%s restart_in_s=%.2f",
-                index, worker.exitcode, due - now,
-            )  # fmt: skip
-        for index in [] if stopping else plan.due(time.monotonic()):
-            workers[index] = start(index)
-            plan.started(index, time.monotonic())
+    try:
+        while not stopping:
+            timeout = plan.wait_s(time.monotonic(), ceiling_s=1.0)
+            alive = [w for i, w in enumerate(workers) if i not in plan.pending]
+            _wait_any(alive, timeout_s=timeout)
+            now = time.monotonic()
+            for index, worker in enumerate(workers):
+                if index in plan.pending or worker.process.poll() is None or stopping:
+                    continue
+                worker.close()
+                _mark_dead(worker.process.pid)
+                due = plan.died(index, now)
+                log.error(
+                    "worker died index=%s exitcode=%s restart_in_s=%.2f",
+                    index, worker.process.returncode, due - now,
+                )  # fmt: skip
+            for index in [] if stopping else plan.due(time.monotonic()):
+                workers[index] = start(index)
+                plan.started(index, time.monotonic())
+    finally:
+        _stop(workers)
+    return 0
+
+
+@dataclasses.dataclass
+class _Worker:
+    """One worker process (``python -c`` running :func:`_worker_from_stdin`) and, on
+    Linux, a pidfd that becomes readable when it exits."""
+
+    process: subprocess.Popen[bytes]
+    pidfd: int | None
+
+    @classmethod
+    def start(cls, job: bytes, env: dict[str, str]) -> _Worker:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from yure.web.serve import _worker_from_stdin as w; w()"],
+            stdin=subprocess.PIPE,
+            env=env,
+        )
+        assert process.stdin is not None
+        with process.stdin:
+            process.stdin.write(job)
+        pidfd = os.pidfd_open(process.pid) if hasattr(os, "pidfd_open") else None
+        return cls(process, pidfd)
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+def _wait_any(workers: list[_Worker], *, timeout_s: float) -> None:
+    """Return when a worker exits, a signal arrives, or after ``timeout_s``."""
+    fds = [w.pidfd for w in workers if w.pidfd is not None]
+    if len(fds) == len(workers):
+        multiprocessing.connection.wait(fds, timeout=timeout_s)
+    else:  # no pidfd (not Linux): look again shortly
+        time.sleep(min(timeout_s, 0.2))
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """SIGTERM every worker, wait up to WORKER_STOP_TIMEOUT_S in all, then SIGKILL."""
     for worker in workers:
-        if worker.is_alive() and worker.pid is not None:
-            os.kill(worker.pid, signal.SIGTERM)
+        if worker.process.poll() is None:
+            worker.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + WORKER_STOP_TIMEOUT_S
     for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
-        _mark_dead(worker.pid)
-    return 0
+        try:
+            worker.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        worker.close()
+        _mark_dead(worker.process.pid)
 
 
 def _mark_dead(pid: int | None) -> None:
@@ -315,11 +276,15 @@ def _mark_dead(pid: int | None) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
+def _worker_from_stdin() -> None:
+    """A worker process's entry: its job comes pickled on stdin from :func:`_supervise`
+    (the parent process, trusted), like multiprocessing's spawn would send it."""
+    job = sys.stdin.buffer.read()
+    settings, redis_url, port, metrics_dir = pickle.loads(job)  # noqa: S301 - our parent
+    _worker_main(settings, redis_url, port, metrics_dir)
+
+
 def _worker_main(settings: Settings, redis_url: str, port: int, metrics_dir: Path) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     sock = bind_socket(settings.host, port, listen=True)
     asyncio.run(serve_worker(settings, redis_url, sock, metrics_dir=metrics_dir))

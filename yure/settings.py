@@ -45,6 +45,18 @@ class Settings:
     #: P2P地震情報 WebSocket API; ``None`` disables the second source.
     p2p_ws_url: str | None = None
     ingest_enabled: bool = True
+    #: Web Push: run the delivery job on this node (under the lease ``yure:lease:push``).
+    push_enabled: bool = True
+    #: VAPID private key (raw P-256 scalar, base64url); ``None``: a key file in data_dir.
+    vapid_private_key: str | None = dataclasses.field(default=None, repr=False)
+    #: VAPID ``sub`` claim (RFC 8292 §2.1): how push services reach the operator.
+    vapid_subject: str = "mailto:yure@localhost"
+    #: Accept http:// and loopback push endpoints (tests and local development only).
+    push_allow_insecure_local: bool = False
+    #: Push subscriptions one client address may hold.
+    push_max_subs_per_ip: int = 20
+    #: Push requests in flight at once.
+    push_concurrency: int = 256
     retention_s: int = 48 * 3600
     feed_stale_s: float = 600.0
     log_level: str = "INFO"
@@ -99,6 +111,16 @@ class Settings:
             http_timeout_s=get("YURE_HTTP_TIMEOUT", _positive_float, defaults.http_timeout_s),
             p2p_ws_url=get("YURE_P2P_WS_URL", _ws_url, defaults.p2p_ws_url),
             ingest_enabled=get("YURE_INGEST", _bool, defaults.ingest_enabled),
+            push_enabled=get("YURE_PUSH", _bool, defaults.push_enabled),
+            vapid_private_key=get("YURE_VAPID_PRIVATE_KEY", str, defaults.vapid_private_key),
+            vapid_subject=get("YURE_VAPID_SUBJECT", _vapid_subject, defaults.vapid_subject),
+            push_allow_insecure_local=get(
+                "YURE_PUSH_ALLOW_INSECURE_LOCAL", _bool, defaults.push_allow_insecure_local
+            ),
+            push_max_subs_per_ip=get(
+                "YURE_PUSH_MAX_SUBS_PER_IP", _positive_int, defaults.push_max_subs_per_ip
+            ),
+            push_concurrency=get("YURE_PUSH_CONCURRENCY", _positive_int, defaults.push_concurrency),
             retention_s=get("YURE_RETENTION_S", _retention, defaults.retention_s),
             feed_stale_s=get("YURE_FEED_STALE_S", _positive_float, defaults.feed_stale_s),
             log_level=get("YURE_LOG_LEVEL", _log_level, defaults.log_level),
@@ -212,8 +234,23 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+def _vapid_subject(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme == "mailto" and "@" in parts.path:
+        return raw
+    if parts.scheme == "https" and parts.netloc:
+        return raw
+    raise ValueError("must be a mailto: address or an https:// URL (RFC 8292 §2.1)")
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+#: The validators of YURE_PORT and YURE_WORKERS, reused by the command line's overrides
+#: (``yure serve --port/--workers``) so both refuse the same values with the same words.
+parse_port = _port
+parse_positive_int = _positive_int

@@ -1,4 +1,4 @@
-"""Tests of ``yure geo`` through the real entry point ``yure.cli.main``."""
+"""Tests of ``yure geo`` through the real entry point ``yure.commands.main``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from yure.cli import main
+from yure.commands import main
 from yure.geo import cli as geo_cli
 
 Capture = pytest.CaptureFixture[str]

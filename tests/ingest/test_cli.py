@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from yure.cli import main
+from yure.commands import main
 from yure.ingest.telegram import MAX_TELEGRAM_BYTES
 
 FIXTURES = Path(__file__).parent / "fixtures"

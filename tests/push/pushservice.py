@@ -10,6 +10,7 @@ aes128gcm``, a ``TTL``, a VAPID ``Authorization`` whose signature verifies with
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import json
@@ -83,6 +84,10 @@ class PushService:
             collections.deque
         )
         self.origin = ""
+        #: Requests to these names wait for :attr:`release` (to hold them in flight).
+        self.hold: set[str] = set()
+        self.release = asyncio.Event()
+        self.in_flight = 0
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -108,6 +113,12 @@ class PushService:
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         body = await request.read()
+        if name in self.hold:
+            self.in_flight += 1
+            try:
+                await self.release.wait()
+            finally:
+                self.in_flight -= 1
         problem = self._check(request, name)
         if problem is not None:
             self.rejections.append(problem)

@@ -267,12 +267,11 @@ def test_alert_from_non_events() -> None:
         assert alert_from_entry(Entry("1-0", "k", kind, ("13",), payload)) is None
 
 
-def test_alert_reads_ref_and_falls_back_to_key_for_event_id() -> None:
+def test_alert_of_a_cancel_falls_back_to_the_key_for_an_empty_event_id() -> None:
     doc = event_doc(info_type="cancelled", intensity={}, max_intensity=None)
     doc["event_id"] = ""
     found = alert_from_entry(entry(doc, "2-0", ref="1-0"))
     assert found is not None
-    assert found.ref == "1-0"
     assert found.retracts
     assert found.event_id == "k-2-0"
 

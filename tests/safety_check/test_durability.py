@@ -49,7 +49,7 @@ async def _post_until_acknowledged(
             ) as resp:
                 if resp.status == 201:
                     retries[0] += attempt - 1
-                    return str((await resp.json())["id"])
+                    return str((await resp.json(content_type=None))["id"])
                 assert resp.status == 503, await resp.text()
         except (aiohttp.ClientError, TimeoutError):
             pass
@@ -118,7 +118,7 @@ async def test_kill_server_during_checkins(fresh_redis: RedisProcess) -> None:
                 f"{url}/api/accounts", json={"handle": "survivor", "password": "correct horse"}
             ) as resp:
                 assert resp.status == 201
-                token = (await resp.json())["token"]
+                token = (await resp.json(content_type=None))["token"]
             acked: dict[str, str] = {}
             retries = [0]
 

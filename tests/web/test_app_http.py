@@ -18,8 +18,8 @@ from tests.support import event_json
 from tests.web.browser import user_event
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.limits import Limits
+from yure.ingest import liveness
 from yure.ingest.event import InfoType
-from yure.web import health
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -177,8 +177,8 @@ async def test_healthz_metrics_and_cors(redis_url: str, tmp_path: Path) -> None:
             body = await resp.json()
             assert resp.status == 200 and body["status"] == "ok"
             assert body["feed"]["fresh"] is False and body["feed"]["last_success_age_s"] is None
-        await health.record_poll_success(server.redis, time.time() - 5)
-        await health.record_poll_success(server.redis, time.time() - 500)  # never goes back
+        await liveness.record_poll_success(server.redis, time.time() - 5)
+        await liveness.record_poll_success(server.redis, time.time() - 500)  # never goes back
         async with http.get(f"{server.base}/healthz") as resp:
             feed = (await resp.json())["feed"]
             assert feed["fresh"] is True and 4 <= feed["last_success_age_s"] < 60

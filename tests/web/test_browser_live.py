@@ -30,8 +30,9 @@ from tests.web.browser import (
     user_event,
 )
 from yure.broadcast.frames import CloseCode
+from yure.ingest import liveness
 from yure.settings import Settings
-from yure.web import health, keys, serve
+from yure.web import keys, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -127,17 +128,23 @@ async def test_map_and_timeline_follow_the_telegrams(
         await expect(page.locator('.felt-mark[data-pref="13"] text')).to_have_text("23")
         await expect(page.locator("article.kind-felt")).to_have_count(1)
 
-        # A tsunami warning: the prefectures each area touches are outlined by grade.
+        # A tsunami warning: each forecast area's coast (not its prefectures' whole
+        # outlines) by grade; 三重県 has two areas, 東京湾内湾 three prefectures.
         await append(timeline, "t1", fixture_event("VTSE41_major_tokyo_bay"))
-        await expect(page.locator('path.tsunami-line[data-pref="22"]')).to_have_attribute(
-            "stroke", JMA_TSUNAMI["major_warning"]
-        )
-        await expect(page.locator('path.tsunami-line[data-pref="24"]')).to_have_attribute(
+        shizuoka = page.locator('path.tsunami-line[data-area="380"]')
+        await expect(shizuoka).to_have_attribute("stroke", JMA_TSUNAMI["major_warning"])
+        await expect(shizuoka).to_have_attribute("data-pref", "22")
+        await expect(page.locator('path.tsunami-line[data-area="400"]')).to_have_attribute(
             "stroke", JMA_TSUNAMI["warning"]
         )
-        await expect(page.locator('path.tsunami-line[data-pref="13"]')).to_have_attribute(
-            "stroke", JMA_TSUNAMI["advisory"]
-        )
+        await expect(page.locator('path.tsunami-line[data-pref="24"]')).to_have_count(2)
+        bay = page.locator('path.tsunami-line[data-area="312"]')
+        await expect(bay).to_have_count(3)
+        await expect(bay.first).to_have_attribute("stroke", JMA_TSUNAMI["advisory"])
+        coast = await shizuoka.get_attribute("d")
+        outline = await page.locator("#pref-22").get_attribute("d")
+        assert coast is not None and outline is not None
+        assert "Z" not in coast and len(coast) < 0.8 * len(outline)  # no inland border
         await expect(page.locator("#announce-alert")).to_contain_text("大津波警報")
         await expect(page.locator("#pinned > section > article")).to_have_attribute(
             "data-tsunami", "major_warning"
@@ -185,7 +192,7 @@ async def test_english_on_a_phone_with_the_colour_blind_palette(
     browser: Browser, redis_url: str, tmp_path: Path
 ) -> None:
     async with running_server(redis_url, tmp_path) as server:
-        await server.redis.set(health.LAST_POLL_KEY, repr(time.time() - 2 * 3600))
+        await server.redis.set(liveness.LAST_POLL_KEY, repr(time.time() - 2 * 3600))
         await append(server.timeline, "q1", fixture_event("VXSE53_prefixed"))
         await append(server.timeline, "t1", fixture_event("VTSE41_major_tokyo_bay"))
         url = server.base + "/?lang=en&palette=cb"
@@ -199,7 +206,7 @@ async def test_english_on_a_phone_with_the_colour_blind_palette(
             await expect(page.locator("#feed-state")).to_have_attribute("data-fresh", "false")
             await expect(page.locator("#stream-age")).to_contain_text("last received")
             # The colour-blind-safe palette: 6 Lower is #8A226A, a major warning #882255.
-            await expect(page.locator('path.tsunami-line[data-pref="22"]')).to_have_attribute(
+            await expect(page.locator('path.tsunami-line[data-area="380"]')).to_have_attribute(
                 "stroke", "#882255"
             )
             await page.locator(f'article[data-event-id="{MAIN_EVENT}"] .show-on-map').click()
@@ -251,7 +258,7 @@ async def test_a_telegram_from_the_jma_feed_reaches_the_page(
     browser: Browser, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A local JMA feed → the real poller (serve.run_ingest) → the timeline → the page."""
-    monkeypatch.setattr(serve, "LIVENESS_EVERY_S", 0.05)
+    monkeypatch.setattr(liveness, "LIVENESS_EVERY_S", 0.05)
     fake = await FakeJma().start()
     try:
         async with running_server(redis_url, tmp_path) as server:
@@ -266,7 +273,7 @@ async def test_a_telegram_from_the_jma_feed_reaches_the_page(
             ingest = asyncio.create_task(serve.run_ingest(settings, server.app))
             try:
                 deadline = time.monotonic() + WAIT_MS / 1000
-                while await health.feed_age(server.redis) is None:
+                while await liveness.feed_age(server.redis) is None:
                     assert time.monotonic() < deadline, "the poller never succeeded"
                     await asyncio.sleep(0.05)
                 async with opened(browser, server.base + "/") as (page, watch):

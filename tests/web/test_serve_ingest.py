@@ -9,21 +9,24 @@ from pathlib import Path
 import orjson
 import pytest
 import redis.asyncio
+from aiohttp import web
 
 from tests.broadcast.support import WAIT_S
 from tests.ingest import telegrams
 from tests.ingest.fakes import DATA_PATH, FakeJma
 from tests.ingest.telegrams import file_name
+from yure.archive.http import ARCHIVE
 from yure.broadcast.envelope import ZERO_ID
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.metrics import Metrics
 from yure.broadcast.timeline import Timeline
+from yure.ingest import liveness, publish
 from yure.ingest.event import Event, InfoType, Kind, Status, event_to_json
 from yure.ingest.ledger import Publication
 from yure.ingest.p2p_felt import FeltEvaluation, FeltReport
 from yure.safety_check.services import SERVICES
 from yure.settings import Settings
-from yure.web import health, keys, serve
+from yure.web import keys, serve
 from yure.web.app import build_app
 
 JST = timezone(timedelta(hours=9))
@@ -47,7 +50,7 @@ def quake(info_type: InfoType, prefs: tuple[str, ...]) -> Event:
 async def test_publication_sink(redis_client: redis.asyncio.Redis) -> None:
     timeline = Timeline(redis_client, retention_s=86400)
     metrics = Metrics()
-    sink = serve.publication_sink(timeline, metrics)
+    sink = publish.publication_sink(timeline, metrics)
     original = quake(InfoType.ISSUED, ("17", "15"))
     await sink(Publication(key="k1", replaces=None, event=original))
     await sink(Publication(key="k1", replaces=None, event=original))  # idempotent
@@ -63,7 +66,7 @@ async def test_publication_sink(redis_client: redis.asyncio.Redis) -> None:
 
     broken = Timeline(redis_client, stream="t:broken", retention_s=86400)
     await redis_client.set(broken.keys_key, "not a hash")
-    failing = serve.publication_sink(broken, metrics)
+    failing = publish.publication_sink(broken, metrics)
     with pytest.raises(TimelineError):
         await failing(Publication(key="k3", replaces=None, event=original))
     assert metrics.ingest_errors._value.get() == 1
@@ -93,7 +96,7 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
             ),
             updated=now,
         )
-        monkeypatch.setattr(serve, "LIVENESS_EVERY_S", 0.02)
+        monkeypatch.setattr(liveness, "LIVENESS_EVERY_S", 0.02)
         settings = Settings(
             redis_url=redis_url,
             data_dir=tmp_path,
@@ -103,11 +106,14 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
             poll_interval_s=0.05,
         )
         apps = [build_app(settings, redis_client) for _ in range(2)]
+        runners = [web.AppRunner(app) for app in apps]
+        for runner in runners:
+            await runner.setup()  # opens what the app holds (the archive) as serve does
         tasks = [asyncio.create_task(serve.run_ingest(settings, app)) for app in apps]
         try:
             timeline = apps[0][keys.TIMELINE]
             async with asyncio.timeout(WAIT_S):
-                while await health.feed_age(redis_client) is None:  # noqa: ASYNC110 - other task
+                while await liveness.feed_age(redis_client) is None:  # noqa: ASYNC110 - other task
                     await asyncio.sleep(0.02)
                 while not await timeline.read_after(ZERO_ID, limit=10):  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
@@ -119,18 +125,25 @@ async def test_ingest_runs_under_the_lease_and_reports_liveness(
             assert len(event["sha256"]) == 64
             # one node polls: each telegram was fetched once, not once per node
             assert [jma.hits[DATA_PATH + name] for name in jma.telegrams] == [1, 1]
+            # and the official item is archived (the history archive follows the timeline)
+            archive = apps[1][ARCHIVE]
+            async with asyncio.timeout(WAIT_S):
+                while await archive.missing([entries[0].key]):  # noqa: ASYNC110 - other task
+                    await asyncio.sleep(0.02)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for runner in runners:
+                await runner.cleanup()
     finally:
         await jma.close()
 
 
 def test_serve_command_line_overrides_settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from yure.cli import build_parser
+    from yure.commands import build_parser
 
     seen: list[Settings] = []
 
@@ -145,10 +158,15 @@ def test_serve_command_line_overrides_settings(
     assert args.handler(args, Settings(data_dir=tmp_path)) == 0
     assert (seen[0].host, seen[0].port, seen[0].workers) == ("0.0.0.0", 0, 3)
     assert seen[0].ingest_enabled is False
-    for bad in (["serve", "--port", "70000"], ["serve", "--workers", "0"]):
-        parsed = build_parser().parse_args(bad)
-        with pytest.raises(SystemExit):
-            parsed.handler(parsed, Settings(data_dir=tmp_path))
+    for bad, words in (
+        (["serve", "--port", "70000"], "'70000': must be 0..65535"),
+        (["serve", "--workers", "0"], "'0': must be >= 1"),
+        (["serve", "--port", "http"], "'http': invalid literal"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            build_parser().parse_args(bad)
+        assert exited.value.code == 2
+        assert words in capsys.readouterr().err
 
 
 async def test_p2p_felt_reports_count_in_yure_felt_bursts(
@@ -158,7 +176,7 @@ async def test_p2p_felt_reports_count_in_yure_felt_bursts(
     one without a prefecture (900/901/905) and 9611 evaluations are not counted."""
     app = build_app(Settings(redis_url=redis_url, data_dir=tmp_path), redis_client)
     felt = app[SERVICES].felt
-    sink = serve.felt_sink(felt)
+    sink = publish.felt_sink(felt)
     now = datetime.now(JST)
     await sink(FeltReport(p2p_id="a" * 24, area_code=250, pref="13", received_at=now))
     await sink(FeltReport(p2p_id="b" * 24, area_code=901, pref=None, received_at=now))

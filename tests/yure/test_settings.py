@@ -36,6 +36,12 @@ def test_every_variable_is_read() -> None:
         "YURE_HTTP_TIMEOUT": "3",
         "YURE_P2P_WS_URL": "ws://127.0.0.1:9/v2/ws",
         "YURE_INGEST": "false",
+        "YURE_PUSH": "false",
+        "YURE_VAPID_PRIVATE_KEY": "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
+        "YURE_VAPID_SUBJECT": "https://yure.example.org/contact",
+        "YURE_PUSH_ALLOW_INSECURE_LOCAL": "1",
+        "YURE_PUSH_MAX_SUBS_PER_IP": "3",
+        "YURE_PUSH_CONCURRENCY": "16",
         "YURE_RETENTION_S": "90000",
         "YURE_FEED_STALE_S": "120",
         "YURE_LOG_LEVEL": "debug",
@@ -61,6 +67,13 @@ def test_every_variable_is_read() -> None:
     assert settings.http_timeout_s == 3.0
     assert settings.p2p_ws_url == "ws://127.0.0.1:9/v2/ws"
     assert settings.ingest_enabled is False
+    assert settings.push_enabled is False
+    assert settings.vapid_private_key == "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw"
+    assert "yfWPiYE" not in repr(settings)
+    assert settings.vapid_subject == "https://yure.example.org/contact"
+    assert settings.push_allow_insecure_local is True
+    assert settings.push_max_subs_per_ip == 3
+    assert settings.push_concurrency == 16
     assert settings.retention_s == 90000
     assert settings.feed_stale_s == 120.0
     assert settings.log_level == "DEBUG"
@@ -100,6 +113,11 @@ def test_blank_values_mean_default() -> None:
         ("YURE_POLL_INTERVAL", "-1"),
         ("YURE_P2P_WS_URL", "https://api.p2pquake.net/v2/ws"),
         ("YURE_INGEST", "maybe"),
+        ("YURE_PUSH", "sometimes"),
+        ("YURE_VAPID_SUBJECT", "ops@example.org"),
+        ("YURE_VAPID_SUBJECT", "http://example.org"),
+        ("YURE_PUSH_MAX_SUBS_PER_IP", "0"),
+        ("YURE_PUSH_CONCURRENCY", "-4"),
         ("YURE_RETENTION_S", "3600"),
         ("YURE_LOG_LEVEL", "LOUD"),
         ("YURE_WS_MAX_CONNS_PER_IP", "0"),

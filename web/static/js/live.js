@@ -27,7 +27,7 @@ extend({
     feed_none: "気象庁フィード：受信記録なし", feed_unknown: "サーバーの状態を確認できません", main_event: "主な地震",
     aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度",
     map_caption: "{title}（{time}）", map_caption_none: "表示中の地震はありません", show_on_map: "地図に表示",
-    history: "発表履歴（{n}件）", share: "共有", link_copied: "リンクをコピーしました",
+    history: "発表履歴（{n}件）", lite_link: "軽量版（回線が混雑しているとき）", share: "共有", link_copied: "リンクをコピーしました",
   },
   en: {
     tagline: "Earthquake & tsunami information", skip_to_timeline: "Skip to timeline",
@@ -40,7 +40,7 @@ extend({
     main_event: "Main event", aftershocks: "Aftershocks and nearby quakes ({n})",
     legend_intensity: "Intensity", map_caption: "{title} ({time})",
     map_caption_none: "No earthquake shown", show_on_map: "Show on map", history: "Issued telegrams ({n})",
-    share: "Share", link_copied: "Link copied",
+    share: "Share", link_copied: "Link copied", lite_link: "Lite page (for slow networks)",
   },
 });
 
@@ -75,6 +75,7 @@ function setupLinks() {
   $("#home-link").href = `/${suffix}`;
   $("#safety-link").href = `/safety${suffix}`;
   $("#embed-link").href = `/embed/builder${suffix}`;
+  $("#lite-link").href = urlWith({ prefs: params.prefTokens, lang: lang() === "en" ? "en" : null }, `${location.origin}/lite`);
 }
 
 function announce(ev) {

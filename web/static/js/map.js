@@ -1,7 +1,7 @@
 // A map of Japan drawn as SVG from the project's prefecture GeoJSON, with its own
 // small projection (equirectangular, x scaled by cos 36°; no tile server). 沖縄県 is
 // drawn in an inset over the Sea of Japan, as Japanese maps do. Prefectures are
-// filled by intensity; tsunami grades outline the prefectures a forecast area touches.
+// filled by intensity; tsunami grades are drawn along each forecast area's coast.
 
 import { svg } from "./dom.js";
 import { intensityText, lang, prefName, t } from "./i18n.js";
@@ -28,14 +28,15 @@ function project(lon, lat, inset) {
   return [(lon - VIEW.west) * KX * SCALE, (VIEW.north - lat) * SCALE];
 }
 
-function ringPath(ring, inset) {
+function linePath(points, inset) {
   let d = "";
-  for (let i = 0; i < ring.length; i++) {
-    const [x, y] = project(ring[i][0], ring[i][1], inset);
+  for (let i = 0; i < points.length; i++) {
+    const [x, y] = project(points[i][0], points[i][1], inset);
     d += `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
   }
-  return `${d}Z`;
+  return d;
 }
+const ringPath = (ring, inset) => `${linePath(ring, inset)}Z`;
 
 /** Area-weighted centroid of a projected ring (shoelace formula), and its area. */
 function centroid(ring, inset) {
@@ -59,6 +60,8 @@ export class JapanMap {
     this.palette = palette;
     this.paths = new Map();
     this.centres = new Map();
+    /** tsunami area code → (prefecture → path of its coast there) */
+    this.coast = new Map();
     const width = (VIEW.east - VIEW.west) * KX * SCALE;
     const height = (VIEW.north - VIEW.south) * SCALE;
     this.root = svg("svg", {
@@ -88,6 +91,14 @@ export class JapanMap {
       }, svg("title", null, prefName(code)));
       land.append(path);
       this.paths.set(code, path);
+      // The coast of each 津波予報区 (web/pages.py: [polygon, first, last, area] runs).
+      for (const [p, first, last, area] of feature.properties?.coast ?? []) {
+        const ring = polygons[p]?.[0];
+        if (!ring) continue;
+        if (!this.coast.has(area)) this.coast.set(area, new Map());
+        const byPref = this.coast.get(area);
+        byPref.set(code, (byPref.get(code) ?? "") + linePath(ring.slice(first, last + 1), inset));
+      }
       this.centres.set(code, best);
     }
     this.tsunamiLayer = svg("g", { class: "tsunami" });
@@ -113,15 +124,18 @@ export class JapanMap {
     }
     this.tsunamiLayer.replaceChildren();
     for (const grade of ["advisory", "warning", "major_warning"]) {
-      for (const [code, g] of Object.entries(state.tsunami)) {
-        const path = this.paths.get(code);
-        if (g !== grade || !path) continue;
-        const line = TSUNAMI_LINE[grade];
-        this.tsunamiLayer.append(svg("path", {
-          d: path.getAttribute("d"), class: `tsunami-line grade-${grade}`, "data-pref": code, "data-grade": grade,
-          fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
-          "stroke-linejoin": "round",
-        }));
+      const line = TSUNAMI_LINE[grade];
+      for (const area of state.tsunamiAreas.filter((a) => a.grade === grade)) {
+        // Its coast; an area the coast table does not know: its prefectures' outlines.
+        const lines = this.coast.get(area.area_code)
+          ?? new Map((area.prefs ?? []).filter((c) => this.paths.has(c)).map((c) => [c, this.paths.get(c).getAttribute("d")]));
+        for (const [code, d] of lines) {
+          this.tsunamiLayer.append(svg("path", {
+            d, class: `tsunami-line grade-${grade}`, "data-area": area.area_code, "data-pref": code, "data-grade": grade,
+            fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
+            "stroke-linejoin": "round", "stroke-linecap": "round",
+          }, svg("title", null, `${area.area_name} ${t(grade)}`)));
+        }
       }
     }
     this.labelLayer.replaceChildren();

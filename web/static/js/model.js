@@ -113,7 +113,9 @@ export function mapState(feed, groups, chosenKey, now = Date.now()) {
     .filter((g) => g.official && !g.retracted && g.tsunami.length)
     .sort((a, b) => b.last - a.last)[0];
   const tsunami = {};
-  for (const area of tsunamiGroup ? tsunamiGroup.tsunami : []) {
+  /** The areas under an advisory or more, as the telegram gives them (grade, prefs…). */
+  const tsunamiAreas = (tsunamiGroup ? tsunamiGroup.tsunami : []).filter((a) => gradeRank(a.grade) >= gradeRank("advisory"));
+  for (const area of tsunamiAreas) {
     if (gradeRank(area.grade) < gradeRank("advisory")) continue;
     for (const pref of area.prefs ?? []) {
       if (gradeRank(area.grade) > gradeRank(tsunami[pref])) tsunami[pref] = area.grade;
@@ -131,6 +133,7 @@ export function mapState(feed, groups, chosenKey, now = Date.now()) {
     intensity: current ? current.intensity : {},
     epicenter: current && hasPoint(current.hypo) && !current.latest.ev.foreign ? current.hypo : null,
     tsunami,
+    tsunamiAreas,
     felt,
   };
 }

@@ -1,10 +1,10 @@
-"""yure.cli.main: settings are read once from the environment and fail fast."""
+"""yure.commands.main (the CLI root): settings are read once from the environment and fail fast."""
 
 from __future__ import annotations
 
 import pytest
 
-from yure.cli import main
+from yure.commands import main
 
 
 def test_bad_environment_exits_2_naming_the_variable(

@@ -1,15 +1,20 @@
-"""The ``yure`` command line: ``yure parse``, ``yure geo``, ``yure serve``.
+"""The ``yure`` command line (``yure.commands``): ``yure parse``, ``yure geo``, ``yure serve``,
+``yure archive import``.
+
+This is the CLI root: like ``web``, it may import every package (the ``yure`` kernel
+below it imports none). The ``yure`` console script and ``python -m yure`` both run
+:func:`main`.
 
 Each package that offers a subcommand has a ``cli`` module with
 ``add_parser(subparsers)``; the parser it adds sets ``handler`` to a function
-``(args, settings) -> exit status``. This module is the only place that reads
-``os.environ`` (once, into :class:`yure.settings.Settings`).
+``(args, settings) -> exit status``. A new subcommand: import the package's ``cli`` in
+:func:`build_parser` and call its ``add_parser``. This module is the only place that
+reads ``os.environ`` (once, into :class:`yure.settings.Settings`).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +22,7 @@ from typing import cast
 
 from yure import __version__
 from yure.errors import ConfigError
+from yure.logs import configure_logging
 from yure.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -24,6 +30,8 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every package's subcommand registered."""
+    # Imported here, not at the top: ``yure parse`` need not load the web server.
+    from yure.archive import cli as archive_cli
     from yure.geo import cli as geo_cli
     from yure.ingest import cli as ingest_cli
     from yure.web import cli as web_cli
@@ -36,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.add_parser(subparsers)
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
+    archive_cli.add_parser(subparsers)
     return parser
 
 
@@ -48,11 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"yure: configuration error: {err}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     handler = cast(Handler, args.handler)
     return handler(args, settings)
 
