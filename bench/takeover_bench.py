@@ -35,9 +35,10 @@ import redis.asyncio
 from aiohttp import web
 
 from yure.infra.lease import LEASE_TTL_S, Lease
+from yure.ingest.publish import INGEST_LEASE
 
 ROOT = Path(__file__).resolve().parents[1]
-LEASE_KEY = "yure:lease:ingest"
+LEASE_KEY = INGEST_LEASE
 DEFAULT_RUNS = 20
 #: Deadline of one takeover before the run counts as failed.
 RUN_TIMEOUT_S = 60.0
@@ -160,7 +161,7 @@ async def _measure(runs: int) -> dict[str, Any]:
                     proc.kill()
             await client.aclose()
             await runner.cleanup()
-    bound = Lease(client, ttl_s=LEASE_TTL_S).takeover_bound_s
+    bound = Lease(client, name=LEASE_KEY, ttl_s=LEASE_TTL_S).takeover_bound_s
     return {
         "runs": runs,
         "lease_ttl_s": LEASE_TTL_S,
