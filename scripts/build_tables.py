@@ -17,7 +17,6 @@ Outputs (UTF-8 CSV with a header row, ``;`` joins lists):
   data/seismic_regions.csv  code,name,pref,eew_area
   data/eew_areas.csv        code,name,telegram_name,prefs
   data/tsunami_areas.csv    code,name,kind,members,prefs
-  data/stations.csv         code,pref
   data/epicenters.csv       code,name,pref,basis
 """
 
@@ -257,12 +256,6 @@ def build(reference: Path) -> dict[str, str]:
     n_forecast = sum(r[2] == TSUNAMI_FORECAST_KIND for r in tsunami_rows)
     _check(n_forecast == TSUNAMI_FORECAST_AREAS, f"{n_forecast} 津波予報区, expected 66")
     out["tsunami_areas.csv"] = _csv_text(("code", "name", "kind", "members", "prefs"), tsunami_rows)
-
-    station_rows = []
-    for r in _read(codes / "intensity_stations.csv"):
-        _check(len(r[0]) == 7 and r[0].isdigit() and r[7] in PREF_CODES, f"station {r[0]}")
-        station_rows.append((r[0], r[7]))
-    out["stations.csv"] = _csv_text(("code", "pref"), station_rows)
 
     out["epicenters.csv"] = _csv_text(
         ("code", "name", "pref", "basis"),

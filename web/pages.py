@@ -30,7 +30,6 @@ from aiohttp import web
 
 from yure.errors import YureError
 from yure.geo import codes
-from yure.settings import Settings
 from yure.web.security import Policy, security_headers
 
 log = logging.getLogger(__name__)
@@ -75,18 +74,6 @@ PAGES: Mapping[str, tuple[str, Policy]] = {
 }
 #: Served at ``/embed.js`` for other sites.
 EMBED_LOADER = "embed.js"
-
-#: English region names (geo.codes has the Japanese ones).
-REGION_NAMES_EN: Mapping[codes.Region, str] = {
-    codes.Region.HOKKAIDO: "Hokkaido",
-    codes.Region.TOHOKU: "Tohoku",
-    codes.Region.KANTO: "Kanto",
-    codes.Region.CHUBU: "Chubu",
-    codes.Region.KINKI: "Kinki",
-    codes.Region.CHUGOKU: "Chugoku",
-    codes.Region.SHIKOKU: "Shikoku",
-    codes.Region.KYUSHU: "Kyushu & Okinawa",
-}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -199,7 +186,7 @@ def prefectures_document() -> bytes:
             {
                 "id": region.value,
                 "name": codes.region_name(region),
-                "name_en": REGION_NAMES_EN[region],
+                "name_en": codes.region_name_en(region),
                 "prefs": list(codes.prefs_in_region(region)),
             }
             for region in codes.Region
@@ -268,10 +255,9 @@ def _static_handler(assets: Mapping[str, Asset]) -> Handler:
     return handle
 
 
-def setup(app: web.Application, *, settings: Settings) -> None:
-    """Register the page and static-file routes on ``app``. The pages need no setting
-    (everything they show comes from the API at run time); ``settings`` is accepted for
-    the interface ``build_app`` uses.
+def setup(app: web.Application) -> None:
+    """Register the page and static-file routes on ``app``. The pages need no setting:
+    everything they show comes from the API at run time.
 
     Raises:
         AssetError: the page files are incomplete (see :func:`load_assets`).
