@@ -20,13 +20,22 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> int:
     """Run the benchmarks and write their merged results as JSON."""
-    from bench import broadcast_bench, geo_bench, push_bench, takeover_bench
+    from bench import (
+        broadcast_bench,
+        geo_bench,
+        hostile_bench,
+        map_bench,
+        push_bench,
+        takeover_bench,
+    )
 
     started = time.time()
     results: dict[str, Any] = {}
     results.update(broadcast_bench.run())
     results["geo"] = geo_bench.run()
+    results["hostile_readers"] = hostile_bench.run()
     results["push"] = push_bench.run()
+    results["map"] = map_bench.run()
     results["takeover"] = takeover_bench.run()
     results["machine"] = {
         "python": platform.python_version(),
