@@ -36,7 +36,7 @@ from yure.geo.locate import pref_at
 from yure.push import service as push_service
 from yure.replication import ReplicatedWriter
 from yure.settings import Settings
-from yure.web import feeds, health, keys, lite, proxy
+from yure.web import feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -125,6 +125,7 @@ def build_app(
         locator=pref_at,
     )
     web_pages.setup(app)
+    openapi.setup(app)
     return app
 
 
