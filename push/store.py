@@ -16,7 +16,6 @@ Each change is one Lua script, so the indexes never disagree with the records.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 
+from yure.aio import bounded_call
 from yure.push.errors import StoreError, SubscriptionError, TooManySubscriptions
 from yure.push.prefs import PushFilter
 from yure.push.subscription import (
@@ -235,8 +235,7 @@ class SubscriptionStore:
 
     async def _call(self, awaitable: Awaitable[Any]) -> Any:
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT_S):
-                return await awaitable
+            return await bounded_call(awaitable, REDIS_TIMEOUT_S)
         except TimeoutError as err:
             raise StoreError("redis timed out") from err
         except redis.exceptions.RedisError as err:
