@@ -34,8 +34,9 @@ from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.geo.locate import pref_at
 from yure.push import service as push_service
+from yure.replication import ReplicatedWriter
 from yure.settings import Settings
-from yure.web import feeds, health, keys, lite, proxy
+from yure.web import feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 CORS_PREFIXES = ("/api/timeline", "/api/history", "/sse", "/feeds/", "/healthz")
 #: Request bodies of any route at most (the safety-check API's are far smaller).
 MAX_REQUEST_BYTES = 64 * 1024
+#: How long a timeline append waits for its replicas (YURE_REDIS_WAIT_REPLICAS) at most.
+REPLICA_WAIT_MS = 1000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -85,7 +88,12 @@ def build_app(
         middlewares=[proxy.proxy_middleware(settings), problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
-    timeline = Timeline(redis, retention_s=settings.retention_s)
+    writer = None
+    if settings.redis_wait_replicas:
+        writer = ReplicatedWriter(
+            redis, replicas=settings.redis_wait_replicas, timeout_ms=REPLICA_WAIT_MS
+        )
+    timeline = Timeline(redis, retention_s=settings.retention_s, writer=writer)
     metrics = Metrics(metrics_dir)
     hub = Hub(timeline, limits=limits, metrics=metrics)
     app[keys.SETTINGS] = settings
@@ -117,6 +125,7 @@ def build_app(
         locator=pref_at,
     )
     web_pages.setup(app)
+    openapi.setup(app)
     return app
 
 

@@ -31,7 +31,6 @@ from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from yure.aio import background
 from yure.archive.http import ARCHIVE
@@ -42,6 +41,7 @@ from yure.infra.errors import InfraError
 from yure.ingest.publish import run_under_lease
 from yure.logs import configure_logging
 from yure.push import service as push_service
+from yure.redis_url import connect
 from yure.safety_check.services import SERVICES
 from yure.settings import Settings
 from yure.web import keys
@@ -106,7 +106,7 @@ async def serve_worker(
     metrics_dir: Path | None = None,
 ) -> None:
     """One broadcaster: the app on ``sock`` (+ ingest under the lease) until a signal."""
-    redis = Redis(connection_pool=redis_pool(redis_url))
+    redis = connect(redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout_s=REDIS_TIMEOUT_S)
     app = build_app(settings, redis, metrics_dir=metrics_dir)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
@@ -133,14 +133,6 @@ async def serve_worker(
     finally:
         await runner.cleanup()
         await redis.aclose()
-
-
-def redis_pool(redis_url: str) -> BlockingConnectionPool:
-    """The worker's Redis pool: bounded, and a caller waits (up to the command timeout)
-    for a free connection instead of failing when a crowd reconnects at once."""
-    return BlockingConnectionPool.from_url(
-        redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=REDIS_TIMEOUT_S
-    )
 
 
 async def run_ingest(settings: Settings, app: web.Application) -> None:

@@ -20,6 +20,9 @@ from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
 from yure.web.problems import problem_middleware
 
+#: Settings of the test servers: a fixed address secret, so nothing is written to the
+#: user's data directory.
+TEST_SETTINGS = Settings(address_secret="test-address-secret-" + "0" * 12)
 #: The test accounts' password.
 PASSWORD = "correct horse"
 
@@ -135,8 +138,8 @@ async def running_api(
     yure.safety_check.http.setup(
         app,
         redis=r,
-        settings=Settings(),
-        public=Timeline(r, retention_s=Settings().retention_s),
+        settings=TEST_SETTINGS,
+        public=Timeline(r, retention_s=TEST_SETTINGS.retention_s),
         config=config or fast_config(),
         clock=clock,
         locator=locator,

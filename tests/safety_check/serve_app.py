@@ -12,9 +12,8 @@ import redis.asyncio
 from aiohttp import web
 
 import yure.safety_check.http
-from tests.safety_check.conftest import fast_config
+from tests.safety_check.conftest import TEST_SETTINGS, fast_config
 from yure.broadcast.timeline import Timeline
-from yure.settings import Settings
 from yure.web.problems import problem_middleware
 
 
@@ -30,8 +29,8 @@ async def serve(redis_url: str) -> None:
     yure.safety_check.http.setup(
         app,
         redis=client,
-        settings=Settings(),
-        public=Timeline(client, retention_s=Settings().retention_s),
+        settings=TEST_SETTINGS,
+        public=Timeline(client, retention_s=TEST_SETTINGS.retention_s),
         config=fast_config(),
     )
     runner = web.AppRunner(app)
