@@ -118,7 +118,7 @@ def build_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 
-    yure.safety_check.http.setup(app, redis=redis, settings=settings)
+    yure.safety_check.http.setup(app, redis=redis, settings=settings, public=timeline)
     yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
     push_service.setup(
         app,
