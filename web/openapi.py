@@ -466,6 +466,25 @@ PATHS.update(
                 "Unsubscribe.", PUSH, {"204": NO_CONTENT}, params=SUBSCRIPTION_ID, auth=True
             ),
         },
+        "/manifest.webmanifest": {
+            "get": operation(
+                "The web app manifest (installable page).",
+                PAGES,
+                {
+                    "200": {
+                        "description": "the manifest",
+                        "content": content({"type": "object"}, "application/manifest+json"),
+                    }
+                },
+            )
+        },
+        "/sw.js": {
+            "get": operation(
+                "The service worker (Web Push notifications).",
+                PAGES,
+                {"200": other_response("script", "text/javascript")},
+            )
+        },
         "/api/locate": {
             "get": operation(
                 "The prefecture at a point (null at sea or abroad); nothing is stored.",
