@@ -26,6 +26,7 @@ def main() -> int:
         hostile_bench,
         map_bench,
         push_bench,
+        safety_bench,
         takeover_bench,
     )
 
@@ -37,6 +38,7 @@ def main() -> int:
     results["push"] = push_bench.run()
     results["map"] = map_bench.run()
     results["takeover"] = takeover_bench.run()
+    results["login_flood"] = safety_bench.run()
     results["machine"] = {
         "python": platform.python_version(),
         "cpus": _cpu_count(),
