@@ -67,6 +67,8 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
+    address_secret: str | None = None
     #: Replicas that must hold a timeline append before it counts as done (``WAIT``; 0 = off).
     #: Set 1 on Redis Cluster / Sentinel with one replica per master (docs/operations.md).
     redis_wait_replicas: int = 0
@@ -84,8 +86,15 @@ class Settings:
     archive_retention_days: int | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str], *, defaults_seen: dict[str, object] | None = None
+    ) -> Settings:
         """Build settings from an environment mapping.
+
+        Args:
+            env: the environment.
+            defaults_seen: when given, gets each variable's name → default, in the order
+                read (for ``--help``, :func:`environment_help`).
 
         Raises:
             ConfigError: a variable is present but unusable; the message names it.
@@ -93,6 +102,8 @@ class Settings:
         defaults = cls()
 
         def get(name: str, parse: Callable[[str], T], default: T) -> T:
+            if defaults_seen is not None:
+                defaults_seen[name] = default
             raw = env.get(name)
             if raw is None or raw.strip() == "":
                 return default
@@ -135,6 +146,7 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),
             redis_wait_replicas=get(
                 "YURE_REDIS_WAIT_REPLICAS", _non_negative_int, defaults.redis_wait_replicas
             ),
@@ -147,6 +159,28 @@ class Settings:
                 "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
             ),
         )
+
+
+def environment_help() -> str:
+    """Every environment variable yure reads, with its default: the epilog of ``--help``."""
+    seen: dict[str, object] = {}
+    Settings.from_env({}, defaults_seen=seen)
+    width = max(len(name) for name in seen)
+    lines = ["environment (read once at start; default in brackets):"]
+    for name, default in seen.items():
+        lines.append(f"  {name.ljust(width)}  [{_shown(default)}]")
+    lines.append("REDIS_URL unset: yure serve runs its own redis-server under YURE_DATA_DIR.")
+    return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
 
 
 def _port(raw: str) -> int:
@@ -224,6 +258,12 @@ def _ws_url(raw: str) -> str | None:
 
 def _redis_url(raw: str) -> str:
     parse_redis_url(raw)  # raises ValueError naming what is wrong
+    return raw
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
     return raw
 
 
