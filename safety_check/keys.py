@@ -30,7 +30,9 @@ rate:<name>:<subject>:<win>  string       request counter of one rate-limit wind
 
 from __future__ import annotations
 
-PREFIX = "yure:sc:"
+#: One hash tag for every key: transactions span two users (friends), so on Redis Cluster
+#: all of them must share one slot (docs/operations.md, "Redis Cluster").
+PREFIX = "{yure:sc}:"
 FELT_DIRTY = PREFIX + "felt:dirty"
 
 
