@@ -19,12 +19,14 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> int:
     """Run the benchmarks and write their merged results as JSON."""
-    from bench import broadcast_bench, geo_bench
+    from bench import broadcast_bench, geo_bench, hostile_bench, push_bench
 
     started = time.time()
     results: dict[str, Any] = {}
     results.update(broadcast_bench.run())
     results["geo"] = geo_bench.run()
+    results["hostile_readers"] = hostile_bench.run()
+    results["push"] = push_bench.run()
     results["machine"] = {
         "python": platform.python_version(),
         "cpus": _cpu_count(),

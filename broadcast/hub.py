@@ -40,7 +40,7 @@ from yure.broadcast.envelope import (
     parse_stream_id,
 )
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.fanout import Encoding, Frames, Subscriber, write_each
+from yure.broadcast.fanout import Encoding, Frames, Subscriber, limit_kernel_buffer, write_each
 from yure.broadcast.filter import Filter, Subscribe
 from yure.broadcast.frames import (
     HEARTBEAT,
@@ -137,6 +137,7 @@ class Hub:
 
     def add(self, sub: Subscriber) -> None:
         """Register a new connection (it gets heartbeats; events after a subscribe)."""
+        limit_kernel_buffer(sub.transport, self.limits.socket_send_buffer_bytes)
         self._subscribers.add(sub)
         self._per_peer[sub.peer] += 1
         self._gauge(sub).inc()

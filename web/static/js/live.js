@@ -8,7 +8,9 @@ import { cardDetails, shareButton } from "./details.js";
 import { ago, describeSelection, extend, formatTime, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
 import { legend } from "./legend.js";
 import { JapanMap } from "./map.js";
-import { Feed, gradeRank, mapState } from "./model.js";
+import { Feed, arrivalOrder, gradeRank, mapState } from "./model.js";
+import { PALETTES, textOn } from "./palette.js";
+import { arrivalText, heightText } from "./tsunami.js";
 import { expandPrefs, readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
 import { isAftershock, mainGroup } from "./pinning.js";
@@ -134,6 +136,20 @@ function render() {
     ? t("map_caption", { title: g.hypoName ?? g.latest.ev.title ?? "", time: formatTime(g.latest.ev.reported_at) })
     : t("map_caption_none");
   if (map) map.update(state);
+  showTsunamiList(state.tsunamiAreas);
+}
+
+/** The tsunami areas under the map, soonest first arrival first (「到達中」 at the top). */
+function showTsunamiList(areas) {
+  const list = $("#tsunami-list");
+  list.hidden = !areas.length;
+  list.replaceChildren(...areas.slice().sort(arrivalOrder).map((a) => {
+    const chip = el("span", { class: "chip" }, t(a.grade));
+    chip.style.backgroundColor = PALETTES[params.palette].tsunami[a.grade];
+    chip.style.color = textOn(PALETTES[params.palette].tsunami[a.grade]);
+    return el("li", { "data-area": a.area_code, "data-grade": a.grade }, chip, " ", el("b", null, a.area_name), " ",
+      [arrivalText(a), heightText(a)].filter(Boolean).join(lang() === "en" ? ", " : "・"));
+  }));
 }
 
 function showItem() {
@@ -221,7 +237,9 @@ async function start() {
   setInterval(showStatus, 1000);
   setInterval(refreshAges, 15000);
   const geo = await fetchPatiently("/static/japan_prefs.geojson");
-  map = new JapanMap($("#map"), geo, { palette: params.palette, focus: prefs });
+  map = new JapanMap($("#map"), geo, {
+    palette: params.palette, focus: prefs, onPick: (text) => ($("#map-pick").textContent = text),
+  });
   $("#map").removeAttribute("aria-busy");
   render();
 }

@@ -5,8 +5,9 @@
 
 import { svg } from "./dom.js";
 import { intensityText, lang, prefName, t } from "./i18n.js";
-import { intensityRank } from "./model.js";
-import { PALETTES, TSUNAMI_LINE, textOn } from "./palette.js";
+import { INTENSITIES, intensityRank } from "./model.js";
+import { LG_COLOURS, PALETTES, TSUNAMI_LINE, textOn } from "./palette.js";
+import { arrivalText, heightText } from "./tsunami.js";
 
 const SCALE = 100; // SVG units per degree of latitude
 const KX = Math.cos((36 * Math.PI) / 180);
@@ -18,6 +19,8 @@ export const MAP_RATIO = ((VIEW.east - VIEW.west) * KX) / (VIEW.north - VIEW.sou
  * (east of 130°E) move 2.1° west first, as Japanese maps bring them closer. */
 const INSET = { code: "47", lon0: 122.9, lat0: 24.0, x0: 128.4, y0: 39.9, k: 1.5, daito: 2.1, box: [128.3, 39.85, 138.1, 45.8] };
 const inInsetArea = (lon, lat) => lat < 27.0 && lon < 131.5;
+/** Radius of a station's dot, in SVG units (about 2 px on a phone, 4 px on a desktop). */
+const STATION_RADIUS = 9;
 
 function project(lon, lat, inset) {
   if (inset) {
@@ -56,7 +59,8 @@ function centroid(ring, inset) {
 }
 
 export class JapanMap {
-  constructor(container, geojson, { palette = "jma", focus = [] } = {}) {
+  /** onPick(text): a tsunami area was clicked or tapped (its arrival and height in words). */
+  constructor(container, geojson, { palette = "jma", focus = [], onPick = null } = {}) {
     this.palette = palette;
     this.paths = new Map();
     this.centres = new Map();
@@ -101,15 +105,40 @@ export class JapanMap {
       }
       this.centres.set(code, best);
     }
+    this.stationLayer = svg("g", { class: "stations" });
+    this.lgLayer = svg("g", { class: "lg" });
     this.tsunamiLayer = svg("g", { class: "tsunami" });
+    if (onPick) {
+      this.tsunamiLayer.addEventListener("click", (e) => {
+        const title = e.target.closest?.(".tsunami-line")?.querySelector("title");
+        if (title) onPick(title.textContent);
+      });
+    }
     this.labelLayer = svg("g", { class: "labels" });
     this.feltLayer = svg("g", { class: "felt" });
     this.markLayer = svg("g", { class: "epicenter-layer" });
-    this.root.append(land, this.tsunamiLayer, this.labelLayer, this.feltLayer, this.markLayer);
+    this.root.append(land, this.stationLayer, this.tsunamiLayer, this.labelLayer, this.lgLayer, this.feltLayer, this.markLayer);
     container.replaceChildren(this.root);
   }
 
-  /** Show {intensity: {pref: "5-"}, tsunami: {pref: grade}, felt: {pref: n}, epicenter}. */
+  /** Intensity stations as dots coloured by JMA's scale: one path per class (a few
+   * elements however many thousand stations), strongest drawn last. */
+  drawStations(stations, colours) {
+    const r = STATION_RADIUS;
+    const d = new Map();
+    for (const s of stations) {
+      if (!Number.isFinite(s.lat) || !Number.isFinite(s.lon) || !colours.intensity[s.intensity]) continue;
+      const [x, y] = project(s.lon, s.lat, s.pref === INSET.code);
+      d.set(s.intensity, `${d.get(s.intensity) ?? ""}M${(x - r).toFixed(1)},${y.toFixed(1)}a${r},${r} 0 1,0 ${2 * r},0a${r},${r} 0 1,0 ${-2 * r},0`);
+    }
+    this.root.classList.toggle("has-stations", d.size > 0);
+    this.stationLayer.replaceChildren(...INTENSITIES.filter((v) => d.has(v)).map((v) =>
+      svg("path", { d: d.get(v), fill: colours.intensity[v], class: "station-dots", "data-intensity": v },
+        svg("title", null, intensityText(v)))));
+  }
+
+  /** Show mapState's {intensity: {pref: "5-"}, stations: [{lat, lon, pref, intensity}],
+   * lg: {pref: class}, tsunamiAreas: [area], felt: {pref: n}, epicenter}. */
   update(state) {
     const colours = PALETTES[this.palette];
     for (const [code, path] of this.paths) {
@@ -134,9 +163,21 @@ export class JapanMap {
             d, class: `tsunami-line grade-${grade}`, "data-area": area.area_code, "data-pref": code, "data-grade": grade,
             fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
             "stroke-linejoin": "round", "stroke-linecap": "round",
-          }, svg("title", null, `${area.area_name} ${t(grade)}`)));
+          }, svg("title", null, [area.area_name, t(grade), arrivalText(area), heightText(area)].filter(Boolean).join(" "))));
         }
       }
+    }
+    this.drawStations(state.stations ?? [], colours);
+    this.lgLayer.replaceChildren();
+    for (const [code, value] of Object.entries(state.lg ?? {})) {
+      const c = this.centres.get(code);
+      if (!c || !LG_COLOURS[value]) continue;
+      const x = c.x - 34;
+      const y = c.y + 34;
+      this.lgLayer.append(svg("g", { class: "lg-mark", "data-pref": code, "data-lg": value },
+        svg("title", null, `${prefName(code)} ${t("lg_class", { v: value })}`),
+        svg("rect", { x: (x - 30).toFixed(1), y: (y - 17).toFixed(1), width: 60, height: 34, rx: 6, fill: LG_COLOURS[value] }),
+        svg("text", { x: x.toFixed(1), y: y.toFixed(1), fill: textOn(LG_COLOURS[value]) }, `${lang() === "en" ? "L" : "長"}${value}`)));
     }
     this.labelLayer.replaceChildren();
     for (const [code, value] of Object.entries(state.intensity)) {
