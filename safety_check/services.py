@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 
 from yure.broadcast.timeline import Timeline
+from yure.replication import ReplicatedWriter
 from yure.safety_check import store
 from yure.safety_check.accounts import Accounts
 from yure.safety_check.checkins import Checkins
@@ -45,6 +46,8 @@ class Services:
     posts: Posts
     felt: FeltReports
     limiter: Limiter
+    #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
+    replicated: ReplicatedWriter | None = None
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
     live_connections: int = 0
     #: Open live WebSockets, closed with 1001 when the server shuts down.
@@ -55,12 +58,19 @@ SERVICES = web.AppKey("safety_check.services", Services)
 
 
 def build_services(
-    redis: store.Redis, *, config: SafetyConfig, clock: Clock, locator: Locator
+    redis: store.Redis,
+    *,
+    config: SafetyConfig,
+    clock: Clock,
+    locator: Locator,
+    public: Timeline | None = None,
+    replicated: ReplicatedWriter | None = None,
 ) -> Services:
-    """Wire the stores of one process."""
-    public = Timeline(
-        redis, retention_s=config.public_retention_s, timeout_s=config.redis_timeout_s
-    )
+    """Wire the stores of one process (``public``: the app's timeline, else one on ``redis``)."""
+    if public is None:
+        public = Timeline(
+            redis, retention_s=config.public_retention_s, timeout_s=config.redis_timeout_s
+        )
     accounts = Accounts(redis, config=config, clock=clock)
     inboxes = Inboxes(redis, config=config)
     friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)
@@ -69,6 +79,7 @@ def build_services(
     )
     return Services(
         redis=redis,
+        replicated=replicated,
         config=config,
         clock=clock,
         locator=locator,
