@@ -23,6 +23,7 @@ from aiohttp import web
 
 from yure.broadcast.filter import PrefResolver, codes_as_given
 from yure.geo.errors import GeoError
+from yure.peer import client_address
 from yure.push.endpoint import check_endpoint, check_resolves_public
 from yure.push.errors import (
     NotFound,
@@ -106,7 +107,7 @@ class PushApi:
             auth=parsed.auth,
             filter=parsed.filter,
             token_hash=token_hash,
-            address=request.remote or "unknown",
+            address=client_address(request),
             created_at=self.clock(),
         )
         replaced = await self.store.create(sub)

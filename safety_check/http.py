@@ -29,11 +29,11 @@ from yure.safety_check.auth import (
     set_session_cookie,
 )
 from yure.safety_check.config import Clock, SafetyConfig, system_clock
-from yure.safety_check.errors import InvalidInput, NotFound
+from yure.safety_check.errors import InvalidInput, NotFound, Unauthorized
 from yure.safety_check.felt import FeltSource
-from yure.safety_check.limiter import ip_subject
 from yure.safety_check.posts import Locator, locate
 from yure.safety_check.responses import empty_response, json_response
+from yure.safety_check.secret import address_secret
 from yure.safety_check.services import SERVICES, Services, build_services, check_durability
 from yure.safety_check.text import normalize_handle
 from yure.settings import Settings
@@ -54,9 +54,10 @@ def _route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResp
 
 async def create_account(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/accounts {handle, password} → 201 {token, handle}."""
-    await s.limiter.hit(s.config.limits.account_ip, ip_subject(client_address(request)))
+    address = client_address(request)
+    await s.limiter.hit(s.config.limits.account_net, s.subjects.network(address))
     handle, password = wire.parse_credentials(await read_json(request))
-    account = await s.accounts.create(handle, password)
+    account = await s.accounts.create(handle, password, subject=s.subjects.address(address))
     token = await s.sessions.issue(account.uid)
     response = json_response({"token": token, "handle": account.handle}, status=201)
     set_session_cookie(request, response, token, s.config.session_ttl_s)
@@ -64,11 +65,17 @@ async def create_account(request: web.Request, s: Services) -> web.StreamRespons
 
 
 async def create_session(request: web.Request, s: Services) -> web.StreamResponse:
-    """POST /api/sessions {handle, password} → 200 {token, handle}."""
-    await s.limiter.hit(s.config.limits.login_ip, ip_subject(client_address(request)))
-    handle, password = wire.parse_credentials(await read_json(request))
-    await s.limiter.hit(s.config.limits.login_handle, "h-" + handle)
-    account = await s.accounts.verify(handle, password)
+    """POST /api/sessions {handle, password} → 200 {token, handle}. Wrong passwords slow
+    down their own address (safety_check.guesses), never the owner elsewhere."""
+    handle, password = wire.parse_login(await read_json(request))
+    subject = s.subjects.address(client_address(request))
+    await s.guesses.check(subject, handle)
+    try:
+        account = await s.accounts.verify(handle, password, subject=subject)
+    except Unauthorized:
+        await s.guesses.failed(subject, handle)
+        raise
+    await s.guesses.succeeded(subject, handle)
     token = await s.sessions.issue(account.uid)
     response = json_response({"token": token, "handle": account.handle})
     set_session_cookie(request, response, token, s.config.session_ttl_s)
@@ -196,7 +203,7 @@ async def create_post(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/posts {text, lat?, lon?, pref?} → 201 the published post."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.post_user, me.uid)
-    await s.limiter.hit(s.config.limits.post_ip, ip_subject(client_address(request)))
+    await s.limiter.hit(s.config.limits.post_ip, s.subjects.address(client_address(request)))
     post = await s.posts.create(me.uid, wire.parse_post(await read_json(request)))
     return json_response(wire.post_json(post), status=201)
 
@@ -221,7 +228,7 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/felt {pref} | {lat, lon} → 202 {pref, counts}."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.felt_user, me.uid)
-    await s.limiter.hit(s.config.limits.felt_ip, ip_subject(client_address(request)))
+    await s.limiter.hit(s.config.limits.felt_ip, s.subjects.address(client_address(request)))
     pref, point = wire.parse_felt(await read_json(request))
     if point is not None:
         pref = locate(s.locator, *point) or pref
@@ -260,20 +267,21 @@ def setup(
     *,
     redis: Redis,
     settings: Settings,
+    public: Timeline,
     config: SafetyConfig | None = None,
     clock: Clock | None = None,
     locator: Locator | None = None,
-    public: Timeline | None = None,
     replicated: ReplicatedWriter | None = None,
 ) -> None:
     """Register the safety-check API routes on ``app``, the felt-report flusher on its
     lifecycle, and a start-up check that Redis is durable.
 
     ``redis`` holds the safety check's own keys (one hash tag, :data:`keys.HASH_TAG`);
-    ``public`` is the app's public timeline (posts and felt reports go there; by default one
-    on ``redis``); with ``replicated``, a check-in is acknowledged only once the replicas hold
-    it. ``config``, ``clock`` and ``locator`` default to production values (from
-    ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests pass their own.
+    ``public`` is the app's one public timeline (posts and felt reports go there; the
+    current event is read from it); with ``replicated``, a check-in is acknowledged only
+    once the replicas hold it. ``config``, ``clock`` and ``locator`` default to production
+    values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests pass their
+    own.
     """
     cfg = config if config is not None else SafetyConfig.from_settings(settings)
     services = build_services(
@@ -283,6 +291,7 @@ def setup(
         config=cfg,
         clock=clock if clock is not None else system_clock,
         locator=locator if locator is not None else pref_at,
+        address_secret=address_secret(settings),
     )
     app[SERVICES] = services
     for method, path, handler in ROUTES:

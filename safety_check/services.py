@@ -22,8 +22,10 @@ from yure.safety_check.felt_store import FeltReports
 from yure.safety_check.friends import Friends
 from yure.safety_check.inbox import Inboxes
 from yure.safety_check.limiter import Limiter
+from yure.safety_check.network import Subjects
 from yure.safety_check.posts import Locator, Posts
 from yure.safety_check.sessions import Sessions
+from yure.safety_check.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class Services:
     posts: Posts
     felt: FeltReports
     limiter: Limiter
+    subjects: Subjects
+    guesses: GuessThrottle
     #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
     replicated: ReplicatedWriter | None = None
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
@@ -60,17 +64,14 @@ SERVICES = web.AppKey("safety_check.services", Services)
 def build_services(
     redis: store.Redis,
     *,
+    public: Timeline,
     config: SafetyConfig,
     clock: Clock,
     locator: Locator,
-    public: Timeline | None = None,
+    address_secret: bytes,
     replicated: ReplicatedWriter | None = None,
 ) -> Services:
-    """Wire the stores of one process (``public``: the app's timeline, else one on ``redis``)."""
-    if public is None:
-        public = Timeline(
-            redis, retention_s=config.public_retention_s, timeout_s=config.redis_timeout_s
-        )
+    """Wire the stores of one process around the app's one public timeline ``public``."""
     accounts = Accounts(redis, config=config, clock=clock)
     inboxes = Inboxes(redis, config=config)
     friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)
@@ -95,6 +96,14 @@ def build_services(
         posts=Posts(redis, timeline=public, locator=locator, config=config, clock=clock),
         felt=FeltReports(redis, timeline=public, events=events, config=config, clock=clock),
         limiter=Limiter(redis, clock=clock, timeout_s=config.redis_timeout_s),
+        subjects=Subjects(address_secret),
+        guesses=GuessThrottle(
+            redis,
+            clock=clock,
+            timeout_s=config.redis_timeout_s,
+            per_address=config.address_guesses,
+            per_pair=config.pair_guesses,
+        ),
     )
 
 

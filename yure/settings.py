@@ -67,6 +67,8 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
+    address_secret: str | None = None
     #: Replicas that must hold a timeline append before it counts as done (``WAIT``; 0 = off).
     #: Set 1 on Redis Cluster / Sentinel with one replica per master (docs/operations.md).
     redis_wait_replicas: int = 0
@@ -135,6 +137,7 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),
             redis_wait_replicas=get(
                 "YURE_REDIS_WAIT_REPLICAS", _non_negative_int, defaults.redis_wait_replicas
             ),
@@ -224,6 +227,12 @@ def _ws_url(raw: str) -> str | None:
 
 def _redis_url(raw: str) -> str:
     parse_redis_url(raw)  # raises ValueError naming what is wrong
+    return raw
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
     return raw
 
 

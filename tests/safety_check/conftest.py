@@ -14,11 +14,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import yure.safety_check.http
+from yure.broadcast.timeline import Timeline
 from yure.safety_check.config import Limits, SafetyConfig
 from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
 from yure.web.problems import problem_middleware
 
+#: Settings of the test servers: a fixed address secret, so nothing is written to the
+#: user's data directory.
+TEST_SETTINGS = Settings(address_secret="test-address-secret-" + "0" * 12)
 #: The test accounts' password.
 PASSWORD = "correct horse"
 
@@ -134,7 +138,8 @@ async def running_api(
     yure.safety_check.http.setup(
         app,
         redis=r,
-        settings=Settings(),
+        settings=TEST_SETTINGS,
+        public=Timeline(r, retention_s=TEST_SETTINGS.retention_s),
         config=config or fast_config(),
         clock=clock,
         locator=locator,

@@ -29,7 +29,7 @@ extend({
     feed_none: "気象庁フィード：受信記録なし", feed_unknown: "サーバーの状態を確認できません", main_event: "主な地震",
     aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度",
     map_caption: "{title}（{time}）", map_caption_none: "表示中の地震はありません", show_on_map: "地図に表示",
-    history: "発表履歴（{n}件）", lite_link: "軽量版（回線が混雑しているとき）", share: "共有", link_copied: "リンクをコピーしました",
+    history: "発表履歴（{n}件）", legend_station: "観測点の震度", lg_legend: "長周期地震動階級", lite_link: "軽量版（回線が混雑しているとき）", share: "共有", link_copied: "リンクをコピーしました",
   },
   en: {
     tagline: "Earthquake & tsunami information", skip_to_timeline: "Skip to timeline",
@@ -42,7 +42,7 @@ extend({
     main_event: "Main event", aftershocks: "Aftershocks and nearby quakes ({n})",
     legend_intensity: "Intensity", map_caption: "{title} ({time})",
     map_caption_none: "No earthquake shown", show_on_map: "Show on map", history: "Issued telegrams ({n})",
-    share: "Share", link_copied: "Link copied", lite_link: "Lite page (for slow networks)",
+    share: "Share", link_copied: "Link copied", legend_station: "Intensity at a station", lg_legend: "Long-period class", lite_link: "Lite page (for slow networks)",
   },
 });
 
