@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"yure: configuration error: {err}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     handler = cast(Handler, args.handler)
     return handler(args, settings)
 

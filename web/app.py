@@ -38,7 +38,7 @@ from yure.redis_url import pinned
 from yure.replication import ReplicatedWriter
 from yure.safety_check import keys as safety_keys
 from yure.settings import Settings
-from yure.web import feeds, health, keys, lite, openapi, proxy
+from yure.web import access, feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -88,8 +88,12 @@ def build_app(
             max_connections_per_ip=settings.ws_max_conns_per_ip,
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
+    # The proxy middleware first: everything after it sees the real client.
+    middlewares = [proxy.proxy_middleware(settings)]
+    if settings.access_log:
+        middlewares.append(access.access_middleware())
     app = web.Application(
-        middlewares=[proxy.proxy_middleware(settings), problem_middleware, cors_middleware],
+        middlewares=[*middlewares, problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
     writer = None

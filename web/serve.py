@@ -36,7 +36,7 @@ from yure.aio import background
 from yure.archive.http import ARCHIVE
 from yure.archive.keeper import archive_sink, keep
 from yure.broadcast.limits import REDIS_TIMEOUT_S
-from yure.infra.embedded_redis import EmbeddedRedis
+from yure.infra.embedded_redis import PRIVATE_UMASK, EmbeddedRedis, make_private_dir
 from yure.infra.errors import InfraError
 from yure.ingest.publish import run_under_lease
 from yure.logs import configure_logging
@@ -62,7 +62,9 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 def run(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Everything yure writes (AOF, the SQLite archive, metrics) is the owner's only.
+    os.umask(PRIVATE_UMASK)
+    make_private_dir(settings.data_dir)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             try:
@@ -277,6 +279,6 @@ def _worker_from_stdin() -> None:
 
 
 def _worker_main(settings: Settings, redis_url: str, port: int, metrics_dir: Path) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     sock = bind_socket(settings.host, port, listen=True)
     asyncio.run(serve_worker(settings, redis_url, sock, metrics_dir=metrics_dir))
