@@ -16,6 +16,7 @@ import { buildPicker } from "./picker.js";
 import { isAftershock, mainGroup } from "./pinning.js";
 import { LiveStream, backoffMs } from "./stream.js";
 import { KIND, isOfficial } from "./item.js";
+import { alertFor } from "./alerts.js";
 
 // Invite links are /#invite=<token> (docs/api.md): the check-in page takes them.
 if (location.hash.startsWith("#invite=")) location.replace(`/safety${location.hash}`);
@@ -90,6 +91,7 @@ function onEvents(items, { live }) {
   for (const { id, event } of items) {
     const entry = feed.add(id, event);
     if (entry && live && isOfficial(event)) announce(event);
+    if (entry && live) alertFor(event); // opt-in sound/voice (alerts.js decides)
   }
   scheduleRender();
 }
