@@ -43,6 +43,7 @@ from yure.logs import configure_logging
 from yure.push import service as push_service
 from yure.redis_url import connect
 from yure.safety_check.services import SERVICES
+from yure.schema import SchemaError, check_schema
 from yure.settings import Settings
 from yure.web import keys
 from yure.web.app import build_app
@@ -74,6 +75,11 @@ def run(settings: Settings) -> int:
                 return 1
         else:
             redis_url = settings.redis_url
+        try:
+            asyncio.run(_check_schema(redis_url))
+        except SchemaError as err:
+            print(f"yure serve: {err}", file=sys.stderr)
+            return 1
         reserve = bind_socket(settings.host, settings.port, listen=settings.workers == 1)
         stack.callback(reserve.close)
         port = int(reserve.getsockname()[1])
@@ -83,6 +89,16 @@ def run(settings: Settings) -> int:
             asyncio.run(serve_worker(settings, redis_url, reserve))
             return 0
         return _supervise(settings, redis_url, port)
+
+
+async def _check_schema(redis_url: str) -> None:
+    """The storage layout check (:mod:`yure.schema`), once, before any worker starts."""
+    redis = connect(redis_url, max_connections=2, timeout_s=REDIS_TIMEOUT_S)
+    try:
+        checked = await check_schema(redis)
+    finally:
+        await redis.aclose()
+    log.info("storage layout version=%d migrated_from=%s", checked.current, checked.stored)
 
 
 def bind_socket(host: str, port: int, *, listen: bool, reuse_port: bool = True) -> socket.socket:
