@@ -21,6 +21,7 @@ from aiohttp import web
 
 import yure.safety_check.http
 from yure.broadcast.limits import REDIS_TIMEOUT_S
+from yure.broadcast.timeline import Timeline
 from yure.infra.embedded_redis import EmbeddedRedis
 from yure.redis_url import connect
 from yure.settings import Settings
@@ -48,7 +49,9 @@ async def _login(base: str, address: str, handle: str, password: str) -> tuple[i
 async def _flood(redis_url: str, data_dir: Path) -> dict[str, Any]:
     client = connect(redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout_s=REDIS_TIMEOUT_S)
     app = web.Application(middlewares=[problem_middleware])
-    yure.safety_check.http.setup(app, redis=client, settings=Settings(data_dir=data_dir))
+    settings = Settings(data_dir=data_dir)
+    public = Timeline(client, retention_s=settings.retention_s)
+    yure.safety_check.http.setup(app, redis=client, settings=settings, public=public)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

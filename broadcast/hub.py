@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Gauge
 
-from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
 from yure.broadcast.buffers import SendBuffers
 from yure.broadcast.envelope import (
@@ -382,8 +381,7 @@ class Hub:
 
     async def _start_position(self) -> None:
         backoff = Backoff()
-        while True:
-            raise_if_cancelling()
+        while True:  # Timeline calls raise a cancel that redis-py lost
             try:
                 newest = await self.timeline.read_before(None, limit=PRELOAD_ENTRIES)
                 break
@@ -402,8 +400,7 @@ class Hub:
 
     async def _read_loop(self) -> None:
         backoff = Backoff()
-        while True:
-            raise_if_cancelling()
+        while True:  # Timeline calls raise a cancel that redis-py lost
             try:
                 entries = await self.timeline.read_live(
                     self.position,

@@ -20,7 +20,6 @@ Keys, all under one hash tag so Redis Cluster keeps them in one slot
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 
+from yure.aio import bounded_call
 from yure.broadcast.envelope import (
     ZERO_ID,
     Entry,
@@ -258,8 +258,7 @@ class Timeline:
     async def _call(self, awaitable: Awaitable[Any], *, extra_s: float = 0.0) -> Any:
         # The wire edge: redis replies are untyped; callers turn them into Entry/str.
         try:
-            async with asyncio.timeout(self.timeout_s + extra_s):
-                return await awaitable
+            return await bounded_call(awaitable, self.timeout_s + extra_s)
         except TimeoutError as err:
             raise TimelineError(f"redis timed out on stream={self.name}") from err
         except (

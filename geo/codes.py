@@ -28,7 +28,7 @@ from yure.geo.errors import GeoError
 
 # The tables ship inside the package (``yure.data``), in a checkout and in a wheel alike.
 DATA_DIR = Path(str(importlib.resources.files("yure.data")))
-#: Cap on one table file; the largest (epicenters.csv) is about 10 kB.
+#: Cap on one table file; the largest (stations.csv) is about 92 kB.
 MAX_TABLE_BYTES = 1024 * 1024
 
 PREF_CODES: tuple[str, ...] = tuple(f"{i:02d}" for i in range(1, 48))
@@ -92,6 +92,7 @@ class _Tables:
     eew_area_codes: Mapping[str, str]
     tsunami_area_prefs: Mapping[str, tuple[str, ...]]
     tsunami_area_codes: Mapping[str, str]
+    station_point: Mapping[str, tuple[float, float]]
     epicenter_pref: Mapping[str, str | None]
     tokens: Mapping[str, frozenset[str]]
 
@@ -124,6 +125,16 @@ def read_table(path: Path, header: tuple[str, ...]) -> list[list[str]]:
         if len(row) != len(header):
             raise GeoError(f"table {path}:{lineno}: {len(row)} fields, expected {len(header)}")
     return body
+
+
+def _point(lat: str, lon: str, where: str) -> tuple[float, float]:
+    try:
+        point = (float(lat), float(lon))
+    except ValueError as err:
+        raise GeoError(f"{where}: {lat!r},{lon!r} is not a coordinate") from err
+    if not (-90.0 <= point[0] <= 90.0 and -180.0 <= point[1] <= 180.0):
+        raise GeoError(f"{where}: {lat},{lon} is out of range")
+    return point
 
 
 def _prefs(field: str, where: str) -> tuple[str, ...]:
@@ -191,6 +202,11 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
     tsunami_rows = read_table(
         data_dir / "tsunami_areas.csv", ("code", "name", "kind", "members", "prefs")
     )
+    station_points = {
+        code: _point(lat, lon, f"stations.csv {code}")
+        for code, lat, lon in read_table(data_dir / "stations.csv", ("code", "lat", "lon"))
+        if lat or lon
+    }
     epicenters = {
         name: (_one_pref(pref, f"epicenters.csv {code}") if pref else None)
         for code, name, pref, _basis in read_table(
@@ -204,6 +220,7 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
         eew_area_codes=_eew_codes_by_name(eew_rows),
         tsunami_area_prefs={r[0]: _prefs(r[4], f"tsunami_areas.csv {r[0]}") for r in tsunami_rows},
         tsunami_area_codes={r[1]: r[0] for r in tsunami_rows},
+        station_point=station_points,
         epicenter_pref=epicenters,
         tokens=_token_table(prefectures),
     )
@@ -305,6 +322,14 @@ def prefs_of_tsunami_area(code: str) -> tuple[str, ...]:
     ``"312"`` (東京湾内湾) → ``("12", "13", "14")``. Unknown codes give ``()``.
     """
     return _tables().tsunami_area_prefs.get(code, ())
+
+
+def station_point(code: str) -> tuple[float, float] | None:
+    """Return ``(lat, lon)`` in degrees of a 震度観測点 (JMA's table, 0.01° precision);
+    None when the code is not in the table or the table gives no coordinates."""
+    if not isinstance(code, str):
+        return None
+    return _tables().station_point.get(code)
 
 
 def pref_of_epicenter(name: str) -> str | None:

@@ -16,7 +16,6 @@ Each change is one Lua script, so the indexes never disagree with the records.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any
@@ -25,6 +24,7 @@ import redis.asyncio
 import redis.exceptions
 from redis.asyncio.client import Pipeline
 
+from yure.aio import bounded_call
 from yure.push.errors import StoreError, SubscriptionError, TooManySubscriptions
 from yure.push.prefs import PushFilter
 from yure.push.subscription import (
@@ -244,8 +244,7 @@ class SubscriptionStore:
 
     async def _call(self, awaitable: Awaitable[Any]) -> Any:
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT_S):
-                return await awaitable
+            return await bounded_call(awaitable, REDIS_TIMEOUT_S)
         except TimeoutError as err:
             raise StoreError("redis timed out") from err
         except redis.exceptions.RedisError as err:

@@ -16,6 +16,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from yure.aio import background
+from yure.broadcast.timeline import Timeline
 from yure.geo.locate import pref_at
 from yure.safety_check import live, wire
 from yure.safety_check.auth import (
@@ -266,6 +267,7 @@ def setup(
     *,
     redis: Redis,
     settings: Settings,
+    public: Timeline,
     config: SafetyConfig | None = None,
     clock: Clock | None = None,
     locator: Locator | None = None,
@@ -273,12 +275,15 @@ def setup(
     """Register the safety-check API routes on ``app``, the felt-report flusher on its
     lifecycle, and a start-up check that Redis is durable.
 
-    ``config``, ``clock`` and ``locator`` default to production values (from ``settings``,
-    ``time.time`` and ``geo.locate.pref_at``); tests pass their own.
+    ``public`` is the app's one public timeline (posts and felt reports go there; the
+    current event is read from it). ``config``, ``clock`` and ``locator`` default to
+    production values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests
+    pass their own.
     """
     cfg = config if config is not None else SafetyConfig.from_settings(settings)
     services = build_services(
         redis,
+        public=public,
         config=cfg,
         clock=clock if clock is not None else system_clock,
         locator=locator if locator is not None else pref_at,

@@ -61,15 +61,13 @@ SERVICES = web.AppKey("safety_check.services", Services)
 def build_services(
     redis: store.Redis,
     *,
+    public: Timeline,
     config: SafetyConfig,
     clock: Clock,
     locator: Locator,
     address_secret: bytes,
 ) -> Services:
-    """Wire the stores of one process."""
-    public = Timeline(
-        redis, retention_s=config.public_retention_s, timeout_s=config.redis_timeout_s
-    )
+    """Wire the stores of one process around the app's one public timeline ``public``."""
     accounts = Accounts(redis, config=config, clock=clock)
     inboxes = Inboxes(redis, config=config)
     friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)

@@ -36,7 +36,7 @@ from yure.geo.locate import pref_at
 from yure.push import service as push_service
 from yure.replication import ReplicatedWriter
 from yure.settings import Settings
-from yure.web import feeds, health, keys, lite, openapi, proxy
+from yure.web import access, feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -84,8 +84,12 @@ def build_app(
             max_connections_per_ip=settings.ws_max_conns_per_ip,
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
+    # The proxy middleware first: everything after it sees the real client.
+    middlewares = [proxy.proxy_middleware(settings)]
+    if settings.access_log:
+        middlewares.append(access.access_middleware())
     app = web.Application(
-        middlewares=[proxy.proxy_middleware(settings), problem_middleware, cors_middleware],
+        middlewares=[*middlewares, problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
     writer = None
@@ -114,7 +118,7 @@ def build_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 
-    yure.safety_check.http.setup(app, redis=redis, settings=settings)
+    yure.safety_check.http.setup(app, redis=redis, settings=settings, public=timeline)
     yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
     push_service.setup(
         app,

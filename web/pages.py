@@ -9,6 +9,8 @@
 | ``GET /embed/builder`` | builds the ``<script>`` snippet for an editor |
 | ``GET /static/{name}`` | the pages' scripts, styles, icon, and ``japan_prefs.geojson`` |
 | ``GET /api/prefectures`` | prefecture names (ja/en) and regions, as JSON |
+| ``GET /sw.js`` | the service worker (Web Push notifications), scope ``/`` |
+| ``GET /manifest.webmanifest`` | the web app manifest (install, iOS Home Screen) |
 
 Every file is read once at start-up into memory (no per-request file system access, so
 no path can escape ``web/static``), with a strong ETag and, when it helps, a gzip copy.
@@ -30,7 +32,7 @@ from aiohttp import web
 
 from yure.errors import YureError
 from yure.geo import codes
-from yure.web.security import Policy, security_headers
+from yure.web.security import SERVICE_WORKER_CSP, Policy, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,13 @@ CONTENT_TYPES: Mapping[str, str] = {
     ".svg": "image/svg+xml",
     ".json": "application/json",
     ".geojson": "application/geo+json",
+    ".png": "image/png",
+    ".webmanifest": "application/manifest+json",
 }
+#: Served at the root: the service worker (its scope is the script's folder, RFC-less
+#: but per the Service Workers spec §register) and the web app manifest.
+SERVICE_WORKER = "sw.js"
+MANIFEST = "manifest.webmanifest"
 
 #: route → (page file, header policy)
 PAGES: Mapping[str, tuple[str, Policy]] = {
@@ -130,8 +138,7 @@ def load_assets(
         name = path.relative_to(static_dir).as_posix()
         assets[name] = make_asset(_read_capped(path), CONTENT_TYPES[path.suffix])
     missing = [page for page, _ in PAGES.values() if page not in assets]
-    if EMBED_LOADER not in assets:
-        missing.append(EMBED_LOADER)
+    missing += [name for name in (EMBED_LOADER, SERVICE_WORKER, MANIFEST) if name not in assets]
     if missing:
         raise AssetError(f"{static_dir}: missing {', '.join(missing)}")
     for data in (geojson, coast):
@@ -276,6 +283,22 @@ def setup(app: web.Application) -> None:
         return response
 
     app.router.add_get("/embed.js", loader_route)
+    service_worker = assets[SERVICE_WORKER]
+
+    async def service_worker_route(request: web.Request) -> web.StreamResponse:
+        response = respond(
+            request, service_worker, policy=Policy.ASSET, cache_control=CACHE_REVALIDATE
+        )
+        response.headers["Content-Security-Policy"] = SERVICE_WORKER_CSP
+        return response
+
+    app.router.add_get("/sw.js", service_worker_route)
+    manifest = assets[MANIFEST]
+
+    async def manifest_route(request: web.Request) -> web.StreamResponse:
+        return respond(request, manifest, policy=Policy.ASSET, cache_control=CACHE_REVALIDATE)
+
+    app.router.add_get("/manifest.webmanifest", manifest_route)
     app.router.add_get("/static/{name:.+}", _static_handler(assets))
     prefectures = make_asset(prefectures_document(), "application/json")
 

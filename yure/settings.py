@@ -86,8 +86,15 @@ class Settings:
     archive_retention_days: int | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str], *, defaults_seen: dict[str, object] | None = None
+    ) -> Settings:
         """Build settings from an environment mapping.
+
+        Args:
+            env: the environment.
+            defaults_seen: when given, gets each variable's name → default, in the order
+                read (for ``--help``, :func:`environment_help`).
 
         Raises:
             ConfigError: a variable is present but unusable; the message names it.
@@ -95,6 +102,8 @@ class Settings:
         defaults = cls()
 
         def get(name: str, parse: Callable[[str], T], default: T) -> T:
+            if defaults_seen is not None:
+                defaults_seen[name] = default
             raw = env.get(name)
             if raw is None or raw.strip() == "":
                 return default
@@ -150,6 +159,28 @@ class Settings:
                 "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
             ),
         )
+
+
+def environment_help() -> str:
+    """Every environment variable yure reads, with its default: the epilog of ``--help``."""
+    seen: dict[str, object] = {}
+    Settings.from_env({}, defaults_seen=seen)
+    width = max(len(name) for name in seen)
+    lines = ["environment (read once at start; default in brackets):"]
+    for name, default in seen.items():
+        lines.append(f"  {name.ljust(width)}  [{_shown(default)}]")
+    lines.append("REDIS_URL unset: yure serve runs its own redis-server under YURE_DATA_DIR.")
+    return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
 
 
 def _port(raw: str) -> int:

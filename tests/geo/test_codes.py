@@ -25,6 +25,7 @@ from yure.geo.codes import (
     region_name,
     region_name_en,
     resolve_pref_tokens,
+    station_point,
 )
 from yure.geo.errors import GeoError
 
@@ -244,6 +245,7 @@ def data_copy(tmp_path: Path) -> Path:
         "seismic_regions.csv",
         "eew_areas.csv",
         "tsunami_areas.csv",
+        "stations.csv",
         "epicenters.csv",
     ):
         shutil.copy(codes.DATA_DIR / name, target / name)
@@ -271,6 +273,8 @@ def test_load_tables_copy_is_equal(data_copy: Path) -> None:
         ("seismic_regions.csv", "220,宮城県北部,04", "220,宮城県北部,99", "bad prefecture"),
         ("seismic_regions.csv", "220,宮城県北部,04", "220,宮城県北部,04;03", "one prefecture"),
         ("eew_areas.csv", "9040,宮城,宮城,04", "9040,宮城,宮城,4", "bad prefecture"),
+        ("stations.csv", "0123500,43.17", "0123500,north", "not a coordinate"),
+        ("stations.csv", "0123500,43.17", "0123500,143.17", "out of range"),
     ],
 )
 def test_load_tables_rejects_bad_tables(
@@ -370,6 +374,22 @@ def test_reference_tsunami_areas(reference_dir: Path) -> None:
     for row in rows:
         expected = tuple(sorted(row["pref_codes"].split(";")))
         assert prefs_of_tsunami_area(row["tsunami_region_code"]) == expected
+
+
+@pytest.mark.reference
+def test_reference_station_points(reference_dir: Path) -> None:
+    rows = _ref_rows(reference_dir, "intensity_stations.csv")
+    assert len(rows) == 4361
+    for r in rows:  # coordinates as in the table; none where it has none (4 stations)
+        expected = (float(r["lat"]), float(r["lon"])) if r["lat"] else None
+        assert station_point(r["station_code"]) == expected
+    assert sum(1 for r in rows if not r["lat"]) == 4
+
+
+def test_station_point() -> None:
+    assert station_point("0421200") == (38.71, 141.24)  # 登米市中田町
+    assert station_point("9999999") is None
+    assert station_point(None) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.reference

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import yure.safety_check.http
+from yure.broadcast.timeline import Timeline
 from yure.safety_check.config import Limits, SafetyConfig
 from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
@@ -138,6 +139,7 @@ async def running_api(
         app,
         redis=r,
         settings=TEST_SETTINGS,
+        public=Timeline(r, retention_s=TEST_SETTINGS.retention_s),
         config=config or fast_config(),
         clock=clock,
         locator=locator,

@@ -109,9 +109,9 @@ async def test_gate_full_queue_is_unavailable() -> None:
     gate = FairGate(slots=1, max_waiting=1, max_waiting_per_subject=1)
     hold = threading.Event()
     first = asyncio.create_task(gate.run("a", hold.wait, 10))
-    await asyncio.sleep(0.01)
+    await until(lambda: gate._free == 0)  # first holds the slot
     second = asyncio.create_task(gate.run("b", hold.wait, 10))
-    await asyncio.sleep(0.01)
+    await until(lambda: len(gate._queue) == 1)  # second waits in the queue
     with pytest.raises(StoreError):
         await gate.run("c", hold.wait, 10)
     # A waiter that gives up leaves the queue.

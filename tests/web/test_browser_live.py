@@ -145,6 +145,16 @@ async def test_map_and_timeline_follow_the_telegrams(
         outline = await page.locator("#pref-22").get_attribute("d")
         assert coast is not None and outline is not None
         assert "Z" not in coast and len(coast) < 0.8 * len(outline)  # no inland border
+        # Without arrival times, the list under the map goes strongest grade first.
+        under_map = page.locator("#tsunami-list li")
+        await expect(under_map).to_have_count(5)
+        assert await under_map.evaluate_all("(l) => l.map((li) => li.dataset.area)") == [
+            "380",
+            "390",
+            "400",
+            "312",
+            "391",
+        ]
         await expect(page.locator("#announce-alert")).to_contain_text("大津波警報")
         await expect(page.locator("#pinned > section > article")).to_have_attribute(
             "data-tsunami", "major_warning"

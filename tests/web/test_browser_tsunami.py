@@ -19,6 +19,7 @@ from tests.web.browser import (
     JST,
     PHONE,
     append,
+    assert_no_horizontal_overflow,
     fixture_event,
     opened,
     screenshot,
@@ -169,6 +170,7 @@ async def test_tsunami_arrivals_heights_and_observations(
             await expect(line.locator("title")).to_have_text(title)
             await line.dispatch_event("click")
             await expect(page.locator("#map-pick")).to_have_text(title)
+            await assert_no_horizontal_overflow(page)
             await screenshot(page, f"tsunami-arrivals-{lang}")
             watch.assert_clean()
 
@@ -200,6 +202,7 @@ async def test_station_points_and_long_period_classes(
             assert (
                 box["x"] < inset["x"] + inset["width"] and box["y"] < inset["y"] + inset["height"]
             )
+            await assert_no_horizontal_overflow(page)
             await screenshot(page, "stations-phone")
             watch.assert_clean()
         url = server.base + "/embed?mode=map&lang=en"

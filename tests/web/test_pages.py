@@ -319,12 +319,22 @@ def test_load_assets_refuses_incomplete_or_oversized_dirs(tmp_path: Path) -> Non
     for page, _ in pages.PAGES.values():
         (tmp_path / page).write_text("<!doctype html>")
     (tmp_path / pages.EMBED_LOADER).write_text("")
+    with pytest.raises(pages.AssetError, match=r"missing sw\.js, manifest\.webmanifest"):
+        pages.load_assets(tmp_path)
+    (tmp_path / pages.SERVICE_WORKER).write_text("")
+    (tmp_path / pages.MANIFEST).write_text("{}")
     with pytest.raises(pages.AssetError, match="map data missing"):
         pages.load_assets(tmp_path, geojson=tmp_path / "absent.geojson")
     with pytest.raises(pages.AssetError, match="map data missing"):
         pages.load_assets(tmp_path, coast=tmp_path / "absent.json")
     assets = pages.load_assets(tmp_path)
-    assert set(assets) == {*(p for p, _ in pages.PAGES.values()), "embed.js", "japan_prefs.geojson"}
+    assert set(assets) == {
+        *(p for p, _ in pages.PAGES.values()),
+        "embed.js",
+        "sw.js",
+        "manifest.webmanifest",
+        "japan_prefs.geojson",
+    }
     (tmp_path / "big.js").write_bytes(b"x" * (pages.MAX_ASSET_BYTES + 1))
     with pytest.raises(pages.AssetError, match="MAX_ASSET_BYTES"):
         pages.load_assets(tmp_path)

@@ -122,8 +122,12 @@ export class JapanMap {
   }
 
   /** Intensity stations as dots coloured by JMA's scale: one path per class (a few
-   * elements however many thousand stations), strongest drawn last. */
+   * elements however many thousand stations), strongest drawn last. Redrawn only when
+   * the stations change. */
   drawStations(stations, colours) {
+    // The same telegram's stations as last time (any other item arrived): nothing to redo.
+    if (stations === this.drawnStations) return;
+    this.drawnStations = stations;
     const r = STATION_RADIUS;
     const d = new Map();
     for (const s of stations) {

@@ -127,14 +127,15 @@ function withArrivals(areas, newer) {
 }
 
 /** 「到達中」 (JMA: 津波到達中と推測, 第１波の到達を確認…) first, then 「ただちに津波来襲と予測」,
- * then by first-arrival time; areas with none last. */
+ * then by first-arrival time; areas with none last; ties strongest grade first. */
 export function arrivalOrder(a, b) {
   const key = (area) => {
     const c = area.arrival_condition ?? "";
     return [/到達/.test(c) ? 0 : /ただちに/.test(c) ? 1 : 2, Date.parse(area.arrival_time ?? "") || Infinity];
   };
   const [ka, kb] = [key(a), key(b)];
-  return ka[0] - kb[0] || (ka[1] === kb[1] ? 0 : ka[1] < kb[1] ? -1 : 1) || String(a.area_code).localeCompare(String(b.area_code));
+  return ka[0] - kb[0] || (ka[1] === kb[1] ? 0 : ka[1] < kb[1] ? -1 : 1)
+    || gradeRank(b.grade) - gradeRank(a.grade) || String(a.area_code).localeCompare(String(b.area_code));
 }
 
 /** What the map shows: the chosen (else the newest) earthquake's latest observed
