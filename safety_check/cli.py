@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from yure.broadcast.timeline import Timeline
 from yure.geo.locate import pref_at
 from yure.redis_url import connect
 from yure.safety_check.config import SafetyConfig, system_clock
@@ -69,6 +70,7 @@ async def _posts(settings: Settings) -> tuple[Posts, Any]:
     )
     services = build_services(
         redis,
+        public=Timeline(redis, retention_s=settings.retention_s),
         config=SafetyConfig.from_settings(settings),
         clock=system_clock,
         locator=pref_at,
