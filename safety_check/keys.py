@@ -1,7 +1,7 @@
 """Every Redis key safety_check uses, in one place (pure).
 
-All keys start with ``yure:sc:`` except the per-user inbox streams, which follow the
-broadcast naming (``yure:inbox:<uid>``, wrapped in a hash tag by ``Timeline``). Ids and
+All keys start with ``{yure:sc}:``, the per-user inbox streams too
+(``{yure:sc}:inbox:<uid>``, a ``broadcast.timeline.Timeline``). Ids and
 handles inside keys are checked for shape before they get here, so no key can be forged to
 reach another namespace.
 
@@ -35,7 +35,10 @@ guess:<scope>:<subject>      hash         n wrong passwords, until (next try all
 
 from __future__ import annotations
 
-PREFIX = "yure:sc:"
+#: One hash tag for every key: transactions span two users (friends), so on Redis Cluster
+#: all of them must share one slot (docs/operations.md, "Redis Cluster").
+HASH_TAG = "{yure:sc}"
+PREFIX = HASH_TAG + ":"
 FELT_DIRTY = PREFIX + "felt:dirty"
 
 
@@ -124,4 +127,4 @@ def guess(scope: str, subject: str) -> str:
 
 def inbox_stream(uid: str) -> str:
     """Name of the private inbox stream (a ``broadcast.timeline.Timeline``) of ``uid``."""
-    return f"yure:inbox:{uid}"
+    return f"{PREFIX}inbox:{uid}"
