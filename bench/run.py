@@ -2,7 +2,8 @@
 
 Each benchmark module exposes ``run() -> dict[str, object]``. The broadcast benchmark
 (the real server under load, with its baseline) is the main part; the geo benchmark
-adds its numbers under ``geo``. Speed goals live here, never in timed tests.
+adds its numbers under ``geo``, the history archive's under ``history``. Speed goals live
+here, never in timed tests.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> int:
     """Run the benchmarks and write their merged results as JSON."""
-    from bench import broadcast_bench, geo_bench
+    from bench import broadcast_bench, geo_bench, history_bench
 
     started = time.time()
     results: dict[str, Any] = {}
     results.update(broadcast_bench.run())
     results["geo"] = geo_bench.run()
+    results["history"] = history_bench.run()
     results["machine"] = {
         "python": platform.python_version(),
         "cpus": _cpu_count(),

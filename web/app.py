@@ -35,7 +35,7 @@ from yure.geo.errors import GeoError
 from yure.geo.locate import pref_at
 from yure.push import service as push_service
 from yure.settings import Settings
-from yure.web import feeds, health, keys, lite, proxy
+from yure.web import event_page, feeds, health, keys, lite, proxy
 from yure.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ def build_app(
         locator=pref_at,
     )
     web_pages.setup(app, settings=settings)
+    event_page.setup(app)
     return app
 
 

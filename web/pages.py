@@ -67,6 +67,7 @@ CONTENT_TYPES: Mapping[str, str] = {
 PAGES: Mapping[str, tuple[str, Policy]] = {
     "/": ("index.html", Policy.PAGE),
     "/safety": ("safety.html", Policy.PAGE),
+    "/history": ("history.html", Policy.PAGE),
     "/embed": ("embed.html", Policy.EMBED),
     "/embed/builder": ("builder.html", Policy.BUILDER),
 }
