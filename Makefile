@@ -43,6 +43,8 @@ data: $(STAMP)
 	if [ -d "$(REFERENCE)" ]; then $(BIN)/python scripts/build_tables.py "$(REFERENCE)"; \
 	else echo "make data: no $(REFERENCE); keeping data/*.csv"; fi
 	$(BIN)/python scripts/build_data.py
+	if [ -d "$(REFERENCE)" ]; then $(BIN)/python scripts/build_coast.py "$(REFERENCE)"; \
+	else echo "make data: no $(REFERENCE); keeping data/tsunami_coast.json"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -2,8 +2,8 @@
 
 Each benchmark module exposes ``run() -> dict[str, object]``. The broadcast benchmark
 (the real server under load, with its baseline) is the main part; the geo benchmark
-adds its numbers under ``geo``, the history archive's under ``history``. Speed goals live
-here, never in timed tests.
+adds its numbers under ``geo``, the ingest takeover benchmark under ``takeover``, the
+history archive's under ``history``. Speed goals live here, never in timed tests.
 """
 
 from __future__ import annotations
@@ -20,12 +20,26 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> int:
     """Run the benchmarks and write their merged results as JSON."""
-    from bench import broadcast_bench, geo_bench, history_bench
+    from bench import (
+        broadcast_bench,
+        geo_bench,
+        history_bench,
+        hostile_bench,
+        map_bench,
+        push_bench,
+        safety_bench,
+        takeover_bench,
+    )
 
     started = time.time()
     results: dict[str, Any] = {}
     results.update(broadcast_bench.run())
     results["geo"] = geo_bench.run()
+    results["hostile_readers"] = hostile_bench.run()
+    results["push"] = push_bench.run()
+    results["map"] = map_bench.run()
+    results["takeover"] = takeover_bench.run()
+    results["login_flood"] = safety_bench.run()
     results["history"] = history_bench.run()
     results["machine"] = {
         "python": platform.python_version(),

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
+import socket
 from collections.abc import Sequence
 
 from yure.broadcast.envelope import Entry, StreamId
@@ -20,7 +22,14 @@ from yure.broadcast.frames import Encoding, sse_frames, ws_frames
 from yure.broadcast.index import Group
 from yure.broadcast.limits import Limits
 
-__all__ = ["Encoding", "Frames", "Subscriber", "WriteBudget", "write_each"]
+__all__ = [
+    "Encoding",
+    "Frames",
+    "Subscriber",
+    "WriteBudget",
+    "limit_kernel_buffer",
+    "write_each",
+]
 
 
 class Subscriber:
@@ -185,3 +194,12 @@ def write_each(members: Sequence[Subscriber], data: bytes, budget: WriteBudget) 
                     over[sub] = budget.now
             else:
                 budget.charged.discard(sub)
+
+
+def limit_kernel_buffer(transport: asyncio.BaseTransport, size_bytes: int) -> None:
+    """Cap the kernel's send buffer of ``transport``'s socket at ``size_bytes`` (0: leave
+    the kernel's autotuning); a transport without a socket is left alone."""
+    sock = transport.get_extra_info("socket")
+    if size_bytes > 0 and sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size_bytes)

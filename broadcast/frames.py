@@ -37,6 +37,7 @@ class CloseCode(IntEnum):
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013  # too many connections from this address; timeline unavailable
     SLOW_CONSUMER = 4000  # send buffer over its limit: reconnect and resume with since
+    UNAUTHORIZED = 4401  # a private channel's credentials are missing, wrong or revoked
 
 
 def event_message(entry: Entry) -> bytes:

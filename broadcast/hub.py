@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Gauge
 
-from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
 from yure.broadcast.buffers import SendBuffers
 from yure.broadcast.envelope import (
@@ -40,7 +39,7 @@ from yure.broadcast.envelope import (
     parse_stream_id,
 )
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.fanout import Encoding, Frames, Subscriber, write_each
+from yure.broadcast.fanout import Encoding, Frames, Subscriber, limit_kernel_buffer, write_each
 from yure.broadcast.filter import Filter, Subscribe
 from yure.broadcast.frames import (
     HEARTBEAT,
@@ -137,6 +136,7 @@ class Hub:
 
     def add(self, sub: Subscriber) -> None:
         """Register a new connection (it gets heartbeats; events after a subscribe)."""
+        limit_kernel_buffer(sub.transport, self.limits.socket_send_buffer_bytes)
         self._subscribers.add(sub)
         self._per_peer[sub.peer] += 1
         self._gauge(sub).inc()
@@ -381,8 +381,7 @@ class Hub:
 
     async def _start_position(self) -> None:
         backoff = Backoff()
-        while True:
-            raise_if_cancelling()
+        while True:  # Timeline calls raise a cancel that redis-py lost
             try:
                 newest = await self.timeline.read_before(None, limit=PRELOAD_ENTRIES)
                 break
@@ -401,8 +400,7 @@ class Hub:
 
     async def _read_loop(self) -> None:
         backoff = Backoff()
-        while True:
-            raise_if_cancelling()
+        while True:  # Timeline calls raise a cancel that redis-py lost
             try:
                 entries = await self.timeline.read_live(
                     self.position,

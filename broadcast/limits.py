@@ -35,6 +35,11 @@ MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
 SEND_BUFFER_HIGH_BYTES = 256 * 1024
 SLOW_CONSUMER_AFTER_S = 5.0
 MAX_SEND_BUFFER_BYTES_PER_IP = 16 * 1024 * 1024
+#: The kernel's send buffer of a stream connection (SO_SNDBUF; Linux doubles it). Left to
+#: autotuning, loopback and LAN sockets grow to 4 MiB each, so 200 clients that never read
+#: absorb 800 MB of kernel memory and as much copying before any cap applies. Events are
+#: small: this still carries MB/s per connection. 0 leaves the kernel's autotuning.
+SOCKET_SEND_BUFFER_BYTES = 128 * 1024
 #: Bytes of event payloads a replay writes at once (at least one event).
 REPLAY_CHUNK_BYTES = 64 * 1024
 #: Entries one replay round trip to Redis reads (held while the client drains them).
@@ -78,6 +83,7 @@ class Limits:
     slow_consumer_after_s: float = SLOW_CONSUMER_AFTER_S
     max_send_buffer_bytes_per_ip: int = MAX_SEND_BUFFER_BYTES_PER_IP
     replay_chunk_bytes: int = REPLAY_CHUNK_BYTES
+    socket_send_buffer_bytes: int = SOCKET_SEND_BUFFER_BYTES
     replay_read_entries: int = REPLAY_READ_ENTRIES
     slow_close_grace_s: float = SLOW_CLOSE_GRACE_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S

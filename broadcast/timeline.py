@@ -20,7 +20,6 @@ Keys, all under one hash tag so Redis Cluster keeps them in one slot
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 
+from yure.aio import bounded_call
 from yure.broadcast.envelope import (
     ZERO_ID,
     Entry,
@@ -38,6 +38,7 @@ from yure.broadcast.envelope import (
 )
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.limits import REDIS_TIMEOUT_S
+from yure.replication import ReplicatedWriter, ReplicationError
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class Timeline:
         stream: str = "yure:timeline",
         retention_s: int,
         timeout_s: float = REDIS_TIMEOUT_S,
+        writer: ReplicatedWriter | None = None,
     ) -> None:
         if retention_s <= 0:
             raise ValueError("retention_s must be positive")
@@ -119,6 +121,8 @@ class Timeline:
         self.retention_s = retention_s
         self.timeout_s = timeout_s
         self._append = redis.register_script(_APPEND_LUA)
+        #: When set, appends wait for the replicas (``WAIT``) before they are acknowledged.
+        self._writer = writer
 
     async def append(self, env: Envelope) -> str:
         """Append ``env`` once; return its entry id (the first id if the key was seen).
@@ -128,20 +132,20 @@ class Timeline:
             TimelineError: Redis failed or timed out.
         """
         checked = check_envelope(env)
-        result = await self._call(
-            self._append(
-                keys=[self.stream_key, self.keys_key, self.keytimes_key, self.floor_key],
-                args=[
-                    checked.key,
-                    checked.kind,
-                    checked.prefs_field,
-                    checked.payload,
-                    checked.replaces,
-                    self.retention_s * 1000,
-                    KEY_TRIM_BATCH,
-                ],
-            )
-        )
+        keys = [self.stream_key, self.keys_key, self.keytimes_key, self.floor_key]
+        args: list[str | int | bytes] = [
+            checked.key,
+            checked.kind,
+            checked.prefs_field,
+            checked.payload,
+            checked.replaces,
+            self.retention_s * 1000,
+            KEY_TRIM_BATCH,
+        ]
+        if self._writer is not None:
+            result = await self._call(self._writer.eval(_APPEND_LUA, keys, args))
+        else:
+            result = await self._call(self._append(keys=keys, args=args))
         entry_id = _text(result[0])
         if int(result[1]) == 0:
             log.debug("append duplicate stream=%s key=%s id=%s", self.name, env.key, entry_id)
@@ -254,11 +258,14 @@ class Timeline:
     async def _call(self, awaitable: Awaitable[Any], *, extra_s: float = 0.0) -> Any:
         # The wire edge: redis replies are untyped; callers turn them into Entry/str.
         try:
-            async with asyncio.timeout(self.timeout_s + extra_s):
-                return await awaitable
+            return await bounded_call(awaitable, self.timeout_s + extra_s)
         except TimeoutError as err:
             raise TimelineError(f"redis timed out on stream={self.name}") from err
-        except redis.exceptions.RedisError as err:
+        except (
+            redis.exceptions.RedisError,
+            redis.exceptions.RedisClusterException,
+            ReplicationError,
+        ) as err:
             raise TimelineError(f"redis failed on stream={self.name}: {err}") from err
 
 

@@ -23,7 +23,7 @@ from typing import cast
 from yure import __version__
 from yure.errors import ConfigError
 from yure.logs import configure_logging
-from yure.settings import Settings
+from yure.settings import Settings, environment_help
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -45,7 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
     archive_cli.add_parser(subparsers)
+    _name_the_environment(parser)
     return parser
+
+
+def _name_the_environment(parser: argparse.ArgumentParser) -> None:
+    """Every ``--help`` (the root's, each subcommand's, nested ones too) ends with the
+    environment variables yure reads and their defaults: every command builds the one
+    :class:`Settings` from them at start."""
+    epilog = environment_help()
+    pending = [parser]
+    while pending:
+        current = pending.pop()
+        current.epilog = epilog
+        current.formatter_class = argparse.RawDescriptionHelpFormatter
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                pending.extend(action.choices.values())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"yure: configuration error: {err}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     handler = cast(Handler, args.handler)
     return handler(args, settings)
 

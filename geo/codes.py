@@ -28,14 +28,11 @@ from yure.geo.errors import GeoError
 
 # The tables ship inside the package (``yure.data``), in a checkout and in a wheel alike.
 DATA_DIR = Path(str(importlib.resources.files("yure.data")))
-#: Cap on one table file; the largest (stations.csv) is about 48 kB.
+#: Cap on one table file; the largest (stations.csv) is about 92 kB.
 MAX_TABLE_BYTES = 1024 * 1024
 
 PREF_CODES: tuple[str, ...] = tuple(f"{i:02d}" for i in range(1, 48))
 _PREF_SET = frozenset(PREF_CODES)
-#: AreaInformationCity and 震度観測点 codes are 7 digits, the first two the prefecture
-#: (コード表 24: city = JIS X 0402 + "00"; station = city's first 5 digits + serial).
-_CITY_CODE_DIGITS = 7
 
 
 class Region(StrEnum):
@@ -61,6 +58,16 @@ _REGION_NAMES: Mapping[Region, str] = {
     Region.SHIKOKU: "四国",
     Region.KYUSHU: "九州・沖縄",
 }
+_REGION_NAMES_EN: Mapping[Region, str] = {
+    Region.HOKKAIDO: "Hokkaido",
+    Region.TOHOKU: "Tohoku",
+    Region.KANTO: "Kanto",
+    Region.CHUBU: "Chubu",
+    Region.KINKI: "Kinki",
+    Region.CHUGOKU: "Chugoku",
+    Region.SHIKOKU: "Shikoku",
+    Region.KYUSHU: "Kyushu & Okinawa",
+}
 #: Extra spellings accepted by :func:`resolve_pref_tokens`.
 _REGION_ALIASES: Mapping[str, Region] = {"九州": Region.KYUSHU, "関西": Region.KINKI}
 #: Suffixes dropped to get a prefecture's short name (東京都 → 東京); 北海道 keeps 道.
@@ -82,11 +89,10 @@ class _Tables:
     prefectures: Mapping[str, Prefecture]
     seismic_region_pref: Mapping[str, str]
     eew_area_prefs: Mapping[str, tuple[str, ...]]
-    eew_area_names: Mapping[str, str]
     eew_area_codes: Mapping[str, str]
     tsunami_area_prefs: Mapping[str, tuple[str, ...]]
     tsunami_area_codes: Mapping[str, str]
-    station_pref: Mapping[str, str]
+    station_point: Mapping[str, tuple[float, float]]
     epicenter_pref: Mapping[str, str | None]
     tokens: Mapping[str, frozenset[str]]
 
@@ -119,6 +125,16 @@ def read_table(path: Path, header: tuple[str, ...]) -> list[list[str]]:
         if len(row) != len(header):
             raise GeoError(f"table {path}:{lineno}: {len(row)} fields, expected {len(header)}")
     return body
+
+
+def _point(lat: str, lon: str, where: str) -> tuple[float, float]:
+    try:
+        point = (float(lat), float(lon))
+    except ValueError as err:
+        raise GeoError(f"{where}: {lat!r},{lon!r} is not a coordinate") from err
+    if not (-90.0 <= point[0] <= 90.0 and -180.0 <= point[1] <= 180.0):
+        raise GeoError(f"{where}: {lat},{lon} is out of range")
+    return point
 
 
 def _prefs(field: str, where: str) -> tuple[str, ...]:
@@ -186,9 +202,10 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
     tsunami_rows = read_table(
         data_dir / "tsunami_areas.csv", ("code", "name", "kind", "members", "prefs")
     )
-    stations = {
-        code: _one_pref(pref, f"stations.csv {code}")
-        for code, pref in read_table(data_dir / "stations.csv", ("code", "pref"))
+    station_points = {
+        code: _point(lat, lon, f"stations.csv {code}")
+        for code, lat, lon in read_table(data_dir / "stations.csv", ("code", "lat", "lon"))
+        if lat or lon
     }
     epicenters = {
         name: (_one_pref(pref, f"epicenters.csv {code}") if pref else None)
@@ -200,11 +217,10 @@ def load_tables(data_dir: Path = DATA_DIR) -> _Tables:
         prefectures=prefectures,
         seismic_region_pref=seismic,
         eew_area_prefs={r[0]: _prefs(r[3], f"eew_areas.csv {r[0]}") for r in eew_rows},
-        eew_area_names={r[0]: r[2] for r in eew_rows},
         eew_area_codes=_eew_codes_by_name(eew_rows),
         tsunami_area_prefs={r[0]: _prefs(r[4], f"tsunami_areas.csv {r[0]}") for r in tsunami_rows},
         tsunami_area_codes={r[1]: r[0] for r in tsunami_rows},
-        station_pref=stations,
+        station_point=station_points,
         epicenter_pref=epicenters,
         tokens=_token_table(prefectures),
     )
@@ -240,6 +256,11 @@ def prefecture(code: str) -> Prefecture:
 def region_name(region: Region) -> str:
     """Return the Japanese name of ``region`` (``Region.KANTO`` → ``"関東"``)."""
     return _REGION_NAMES[region]
+
+
+def region_name_en(region: Region) -> str:
+    """Return the English name of ``region`` (``Region.KYUSHU`` → ``"Kyushu & Okinawa"``)."""
+    return _REGION_NAMES_EN[region]
 
 
 def prefs_in_region(region: Region) -> tuple[str, ...]:
@@ -282,11 +303,6 @@ def prefs_of_eew_area(code: str) -> tuple[str, ...]:
     return _tables().eew_area_prefs.get(code, ())
 
 
-def eew_area_name(code: str) -> str | None:
-    """Return the name JMA writes in telegrams for an EEW area (``"9462"`` → ``"奄美"``)."""
-    return _tables().eew_area_names.get(code)
-
-
 def eew_area_code(name: str) -> str | None:
     """Return the 緊急地震速報 area code for a name as JMA or P2P地震情報 writes it
     (``"北海道道北"`` → ``"9013"``, ``"奄美"`` → ``"9462"``); None when unknown."""
@@ -308,28 +324,12 @@ def prefs_of_tsunami_area(code: str) -> tuple[str, ...]:
     return _tables().tsunami_area_prefs.get(code, ())
 
 
-def _pref_of_seven_digits(code: str) -> str | None:
-    if len(code) != _CITY_CODE_DIGITS or not (code.isascii() and code.isdigit()):
-        return None
-    return code[:2] if code[:2] in _PREF_SET else None
-
-
-def pref_of_city(code: str) -> str | None:
-    """Return the prefecture of a 7-digit AreaInformationCity code (``"0420200"`` → ``"04"``)."""
-    return _pref_of_seven_digits(code) if isinstance(code, str) else None
-
-
-def pref_of_station(code: str) -> str | None:
-    """Return the prefecture of a 震度観測点 code.
-
-    Stations in JMA's table are looked up; a station added after the table
-    edition falls back to its code's first two digits (the code is the city's
-    first five digits plus a serial, コード表 24).
-    """
+def station_point(code: str) -> tuple[float, float] | None:
+    """Return ``(lat, lon)`` in degrees of a 震度観測点 (JMA's table, 0.01° precision);
+    None when the code is not in the table or the table gives no coordinates."""
     if not isinstance(code, str):
         return None
-    found = _tables().station_pref.get(code)
-    return found if found is not None else _pref_of_seven_digits(code)
+    return _tables().station_point.get(code)
 
 
 def pref_of_epicenter(name: str) -> str | None:

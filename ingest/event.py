@@ -3,8 +3,8 @@
 This is the contract between ``ingest`` and the rest of yure, and the JSON shape
 of ``yure parse`` (docs/cli.md) and of ``event`` in the stream protocol
 (docs/protocol.md): :func:`event_to_json` writes it, :func:`event_from_json` (and
-:func:`event_from_payload` for JSON bytes) reads it back; nobody else decodes it.
-Core module: no I/O.
+:func:`event_from_payload` for JSON bytes) reads it back; nobody else decodes it
+(the details' parts are in :mod:`ingest.event_details`). Core module: no I/O.
 """
 
 from __future__ import annotations
@@ -18,12 +18,60 @@ from typing import Any
 import orjson
 
 from yure.ingest.errors import EventJsonError
+from yure.ingest.event_details import (
+    IntensityStation,
+    TsunamiArea,
+    TsunamiObservation,
+    TsunamiStation,
+    area_from_json,
+    area_to_json,
+    enum_value,
+    observation_from_json,
+    observation_to_json,
+    optional_enum,
+    station_from_json,
+    station_to_json,
+    when,
+)
+from yure.ingest.jsonread import (
+    read_bool,
+    read_datetime,
+    read_list,
+    read_object,
+    read_optional_float,
+    read_optional_int,
+    read_optional_str,
+    read_str,
+    read_text,
+)
+from yure.ingest.scales import INTENSITY_ORDER, Intensity, LgIntensity, TsunamiGrade
+
+__all__ = [
+    "INTENSITY_ORDER",
+    "Event",
+    "Hypocenter",
+    "InfoType",
+    "Intensity",
+    "IntensityStation",
+    "Kind",
+    "LgIntensity",
+    "Provenance",
+    "Source",
+    "Status",
+    "TsunamiArea",
+    "TsunamiGrade",
+    "TsunamiObservation",
+    "TsunamiStation",
+    "event_from_json",
+    "event_from_payload",
+    "event_to_json",
+]
 
 
 class Kind(StrEnum):
     """What an item is about; subscribers filter on it."""
 
-    QUAKE = "quake"  # VXSE51/52/53/61
+    QUAKE = "quake"  # VXSE51/52/53/61/62
     EEW = "eew"  # VXSE43/44/45
     TSUNAMI = "tsunami"  # VTSE41/51/52
     NOTICE = "notice"  # VZSE40, VYSE50/60
@@ -48,34 +96,6 @@ class InfoType(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Intensity(StrEnum):
-    """JMA seismic intensity (震度) classes, as JMA writes them in ``MaxInt``."""
-
-    I1 = "1"
-    I2 = "2"
-    I3 = "3"
-    I4 = "4"
-    I5_LOWER = "5-"
-    I5_UPPER = "5+"
-    I6_LOWER = "6-"
-    I6_UPPER = "6+"
-    I7 = "7"
-
-
-#: Intensity order, weakest first, for "max of" computations.
-INTENSITY_ORDER: tuple[Intensity, ...] = tuple(Intensity)
-
-
-class TsunamiGrade(StrEnum):
-    """津波警報等の種類, coarsened to what a subscriber needs."""
-
-    MAJOR_WARNING = "major_warning"  # 大津波警報 (Kind 52/53, JMA code table 14)
-    WARNING = "warning"  # 津波警報 (Kind 51)
-    ADVISORY = "advisory"  # 津波注意報
-    FORECAST = "forecast"  # 津波予報（若干の海面変動）
-    NONE = "none"  # 解除 / なし
-
-
 class Source(StrEnum):
     """Where an item came from."""
 
@@ -95,18 +115,6 @@ class Hypocenter:
     depth_km: float | None
     magnitude: float | None
     magnitude_text: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TsunamiArea:
-    """One 津波予報区 in a tsunami telegram, with every prefecture it touches."""
-
-    area_code: str
-    area_name: str
-    grade: TsunamiGrade
-    prefs: tuple[str, ...]
-    #: The grade before this telegram (from LastKind); a 解除 is grade NONE after a higher one.
-    last_grade: TsunamiGrade | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -141,6 +149,15 @@ class Event:
     #: Sorted JIS X 0401 codes the item concerns.
     prefs: tuple[str, ...] = ()
     provenance: Provenance | None = None
+    #: Every IntensityStation, sorted by code (VXSE53/61/62).
+    stations: tuple[IntensityStation, ...] = ()
+    #: Observed tsunamis in telegram order (VTSE51 coastal, VTSE52 offshore).
+    tsunami_observations: tuple[TsunamiObservation, ...] = ()
+    #: Estimated coastal tsunamis in telegram order (VTSE52).
+    tsunami_estimates: tuple[TsunamiObservation, ...] = ()
+    #: 長周期地震動階級: the maximum, and per JIS prefecture code (VXSE62).
+    max_lg_intensity: LgIntensity | None = None
+    lg_intensity: Mapping[str, LgIntensity] = dataclasses.field(default_factory=dict)
 
     @property
     def official(self) -> bool:
@@ -156,7 +173,7 @@ class Event:
 def event_to_json(event: Event) -> dict[str, Any]:
     """The wire form of an event (the wire edge: ``Any`` is allowed here).
 
-    Datetimes are ISO 8601 with offset; NaN never appears (magnitudes are None).
+    Datetimes are ISO 8601 with offset; NaN never appears (unknown numbers are None).
     """
     hypo = event.hypocenter
     prov = event.provenance
@@ -182,25 +199,19 @@ def event_to_json(event: Event) -> dict[str, Any]:
             "magnitude": hypo.magnitude,
             "magnitude_text": hypo.magnitude_text,
         },
-        "max_intensity": None if event.max_intensity is None else event.max_intensity.value,
+        "max_intensity": enum_value(event.max_intensity),
         "intensity": {pref: value.value for pref, value in sorted(event.intensity.items())},
-        "tsunami": [
-            {
-                "area_code": area.area_code,
-                "area_name": area.area_name,
-                "grade": area.grade.value,
-                "last_grade": None if area.last_grade is None else area.last_grade.value,
-                "prefs": list(area.prefs),
-            }
-            for area in event.tsunami
-        ],
+        "stations": [station_to_json(station) for station in event.stations],
+        "max_lg_intensity": enum_value(event.max_lg_intensity),
+        "lg_intensity": {pref: value.value for pref, value in sorted(event.lg_intensity.items())},
+        "tsunami": [area_to_json(area) for area in event.tsunami],
+        "tsunami_observations": [observation_to_json(o) for o in event.tsunami_observations],
+        "tsunami_estimates": [observation_to_json(o) for o in event.tsunami_estimates],
         "prefs": list(event.prefs),
         "source": None if prov is None else prov.source.value,
         "source_url": None if prov is None else prov.source_url,
         "sha256": None if prov is None else prov.sha256,
-        "received_at": None
-        if prov is None or prov.received_at is None
-        else prov.received_at.isoformat(),
+        "received_at": None if prov is None else when(prov.received_at),
     }
 
 
@@ -233,32 +244,50 @@ def event_from_json(obj: object) -> Event:
     Raises:
         EventJsonError: ``obj`` is not the wire form of an event.
     """
-    o = _object(obj, "event")
+    o = read_object(obj, "event")
     try:
-        kind = Kind(_str(o, "kind"))
+        kind = Kind(read_str(o, "kind"))
         if kind in _USER_KINDS:
             raise EventJsonError(f"kind {kind.value} is not an official event")
         return Event(
-            type_code=_str(o, "type_code"),
+            type_code=read_str(o, "type_code"),
             kind=kind,
-            status=Status(_str(o, "status")),
-            info_type=InfoType(_str(o, "info_type")),
-            event_id=_str(o, "event_id"),
-            serial=_optional_int(o, "serial"),
-            reported_at=_datetime(_str(o, "reported_at")),
-            title=_str(o, "title"),
-            headline=_str(o, "headline"),
-            foreign=_bool(o, "foreign"),
+            status=Status(read_str(o, "status")),
+            info_type=InfoType(read_str(o, "info_type")),
+            event_id=read_str(o, "event_id"),
+            serial=read_optional_int(o, "serial"),
+            reported_at=read_datetime(read_str(o, "reported_at")),
+            title=read_str(o, "title"),
+            headline=read_str(o, "headline"),
+            foreign=read_bool(o, "foreign"),
             hypocenter=_hypocenter(o.get("hypocenter")),
-            max_intensity=None
-            if o.get("max_intensity") is None
-            else Intensity(_str(o, "max_intensity")),
+            max_intensity=optional_enum(o, "max_intensity", Intensity),
             intensity={
-                pref: Intensity(_text(value, "intensity"))
-                for pref, value in _object(o.get("intensity", {}), "intensity").items()
+                pref: Intensity(read_text(value, "intensity"))
+                for pref, value in read_object(o.get("intensity", {}), "intensity").items()
             },
-            tsunami=tuple(_tsunami_area(area) for area in _list(o.get("tsunami", []), "tsunami")),
-            prefs=tuple(_text(pref, "prefs") for pref in _list(o.get("prefs", []), "prefs")),
+            tsunami=tuple(
+                area_from_json(area) for area in read_list(o.get("tsunami", []), "tsunami")
+            ),
+            prefs=tuple(
+                read_text(pref, "prefs") for pref in read_list(o.get("prefs", []), "prefs")
+            ),
+            stations=tuple(
+                station_from_json(v) for v in read_list(o.get("stations", []), "stations")
+            ),
+            tsunami_observations=tuple(
+                observation_from_json(v)
+                for v in read_list(o.get("tsunami_observations", []), "observations")
+            ),
+            tsunami_estimates=tuple(
+                observation_from_json(v)
+                for v in read_list(o.get("tsunami_estimates", []), "estimates")
+            ),
+            max_lg_intensity=optional_enum(o, "max_lg_intensity", LgIntensity),
+            lg_intensity={
+                pref: LgIntensity(read_text(value, "lg_intensity"))
+                for pref, value in read_object(o.get("lg_intensity", {}), "lg_intensity").items()
+            },
             provenance=_provenance(o),
         )
     except ValueError as err:  # an enum value or a date that is not ours
@@ -268,88 +297,21 @@ def event_from_json(obj: object) -> Event:
 _USER_KINDS = frozenset({Kind.POST, Kind.FELT})
 
 
-def _object(value: object, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise EventJsonError(f"{name} is not an object")
-    return value
-
-
-def _list(value: object, name: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise EventJsonError(f"{name} is not a list")
-    return value
-
-
-def _text(value: object, name: str) -> str:
-    if not isinstance(value, str):
-        raise EventJsonError(f"{name} is not a string")
-    return value
-
-
-def _str(o: dict[str, Any], key: str) -> str:
-    return _text(o.get(key), key)
-
-
-def _optional_str(o: dict[str, Any], key: str) -> str | None:
-    value = o.get(key)
-    return None if value is None else _text(value, key)
-
-
-def _bool(o: dict[str, Any], key: str) -> bool:
-    value = o.get(key, False)
-    if not isinstance(value, bool):
-        raise EventJsonError(f"{key} is not a boolean")
-    return value
-
-
-def _optional_int(o: dict[str, Any], key: str) -> int | None:
-    value = o.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise EventJsonError(f"{key} is not an integer")
-    return value
-
-
-def _optional_float(o: dict[str, Any], key: str) -> float | None:
-    value = o.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise EventJsonError(f"{key} is not a number")
-    return float(value)
-
-
-def _datetime(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    if when.tzinfo is None:
-        raise EventJsonError(f"datetime without offset: {text!r}")
-    return when
+def _items(o: dict[str, Any], key: str) -> list[Any]:
+    return read_list(o.get(key, []), key)
 
 
 def _hypocenter(value: object) -> Hypocenter | None:
     if value is None:
         return None
-    o = _object(value, "hypocenter")
+    o = read_object(value, "hypocenter")
     return Hypocenter(
-        name=_str(o, "name"),
-        lat=_optional_float(o, "lat"),
-        lon=_optional_float(o, "lon"),
-        depth_km=_optional_float(o, "depth_km"),
-        magnitude=_optional_float(o, "magnitude"),
-        magnitude_text=_str(o, "magnitude_text"),
-    )
-
-
-def _tsunami_area(value: object) -> TsunamiArea:
-    o = _object(value, "tsunami area")
-    last = o.get("last_grade")
-    return TsunamiArea(
-        area_code=_str(o, "area_code"),
-        area_name=_str(o, "area_name"),
-        grade=TsunamiGrade(_str(o, "grade")),
-        prefs=tuple(_text(pref, "prefs") for pref in _list(o.get("prefs", []), "prefs")),
-        last_grade=None if last is None else TsunamiGrade(_text(last, "last_grade")),
+        name=read_str(o, "name"),
+        lat=read_optional_float(o, "lat"),
+        lon=read_optional_float(o, "lon"),
+        depth_km=read_optional_float(o, "depth_km"),
+        magnitude=read_optional_float(o, "magnitude"),
+        magnitude_text=read_str(o, "magnitude_text"),
     )
 
 
@@ -357,10 +319,10 @@ def _provenance(o: dict[str, Any]) -> Provenance | None:
     source = o.get("source")
     if source is None:
         return None
-    received = _optional_str(o, "received_at")
+    received = read_optional_str(o, "received_at")
     return Provenance(
-        source=Source(_text(source, "source")),
-        source_url=_optional_str(o, "source_url"),
-        sha256=_optional_str(o, "sha256"),
-        received_at=None if received is None else _datetime(received),
+        source=Source(read_text(source, "source")),
+        source_url=read_optional_str(o, "source_url"),
+        sha256=read_optional_str(o, "sha256"),
+        received_at=None if received is None else read_datetime(received),
     )

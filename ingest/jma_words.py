@@ -58,6 +58,7 @@ KIND_OF_TYPE_CODE: Mapping[str, Kind] = MappingProxyType(
         "VXSE52": Kind.QUAKE,
         "VXSE53": Kind.QUAKE,
         "VXSE61": Kind.QUAKE,
+        "VXSE62": Kind.QUAKE,
         "VXSE43": Kind.EEW,
         "VXSE44": Kind.EEW,
         "VXSE45": Kind.EEW,

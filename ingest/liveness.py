@@ -16,7 +16,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from yure.aio import raise_if_cancelling
+from yure.aio import bounded_call
 from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.broadcast.metrics import Metrics
 
@@ -44,10 +44,9 @@ async def record_poll_success(redis: Redis, at_unix_s: float) -> None:
     Raises:
         redis.exceptions.RedisError, TimeoutError: Redis failed.
     """
-    async with asyncio.timeout(REDIS_TIMEOUT_S):
-        current = await redis.get(LAST_POLL_KEY)
-        if current is None or float(current) < at_unix_s:
-            await redis.set(LAST_POLL_KEY, repr(at_unix_s))
+    current = await bounded_call(redis.get(LAST_POLL_KEY), REDIS_TIMEOUT_S)
+    if current is None or float(current) < at_unix_s:
+        await bounded_call(redis.set(LAST_POLL_KEY, repr(at_unix_s)), REDIS_TIMEOUT_S)
 
 
 async def feed_age(redis: Redis) -> float | None:
@@ -57,8 +56,7 @@ async def feed_age(redis: Redis) -> float | None:
         redis.exceptions.RedisError, TimeoutError: Redis failed.
         ValueError: the stored value is not a number.
     """
-    async with asyncio.timeout(REDIS_TIMEOUT_S):
-        value = await redis.get(LAST_POLL_KEY)
+    value = await bounded_call(redis.get(LAST_POLL_KEY), REDIS_TIMEOUT_S)
     if value is None:
         return None
     return max(0.0, time.time() - float(value))
@@ -69,8 +67,7 @@ async def report_liveness(redis: Redis, service: Live, metrics: Metrics) -> None
     every :data:`LIVENESS_EVERY_S`, until cancelled."""
     reported: float | None = None
     errors_seen = 0
-    while True:
-        raise_if_cancelling()
+    while True:  # Redis calls go through bounded_call: a lost cancel is raised there
         # The poller's clock is the wall clock (time.time), like feed_age's.
         at = service.last_success_at
         if at is not None and at != reported:

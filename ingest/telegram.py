@@ -8,12 +8,16 @@ The entry point is :func:`parse_telegram`. The document is loaded safely
 =========================  =======  ==================================================
 type code                  kind     body parts read
 =========================  =======  ==================================================
-VXSE51 52 53 61            quake    hypocentre, observed intensities (prefs: observed
-                                    prefectures, else the epicentre's prefecture)
+VXSE51 52 53 61 62         quake    hypocentre, observed intensities per prefecture and
+                                    per station (with coordinates), 長周期地震動階級
+                                    (VXSE62) (prefs: observed prefectures, else the
+                                    epicentre's prefecture)
 VXSE43 44 45               eew      hypocentre, forecast max intensity and areas (prefs:
                                     forecast areas, else the epicentre's prefecture)
-VTSE41 51 52               tsunami  hypocentre, every 津波予報区 with grade and last grade
-                                    (prefs: every area named, lifted ones included)
+VTSE41 51 52               tsunami  hypocentre, every 津波予報区 with grade, last grade,
+                                    expected arrival and height and tide stations;
+                                    observations and estimates (VTSE51/52) (prefs:
+                                    every area named, lifted ones included)
 VZSE40, VYSE50 60          notice   hypocentre when given
 anything else              other    nothing: title and headline only
 =========================  =======  ==================================================
@@ -26,13 +30,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from yure.ingest.eew import parse_eew_forecast
 from yure.ingest.errors import TelegramError
-from yure.ingest.event import Event, Intensity, Kind, TsunamiArea
+from yure.ingest.event import Event, Kind
 from yure.ingest.jma_words import (
     FOREIGN_QUAKE_TITLE,
     INFO_TYPE_WORDS,
@@ -41,7 +45,9 @@ from yure.ingest.jma_words import (
     TYPE_CODE_OF_TITLE,
 )
 from yure.ingest.quake import epicenter_prefs, parse_hypocenter, parse_observation
+from yure.ingest.stations import parse_long_period, parse_stations
 from yure.ingest.tsunami import parse_tsunami
+from yure.ingest.tsunami_obs import parse_tsunami_readings
 from yure.ingest.xmlsafe import (
     MAX_TELEGRAM_BYTES,
     NS_HEAD,
@@ -136,29 +142,33 @@ def _envelope(report: Report, file_name: str | None) -> Event:
 def _with_body(event: Event, body: Element | None) -> Event:
     """``event`` completed with what its kind reads from the seismic body."""
     hypocenter = parse_hypocenter(body)
-    max_intensity: Intensity | None = None
-    intensity: Mapping[str, Intensity] = {}
-    tsunami: tuple[TsunamiArea, ...] = ()
+    parts: dict[str, Any] = {}
     prefs: frozenset[str] = frozenset()
     if event.kind is Kind.QUAKE:
         observation = parse_observation(body)
-        max_intensity, intensity = observation.max_intensity, observation.intensity
+        long_period = parse_long_period(body)
+        parts = {
+            "max_intensity": observation.max_intensity,
+            "intensity": observation.intensity,
+            "stations": parse_stations(body),
+            "max_lg_intensity": long_period.max_lg_intensity,
+            "lg_intensity": long_period.lg_intensity,
+        }
         prefs = observation.prefs or epicenter_prefs(hypocenter)
     elif event.kind is Kind.EEW:
         forecast = parse_eew_forecast(body)
-        max_intensity = forecast.max_intensity
+        parts = {"max_intensity": forecast.max_intensity}
         prefs = forecast.prefs or epicenter_prefs(hypocenter)
     elif event.kind is Kind.TSUNAMI:
         info = parse_tsunami(body)
-        tsunami, prefs = info.areas, info.prefs
-    return dataclasses.replace(
-        event,
-        hypocenter=hypocenter,
-        max_intensity=max_intensity,
-        intensity=intensity,
-        tsunami=tsunami,
-        prefs=tuple(sorted(prefs)),
-    )
+        readings = parse_tsunami_readings(body)
+        parts = {
+            "tsunami": info.areas,
+            "tsunami_observations": readings.observations,
+            "tsunami_estimates": readings.estimates,
+        }
+        prefs = info.prefs
+    return dataclasses.replace(event, hypocenter=hypocenter, prefs=tuple(sorted(prefs)), **parts)
 
 
 def parse_telegram(data: bytes, *, file_name: str | None = None) -> Event:

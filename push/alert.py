@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -60,6 +61,8 @@ GRADE_ORDER: tuple[TsunamiGrade, ...] = (
 
 
 _PUSHABLE_NAMES = frozenset(k.value for k in PUSHABLE_KINDS)
+#: web/static/js/params.js accepts item keys ``[ei]:[\w-]{1,64}``.
+_CARD_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Urgency(StrEnum):
@@ -128,7 +131,7 @@ def alert_from_entry(entry: Entry) -> Alert | None:
         id=entry.id,
         kind=event.kind,
         info_type=event.info_type,
-        event_id=event.event_id or entry.key,
+        event_id=event.event_id,
         title=event.title,
         headline=event.headline,
         # The entry's tags: for a 取消/訂正, broadcast merged in the replaced item's.
@@ -151,8 +154,10 @@ def strongest_intensity(values: list[Intensity]) -> Intensity | None:
 
 
 def topic_of(alert: Alert) -> str:
-    """RFC 8030 §5.4 ``Topic``: the same for every telegram of one (kind, event)."""
-    digest = hashlib.sha256(f"{alert.kind.value}\x00{alert.event_id}".encode()).digest()
+    """RFC 8030 §5.4 ``Topic``: the same for every telegram of one (kind, event); an item
+    without a JMA EventID has a topic of its own."""
+    basis = alert.event_id or f"entry:{alert.id}"
+    digest = hashlib.sha256(f"{alert.kind.value}\x00{basis}".encode()).digest()
     return b64url_encode(digest)[:TOPIC_CHARS]
 
 
@@ -186,6 +191,14 @@ def title_of(alert: Alert) -> str:
     return mark + (alert.title or alert.kind.value)
 
 
+def url_of(alert: Alert) -> str:
+    """The page that shows the item: the live page's card key (``?item=e:<EventID>``, or
+    ``i:<entry id>`` for an item without one), as the page's share links write it."""
+    if _CARD_EVENT_ID.fullmatch(alert.event_id):
+        return f"/?item=e:{alert.event_id}"
+    return f"/?item=i:{alert.id}"
+
+
 def message_of(alert: Alert) -> Message:
     """The push of ``alert``: payload (JSON, at most :data:`MAX_PUSH_PAYLOAD_BYTES`) and
     headers. The payload is the same for every subscriber (the encryption differs)."""
@@ -198,7 +211,7 @@ def message_of(alert: Alert) -> Message:
                 "kind": alert.kind.value,
                 "title": title_of(alert),
                 "body": body,
-                "url": f"/#item-{alert.id}",
+                "url": url_of(alert),
                 "prefs": sorted(alert.prefs),
                 "max_intensity": None if alert.max_intensity is None else alert.max_intensity.value,
                 "official": True,

@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import hmac
 import os
+import re
 import struct
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,6 +36,7 @@ AUTH_SECRET_BYTES = 16
 SALT_BYTES = 16
 
 _CURVE = ec.SECP256R1()
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _KEY_INFO = b"Content-Encoding: aes128gcm\x00"
 _NONCE_INFO = b"Content-Encoding: nonce\x00"
 
@@ -46,7 +48,7 @@ def b64url_decode(text: str) -> bytes:
         ValueError: not base64url.
     """
     stripped = text.rstrip("=")
-    if not all(c.isalnum() or c in "-_" for c in stripped):
+    if _B64URL.fullmatch(stripped) is None:
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
 

@@ -7,8 +7,8 @@
 | ``GET/PUT/DELETE /api/push/subscriptions/{id}`` | with ``Authorization: Bearer <token>`` |
 | ``GET /api/locate?lat=&lon=`` | ``{"pref"}``: the prefecture at a point (geo's tagging) |
 
-Errors are yure errors (:mod:`yure.push.errors`), answered in one place
-(:func:`error_response`).
+Errors are yure errors (:mod:`yure.push.errors`), raised and answered as problem details
+by the app's one error middleware (``web.problems``, which holds their statuses and codes).
 """
 
 from __future__ import annotations
@@ -23,15 +23,12 @@ from aiohttp import web
 
 from yure.broadcast.filter import PrefResolver, codes_as_given
 from yure.geo.errors import GeoError
+from yure.peer import client_address
 from yure.push.endpoint import check_endpoint, check_resolves_public
 from yure.push.errors import (
     NotFound,
-    PushError,
-    StoreError,
     SubscriptionError,
-    TooManySubscriptions,
     Unauthorized,
-    VapidKeyError,
 )
 from yure.push.limits import MAX_REQUEST_BYTES
 from yure.push.prefs import filter_to_json
@@ -54,34 +51,9 @@ BODY_READ_TIMEOUT_S = 10.0
 Locator = Callable[[float, float], str | None]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_STATUS: list[tuple[type[PushError], int, str]] = [
-    (Unauthorized, 401, "unauthorized"),
-    (NotFound, 404, "not_found"),
-    (TooManySubscriptions, 429, "too_many_subscriptions"),
-    (SubscriptionError, 400, "invalid"),
-    (StoreError, 503, "unavailable"),
-    (VapidKeyError, 503, "unavailable"),
-]
-
 
 class PayloadTooLarge(SubscriptionError):
     """A request body over :data:`~yure.push.limits.MAX_REQUEST_BYTES` (413)."""
-
-
-def error_response(err: PushError) -> web.Response:
-    """The one mapping of push errors to HTTP answers: ``{"error", "message"}``."""
-    status, code = 500, "internal"
-    if isinstance(err, PayloadTooLarge):
-        status, code = 413, "too_large"
-    else:
-        for cls, cls_status, cls_code in _STATUS:
-            if isinstance(err, cls):
-                status, code = cls_status, cls_code
-                break
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return web.json_response(
-        {"error": code, "message": str(err)}, status=status, headers=headers, dumps=_dumps
-    )
 
 
 class PushApi:
@@ -106,14 +78,14 @@ class PushApi:
 
     def setup(self, app: web.Application) -> None:
         """Add the routes to ``app``."""
-        app.router.add_get("/api/push/key", _route(self.key))
-        app.router.add_post("/api/push/subscriptions", _route(self.create))
+        app.router.add_get("/api/push/key", self.key)
+        app.router.add_post("/api/push/subscriptions", self.create)
         item = "/api/push/subscriptions/{id}"
-        app.router.add_get(item, _route(self.read))
-        app.router.add_put(item, _route(self.update))
-        app.router.add_delete(item, _route(self.delete))
+        app.router.add_get(item, self.read)
+        app.router.add_put(item, self.update)
+        app.router.add_delete(item, self.delete)
         if self.locator is not None:
-            app.router.add_get("/api/locate", _route(self.locate))
+            app.router.add_get("/api/locate", self.locate)
 
     async def key(self, request: web.Request) -> web.StreamResponse:
         """``GET /api/push/key``."""
@@ -135,7 +107,7 @@ class PushApi:
             auth=parsed.auth,
             filter=parsed.filter,
             token_hash=token_hash,
-            address=request.remote or "unknown",
+            address=client_address(request),
             created_at=self.clock(),
         )
         replaced = await self.store.create(sub)
@@ -186,18 +158,6 @@ class PushApi:
         if not token_matches(token, sub.token_hash):
             raise Unauthorized("wrong token for this subscription")
         return sub
-
-
-def _route(handler: Handler) -> Handler:
-    async def run(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except PushError as err:
-            return error_response(err)
-
-    run.__name__ = handler.__name__
-    run.__doc__ = handler.__doc__
-    return run
 
 
 async def _read_body(request: web.Request) -> bytes:

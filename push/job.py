@@ -41,7 +41,8 @@ from yure.broadcast.errors import TimelineError
 from yure.broadcast.timeline import Timeline
 from yure.ingest.event import InfoType
 from yure.push.alert import Alert, Message, alert_from_entry, message_of
-from yure.push.errors import PushError, StoreError, SubscriptionError
+from yure.push.encryptor import Encryptor, InlineEncryptor
+from yure.push.errors import PushError, StoreError
 from yure.push.limits import (
     DRAIN_TIMEOUT_S,
     FANOUT_BATCH,
@@ -57,7 +58,6 @@ from yure.push.match import should_push
 from yure.push.prefs import MINUTES_PER_DAY
 from yure.push.sender import Outcome, PushSender, Result, Target
 from yure.push.store import PREFIX, SubscriptionStore
-from yure.push.subscription import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,11 @@ class DeliveryJob:
         *,
         concurrency: int,
         retention_s: int,
+        encryptor: Encryptor | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
+        self.encryptor: Encryptor = encryptor or InlineEncryptor()
         self.timeline = timeline
         self.store = store
         self.sender = sender
@@ -276,9 +278,19 @@ class _Fanout:
         minute = minute_of_day_jst(self.job.clock())
         ids = sorted((set(matching) | earlier) - done)
         for start in range(0, len(ids), FANOUT_BATCH):
-            for sub in await self.job.store.load(ids[start : start + FANOUT_BATCH]):
-                if sub.id in earlier or should_push(sub.filter, self.alert, minute):
-                    await self._spawn(sub)
+            subs = [
+                sub
+                for sub in await self.job.store.load(ids[start : start + FANOUT_BATCH])
+                if sub.id in earlier or should_push(sub.filter, self.alert, minute)
+            ]
+            bodies = await self.job.encryptor.encrypt(
+                self.message.payload, [(sub.p256dh, sub.auth) for sub in subs]
+            )
+            for sub, body in zip(subs, bodies, strict=True):
+                if body is None:
+                    log.warning("push subscription has unusable keys id=%s", sub.id)
+                    continue
+                await self._spawn(Target(sub.id, sub.endpoint, body))
         # asyncio.wait, not gather: a cancel must not reach requests in flight (drain).
         if self.tasks:
             finished, _ = await asyncio.wait(list(self.tasks))
@@ -287,12 +299,7 @@ class _Fanout:
                 if error is not None:
                     raise error
 
-    async def _spawn(self, sub: Subscription) -> None:
-        try:
-            target = Target(sub.id, sub.endpoint, sub.receiver())
-        except SubscriptionError as err:
-            log.warning("push subscription unusable id=%s error=%s", sub.id, err)
-            return
+    async def _spawn(self, target: Target) -> None:
         await self.window.acquire()
         task = asyncio.create_task(self._one(target))
         self.tasks.add(task)
@@ -300,7 +307,7 @@ class _Fanout:
 
     async def _one(self, target: Target) -> None:
         try:
-            backoff = Backoff(base_s=RETRY_BASE_S, cap_s=RETRY_CAP_S)
+            backoff: Backoff | None = None  # made on the first retry: most never need one
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 if self.stopping.is_set():
                     return
@@ -318,6 +325,7 @@ class _Fanout:
                 if attempt == MAX_ATTEMPTS:
                     break
                 self.stats.retries += 1
+                backoff = backoff or Backoff(base_s=RETRY_BASE_S, cap_s=RETRY_CAP_S)
                 delay = backoff.next_delay()
                 if result.retry_after_s is not None:
                     delay = max(delay, result.retry_after_s)

@@ -12,7 +12,6 @@ answer's meaning (:func:`classify`) kept pure.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import email.utils
 import logging
@@ -22,7 +21,6 @@ from enum import StrEnum
 
 import aiohttp
 
-from yure.push import ece
 from yure.push.alert import Message
 from yure.push.endpoint import PublicResolver
 from yure.push.limits import MAX_RETRY_AFTER_S, REQUEST_TIMEOUT_S
@@ -82,11 +80,11 @@ def classify(status: int, retry_after: str | None, now_s: float) -> Result:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Target:
-    """Where one message goes: the endpoint and the receiver's keys."""
+    """Where one message goes, and its body encrypted for that receiver (RFC 8291)."""
 
     sub_id: str
     endpoint: str
-    receiver: ece.Receiver
+    body: bytes
 
 
 def client_session(*, allow_local: bool, connections: int) -> aiohttp.ClientSession:
@@ -108,7 +106,7 @@ def client_session(*, allow_local: bool, connections: int) -> aiohttp.ClientSess
 
 
 class PushSender:
-    """Encrypts and sends one message to one target."""
+    """Sends one encrypted message to one target."""
 
     def __init__(
         self,
@@ -122,9 +120,9 @@ class PushSender:
         self.clock = clock
 
     async def send(self, target: Target, message: Message, *, ttl_s: int) -> Result:
-        """POST ``message`` to ``target`` with ``TTL: ttl_s`` (the time it has left)."""
+        """POST ``target.body`` (``message`` encrypted) with ``TTL: ttl_s`` (the time the
+        message has left) and ``message``'s other headers."""
         now = self.clock()
-        body = ece.encrypt(message.payload, target.receiver)
         headers = {
             "TTL": str(max(0, ttl_s)),
             "Urgency": message.urgency.value,
@@ -133,15 +131,13 @@ class PushSender:
             "Content-Type": "application/octet-stream",
             "Authorization": self.signer.authorization(target.endpoint, now),
         }
+        # The session's ClientTimeout(total=REQUEST_TIMEOUT_S) bounds the whole request.
         try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                async with self.session.post(
-                    target.endpoint, data=body, headers=headers, allow_redirects=False
-                ) as response:
-                    await response.content.read(MAX_RESPONSE_BYTES)
-                    return classify(
-                        response.status, response.headers.get("Retry-After"), self.clock()
-                    )
+            async with self.session.post(
+                target.endpoint, data=target.body, headers=headers, allow_redirects=False
+            ) as response:
+                await response.content.read(MAX_RESPONSE_BYTES)
+                return classify(response.status, response.headers.get("Retry-After"), self.clock())
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             log.debug("push request failed sub=%s error=%r", target.sub_id, err)
             return Result(Outcome.RETRY)

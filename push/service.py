@@ -18,6 +18,7 @@ from yure.broadcast.filter import PrefResolver
 from yure.broadcast.timeline import Timeline
 from yure.infra.lease import Lease
 from yure.push import keyfile
+from yure.push.encryptor import PoolEncryptor, default_encryptor
 from yure.push.http import Locator, PushApi
 from yure.push.job import DeliveryJob
 from yure.push.limits import MAX_SUBSCRIPTIONS
@@ -60,19 +61,25 @@ class PushService:
         settings = self.settings
 
         async def work() -> None:
-            async with client_session(
-                allow_local=settings.push_allow_insecure_local,
-                connections=settings.push_concurrency,
-            ) as session:
-                job = DeliveryJob(
-                    self.redis,
-                    self.timeline,
-                    self.store,
-                    PushSender(session, signer),
-                    concurrency=settings.push_concurrency,
-                    retention_s=settings.retention_s,
-                )
-                await job.run()
+            encryptor = default_encryptor()
+            try:
+                async with client_session(
+                    allow_local=settings.push_allow_insecure_local,
+                    connections=settings.push_concurrency,
+                ) as session:
+                    job = DeliveryJob(
+                        self.redis,
+                        self.timeline,
+                        self.store,
+                        PushSender(session, signer),
+                        concurrency=settings.push_concurrency,
+                        retention_s=settings.retention_s,
+                        encryptor=encryptor,
+                    )
+                    await job.run()
+            finally:
+                if isinstance(encryptor, PoolEncryptor):
+                    encryptor.close()
 
         await Lease(self.redis, name=LEASE_NAME).run(work)
 

@@ -16,14 +16,15 @@ Each change is one Lua script, so the indexes never disagree with the records.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.client import Pipeline
 
+from yure.aio import bounded_call
 from yure.push.errors import StoreError, SubscriptionError, TooManySubscriptions
 from yure.push.prefs import PushFilter
 from yure.push.subscription import (
@@ -134,17 +135,7 @@ class SubscriptionStore:
             StoreError: Redis failed.
         """
         result = await self._call(
-            self._create(
-                keys=[SUBS_KEY, ENDPOINTS_KEY, addr_key(sub.address)],
-                args=[
-                    PREFIX,
-                    sub.id,
-                    record_to_json(sub),
-                    endpoint_hash(sub.endpoint),
-                    self.max_per_address,
-                    self.max_total,
-                ],
-            )
+            self._create(keys=self._create_keys(sub), args=self._create_args(sub))
         )
         if result == -1:
             raise TooManySubscriptions(f"at most {self.max_per_address} subscriptions per address")
@@ -152,6 +143,24 @@ class SubscriptionStore:
             raise TooManySubscriptions("this server holds as many subscriptions as it can")
         replaced = _text(result)
         return replaced or None
+
+    async def queue_create(self, pipe: Pipeline, sub: Subscription) -> None:
+        """Queue :meth:`create` on ``pipe`` (bulk loads; the caller executes the pipeline
+        and checks nothing: caps are still enforced by the script)."""
+        await self._create(keys=self._create_keys(sub), args=self._create_args(sub), client=pipe)
+
+    def _create_keys(self, sub: Subscription) -> list[str]:
+        return [SUBS_KEY, ENDPOINTS_KEY, addr_key(sub.address)]
+
+    def _create_args(self, sub: Subscription) -> list[str | int | bytes]:
+        return [
+            PREFIX,
+            sub.id,
+            record_to_json(sub),
+            endpoint_hash(sub.endpoint),
+            self.max_per_address,
+            self.max_total,
+        ]
 
     async def get(self, sub_id: str) -> Subscription | None:
         """The subscription ``sub_id``, or None.
@@ -235,8 +244,7 @@ class SubscriptionStore:
 
     async def _call(self, awaitable: Awaitable[Any]) -> Any:
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT_S):
-                return await awaitable
+            return await bounded_call(awaitable, REDIS_TIMEOUT_S)
         except TimeoutError as err:
             raise StoreError("redis timed out") from err
         except redis.exceptions.RedisError as err:

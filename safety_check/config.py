@@ -7,24 +7,27 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 
 from yure.safety_check.felt import FELT_GAP_S, FELT_PUBLISH_INTERVAL_S
+from yure.safety_check.guesses import ADDRESS_GUESSES, PAIR_GUESSES, GuessPolicy
 from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
 
 #: Wall-clock seconds; injectable so tests can move time.
 Clock = Callable[[], float]
 DAY_S = 24 * 3600
+#: argon2id lanes (RFC 9106 §4, second recommended option).
+ARGON2_PARALLELISM = 4
 #: An invite link works once, for this long (then Redis drops it).
 INVITE_TTL_S = 7 * DAY_S
 
 # Default rate limits (name, requests, window seconds): module constants because a
 # dataclass default must not be a call (ruff RUF009).
-ACCOUNT_IP = Limit("account_ip", 30, 600)
-LOGIN_IP = Limit("login_ip", 30, 300)
-LOGIN_HANDLE = Limit("login_handle", 10, 300)
+#: Sign-ups per network (IPv4 /24, IPv6 /64): shelters share one, so not very tight.
+ACCOUNT_NET = Limit("account_net", 20, 3600)
 CHECKIN_USER = Limit("checkin_user", 20, 60)
 FRIEND_USER = Limit("friend_user", 60, 3600)
 INVITE_USER = Limit("invite_user", 20, 3600)
@@ -42,15 +45,15 @@ def system_clock() -> float:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Limits:
-    """Every rate limit of the API, per account (``*_user``) or per client IP (``*_ip``).
+    """Every rate limit of the API, per account (``*_user``), per client address
+    (``*_ip``: IPv4 address, IPv6 /64) or per network (``*_net``: IPv4 /24, IPv6 /64).
+    Logins are not counted in windows but throttled by :mod:`.guesses`.
 
     Per-IP limits are loose: after a quake many people share one address (shelter Wi-Fi,
     carrier-grade NAT), and a tight per-IP cap would refuse them. Per-account limits carry
     the weight."""
 
-    account_ip: Limit = ACCOUNT_IP
-    login_ip: Limit = LOGIN_IP
-    login_handle: Limit = LOGIN_HANDLE
+    account_net: Limit = ACCOUNT_NET
     checkin_user: Limit = CHECKIN_USER
     friend_user: Limit = FRIEND_USER
     invite_user: Limit = INVITE_USER
@@ -90,9 +93,17 @@ class SafetyConfig:
     #: argon2id cost (RFC 9106 §4 second recommended option: t=3, m=64 MiB, p=4).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024
-    argon2_parallelism: int = 4
+    argon2_parallelism: int = ARGON2_PARALLELISM
     #: Concurrent argon2 computations per process; more wait (bounds memory: 64 MiB each).
-    argon2_concurrency: int = 2
+    #: Production: one per ``argon2_parallelism`` CPUs (each hash already runs that many
+    #: lanes in threads), so a waiting login is not slowed by sharing cores.
+    argon2_concurrency: int = 1
+    #: Hashes waiting for a slot, in all (more: 503) and per client address (more: 429).
+    hash_max_waiting: int = 64
+    hash_max_waiting_per_address: int = 4
+    #: Delays after wrong passwords (safety_check.guesses).
+    address_guesses: GuessPolicy = ADDRESS_GUESSES
+    pair_guesses: GuessPolicy = PAIR_GUESSES
     redis_timeout_s: float = 5.0
     #: Live channel: how long one blocking inbox read waits before re-checking the session.
     live_block_s: float = 5.0
@@ -104,6 +115,7 @@ class SafetyConfig:
     def from_settings(cls, settings: Settings) -> SafetyConfig:
         """Production config, with retention taken from ``settings``."""
         return cls(
+            argon2_concurrency=max(1, (os.cpu_count() or 1) // ARGON2_PARALLELISM),
             checkin_ttl_s=settings.checkin_ttl_s,
             public_retention_s=settings.retention_s,
         )

@@ -14,7 +14,8 @@
     ├── RateLimited             too many requests; carries ``retry_after_s``
     └── StoreError              Redis failed or timed out (wraps ``redis.exceptions``)
 
-The HTTP status of each class is decided in one place, :data:`safety_check.responses.ERROR_STATUS`.
+The HTTP status of each class is decided in one place for the whole app,
+:data:`web.problems.STATUS`; ``code`` is the problem answer's ``code`` member.
 """
 
 from __future__ import annotations

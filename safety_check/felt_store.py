@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 from redis.asyncio.client import Pipeline
 
-from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import BroadcastError, TimelineError
@@ -206,8 +205,7 @@ class FeltReports:
         """Flush every ``felt_flush_every_s`` until cancelled; failures back off."""
         every_s = self._config.felt_flush_every_s
         backoff = Backoff(base_s=every_s, cap_s=max(every_s, FLUSH_BACKOFF_MAX_S))
-        while True:
-            raise_if_cancelling()
+        while True:  # Redis calls go through store.call: a lost cancel is raised there
             try:
                 await self.flush()
                 backoff.reset()

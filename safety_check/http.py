@@ -1,8 +1,9 @@
 """HTTP routes of the safety check: accounts, sessions, friends, check-ins, posts, felt.
 
 Thin aiohttp handlers: read and validate (``auth``, ``wire``), rate-limit, call a store,
-answer JSON (``responses``). Every error becomes ``{"error", "message"}`` in one place
-(:func:`safety_check.responses.error_response`). The API is documented in docs/api.md.
+answer JSON (``responses``). Errors are raised (:mod:`safety_check.errors`) and answered
+as RFC 9457 problem details by the app's one error middleware (``web.problems``). The
+API is documented in docs/api.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from yure.aio import background
+from yure.broadcast.timeline import Timeline
 from yure.geo.locate import pref_at
 from yure.safety_check import live, wire
 from yure.safety_check.auth import (
@@ -26,11 +28,11 @@ from yure.safety_check.auth import (
     set_session_cookie,
 )
 from yure.safety_check.config import Clock, SafetyConfig, system_clock
-from yure.safety_check.errors import InvalidInput, NotFound, SafetyCheckError
+from yure.safety_check.errors import InvalidInput, NotFound, Unauthorized
 from yure.safety_check.felt import FeltSource
-from yure.safety_check.limiter import ip_subject
 from yure.safety_check.posts import Locator, locate
-from yure.safety_check.responses import empty_response, error_response, json_response
+from yure.safety_check.responses import empty_response, json_response
+from yure.safety_check.secret import address_secret
 from yure.safety_check.services import SERVICES, Services, build_services, check_durability
 from yure.safety_check.text import normalize_handle
 from yure.settings import Settings
@@ -42,16 +44,7 @@ Handler = Callable[[web.Request, Services], Awaitable[web.StreamResponse]]
 
 def _route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def run(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request, request.app[SERVICES])
-        except SafetyCheckError as err:
-            return error_response(err)
-        except web.HTTPException:
-            raise
-        except Exception:
-            # A bug, not a client error: logged with its traceback, answered as JSON.
-            log.exception("unhandled error route=%s", handler.__name__)
-            return json_response({"error": "internal", "message": "internal error"}, status=500)
+        return await handler(request, request.app[SERVICES])
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
@@ -60,9 +53,10 @@ def _route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResp
 
 async def create_account(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/accounts {handle, password} → 201 {token, handle}."""
-    await s.limiter.hit(s.config.limits.account_ip, ip_subject(client_address(request)))
+    address = client_address(request)
+    await s.limiter.hit(s.config.limits.account_net, s.subjects.network(address))
     handle, password = wire.parse_credentials(await read_json(request))
-    account = await s.accounts.create(handle, password)
+    account = await s.accounts.create(handle, password, subject=s.subjects.address(address))
     token = await s.sessions.issue(account.uid)
     response = json_response({"token": token, "handle": account.handle}, status=201)
     set_session_cookie(request, response, token, s.config.session_ttl_s)
@@ -70,11 +64,17 @@ async def create_account(request: web.Request, s: Services) -> web.StreamRespons
 
 
 async def create_session(request: web.Request, s: Services) -> web.StreamResponse:
-    """POST /api/sessions {handle, password} → 200 {token, handle}."""
-    await s.limiter.hit(s.config.limits.login_ip, ip_subject(client_address(request)))
-    handle, password = wire.parse_credentials(await read_json(request))
-    await s.limiter.hit(s.config.limits.login_handle, "h-" + handle)
-    account = await s.accounts.verify(handle, password)
+    """POST /api/sessions {handle, password} → 200 {token, handle}. Wrong passwords slow
+    down their own address (safety_check.guesses), never the owner elsewhere."""
+    handle, password = wire.parse_login(await read_json(request))
+    subject = s.subjects.address(client_address(request))
+    await s.guesses.check(subject, handle)
+    try:
+        account = await s.accounts.verify(handle, password, subject=subject)
+    except Unauthorized:
+        await s.guesses.failed(subject, handle)
+        raise
+    await s.guesses.succeeded(subject, handle)
     token = await s.sessions.issue(account.uid)
     response = json_response({"token": token, "handle": account.handle})
     set_session_cookie(request, response, token, s.config.session_ttl_s)
@@ -199,7 +199,7 @@ async def create_post(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/posts {text, lat?, lon?, pref?} → 201 the published post."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.post_user, me.uid)
-    await s.limiter.hit(s.config.limits.post_ip, ip_subject(client_address(request)))
+    await s.limiter.hit(s.config.limits.post_ip, s.subjects.address(client_address(request)))
     post = await s.posts.create(me.uid, wire.parse_post(await read_json(request)))
     return json_response(wire.post_json(post), status=201)
 
@@ -224,7 +224,7 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/felt {pref} | {lat, lon} → 202 {pref, counts}."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.felt_user, me.uid)
-    await s.limiter.hit(s.config.limits.felt_ip, ip_subject(client_address(request)))
+    await s.limiter.hit(s.config.limits.felt_ip, s.subjects.address(client_address(request)))
     pref, point = wire.parse_felt(await read_json(request))
     if point is not None:
         pref = locate(s.locator, *point) or pref
@@ -263,6 +263,7 @@ def setup(
     *,
     redis: Redis,
     settings: Settings,
+    public: Timeline,
     config: SafetyConfig | None = None,
     clock: Clock | None = None,
     locator: Locator | None = None,
@@ -270,15 +271,19 @@ def setup(
     """Register the safety-check API routes on ``app``, the felt-report flusher on its
     lifecycle, and a start-up check that Redis is durable.
 
-    ``config``, ``clock`` and ``locator`` default to production values (from ``settings``,
-    ``time.time`` and ``geo.locate.pref_at``); tests pass their own.
+    ``public`` is the app's one public timeline (posts and felt reports go there; the
+    current event is read from it). ``config``, ``clock`` and ``locator`` default to
+    production values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests
+    pass their own.
     """
     cfg = config if config is not None else SafetyConfig.from_settings(settings)
     services = build_services(
         redis,
+        public=public,
         config=cfg,
         clock=clock if clock is not None else system_clock,
         locator=locator if locator is not None else pref_at,
+        address_secret=address_secret(settings),
     )
     app[SERVICES] = services
     for method, path, handler in ROUTES:

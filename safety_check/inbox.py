@@ -89,18 +89,9 @@ class Inboxes:
         timeline = self.timeline(uid)
         try:
             entry_id = await timeline.append(envelope)
+            await timeline.expire(self._config.inbox_retention_s)
         except TimelineError as err:
             raise store.wrap_broadcast(err) from err
-        ttl_ms = store.ms(self._config.inbox_retention_s)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in (
-                timeline.stream_key,
-                timeline.keys_key,
-                timeline.keytimes_key,
-                timeline.floor_key,
-            ):
-                pipe.pexpire(key, ttl_ms)
-            await store.call(pipe.execute(), self._config.redis_timeout_s)
         return entry_id
 
     async def push_many(self, uids: Iterable[str], envelope: Envelope) -> int:

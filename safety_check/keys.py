@@ -25,6 +25,7 @@ felt:<pref>                  string       the current burst (JSON) of a prefectu
 felt:who:<pref>:<reporter>   string       burst key the reporter was last counted in
 felt:dirty                   set          prefectures whose burst has unpublished growth
 rate:<name>:<subject>:<win>  string       request counter of one rate-limit window
+guess:<scope>:<subject>      hash         n wrong passwords, until (next try allowed)
 ===========================  ===========  ==================================================
 """
 
@@ -96,6 +97,10 @@ def felt_reporter(pref: str, reporter: str) -> str:
 
 def rate(name: str, subject: str, window: int) -> str:
     return f"{PREFIX}rate:{name}:{subject}:{window}"
+
+
+def guess(scope: str, subject: str) -> str:
+    return f"{PREFIX}guess:{scope}:{subject}"
 
 
 def inbox_stream(uid: str) -> str:

@@ -1,12 +1,11 @@
 """Rate limiting against Redis counters (driver; the arithmetic is :mod:`.ratelimit`).
 
 One ``INCR`` + ``EXPIRE`` in a MULTI per check: counters are shared by every worker process.
-Client addresses are stored hashed, never in clear.
+Subjects are uids or keyed hashes of addresses (:mod:`.network`), never addresses.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from yure.safety_check import keys, store
@@ -15,12 +14,6 @@ from yure.safety_check.errors import RateLimited
 from yure.safety_check.ratelimit import Limit, decide, window_index
 
 log = logging.getLogger(__name__)
-
-
-def ip_subject(address: str | None) -> str:
-    """The rate-limit subject of a client address (a short hash; "unknown" when absent)."""
-    raw = address or "unknown"
-    return "ip-" + hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:24]
 
 
 class Limiter:

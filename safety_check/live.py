@@ -22,10 +22,9 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from yure.aio import raise_if_cancelling
 from yure.broadcast.envelope import Entry
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.frames import sse_event
+from yure.broadcast.frames import CloseCode, sse_event
 from yure.broadcast.sse import SSE_HEADERS
 from yure.safety_check import wire
 from yure.safety_check.auth import authenticate
@@ -44,9 +43,6 @@ WS_MAX_MESSAGE_BYTES = 4096
 WS_HEARTBEAT_S = 20.0
 #: Inbox entries fetched per read.
 LIVE_BATCH_ENTRIES = 100
-#: Application close codes (RFC 6455 §7.4.2: 4000–4999 are for applications).
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_UNAVAILABLE = 1013  # Try Again Later (IANA WebSocket close code registry)
 
 
 async def friends_latest(s: Services, uid: str) -> list[dict[str, Any]]:
@@ -235,7 +231,7 @@ async def _serve_websocket(
     except SafetyCheckError:
         me = None
     if me is None:
-        await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
+        await ws.close(code=CloseCode.UNAUTHORIZED, message=b"unauthorized")
         return ws
     s.live_sockets.add(ws)
     try:
@@ -253,21 +249,20 @@ async def close_all(s: Services) -> None:
     """Close every live WebSocket with 1001 Going Away (RFC 6455 §7.4.1): server shutdown."""
     for ws in list(s.live_sockets):
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.close(code=1001, message=b"server shutting down")
+            await ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down")
 
 
 async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
     try:
         for message in await feed.start():
             await ws.send_str(orjson.dumps(message).decode())
-        while not ws.closed:
-            raise_if_cancelling()
+        while not ws.closed:  # feed.next() calls Redis through its wrappers
             for _entry_id, message in await feed.next():
                 await ws.send_str(orjson.dumps(message).decode())
     except Unauthorized:
-        await ws.close(code=CLOSE_UNAUTHORIZED, message=b"session ended")
+        await ws.close(code=CloseCode.UNAUTHORIZED, message=b"session ended")
     except StoreError:
-        await ws.close(code=CLOSE_UNAVAILABLE, message=b"try again later")
+        await ws.close(code=CloseCode.TRY_AGAIN_LATER, message=b"try again later")
     except ConnectionResetError:
         return
 
@@ -281,8 +276,7 @@ async def _serve_sse(request: web.Request, s: Services, me: Principal) -> web.St
         try:
             for message in await feed.start():
                 await response.write(_sse(None, message))
-            while True:
-                raise_if_cancelling()
+            while True:  # feed.next() calls Redis through its wrappers
                 batch = await feed.next()
                 if not batch:
                     await response.write(b": keep-alive\n\n")

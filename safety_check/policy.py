@@ -9,11 +9,8 @@ what to do, and write the answer.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from urllib.parse import urlsplit
-
-from yure.safety_check.model import CheckIn
 
 #: Methods that never change state (RFC 9110 §9.2.1); CSRF checks skip them.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -69,24 +66,6 @@ def friend_request_step(link: Link) -> FriendStep:
 def may_view_checkin(viewer: str, owner: str, owner_friends: frozenset[str]) -> bool:
     """True iff ``viewer`` is the owner or one of the owner's (mutual) friends."""
     return viewer == owner or viewer in owner_friends
-
-
-def visible_checkins(
-    viewer: str, checkins: Iterable[CheckIn], friends_of: Mapping[str, frozenset[str]]
-) -> list[CheckIn]:
-    """The check-ins ``viewer`` may see; ``friends_of[uid]`` is uid's friend set (missing
-    means no friends)."""
-    return [
-        c
-        for c in checkins
-        if may_view_checkin(viewer, c.owner, friends_of.get(c.owner, frozenset()))
-    ]
-
-
-def mutual_friends(asks: Iterable[tuple[str, str]]) -> frozenset[frozenset[str]]:
-    """Pairs that asked for each other, from directed ``(asker, asked)`` requests."""
-    directed = set(asks)
-    return frozenset(frozenset((a, b)) for a, b in directed if a != b and (b, a) in directed)
 
 
 def checkin_expiry(*, now: float, event_at: float | None, ttl_s: float) -> float:

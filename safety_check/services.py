@@ -21,8 +21,10 @@ from yure.safety_check.felt_store import FeltReports
 from yure.safety_check.friends import Friends
 from yure.safety_check.inbox import Inboxes
 from yure.safety_check.limiter import Limiter
+from yure.safety_check.network import Subjects
 from yure.safety_check.posts import Locator, Posts
 from yure.safety_check.sessions import Sessions
+from yure.safety_check.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ class Services:
     posts: Posts
     felt: FeltReports
     limiter: Limiter
+    subjects: Subjects
+    guesses: GuessThrottle
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
     live_connections: int = 0
     #: Open live WebSockets, closed with 1001 when the server shuts down.
@@ -55,12 +59,15 @@ SERVICES = web.AppKey("safety_check.services", Services)
 
 
 def build_services(
-    redis: store.Redis, *, config: SafetyConfig, clock: Clock, locator: Locator
+    redis: store.Redis,
+    *,
+    public: Timeline,
+    config: SafetyConfig,
+    clock: Clock,
+    locator: Locator,
+    address_secret: bytes,
 ) -> Services:
-    """Wire the stores of one process."""
-    public = Timeline(
-        redis, retention_s=config.public_retention_s, timeout_s=config.redis_timeout_s
-    )
+    """Wire the stores of one process around the app's one public timeline ``public``."""
     accounts = Accounts(redis, config=config, clock=clock)
     inboxes = Inboxes(redis, config=config)
     friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)
@@ -84,6 +91,14 @@ def build_services(
         posts=Posts(redis, timeline=public, locator=locator, config=config, clock=clock),
         felt=FeltReports(redis, timeline=public, events=events, config=config, clock=clock),
         limiter=Limiter(redis, clock=clock, timeout_s=config.redis_timeout_s),
+        subjects=Subjects(address_secret),
+        guesses=GuessThrottle(
+            redis,
+            clock=clock,
+            timeout_s=config.redis_timeout_s,
+            per_address=config.address_guesses,
+            per_pair=config.pair_guesses,
+        ),
     )
 
 

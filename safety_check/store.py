@@ -21,6 +21,7 @@ import redis.asyncio
 import redis.exceptions
 from redis.asyncio.client import Pipeline
 
+from yure.aio import bounded_call
 from yure.broadcast.errors import BroadcastError
 from yure.safety_check.errors import StoreError
 
@@ -53,8 +54,7 @@ async def call(awaitable: Awaitable[T], timeout_s: float) -> T:
         StoreError: Redis failed or did not answer in time.
     """
     try:
-        async with asyncio.timeout(timeout_s):
-            return await awaitable
+        return await bounded_call(awaitable, timeout_s)
     except TimeoutError as err:
         raise StoreError("redis timed out") from err
     except redis.exceptions.RedisError as err:

@@ -112,6 +112,20 @@ def parse_credentials(obj: dict[str, Any]) -> tuple[str, str]:
     return handle, password
 
 
+def parse_login(obj: dict[str, Any]) -> tuple[str, str]:
+    """``{handle, password}`` of a login → (canonical handle, password). Only the shape is
+    checked: the password rules are for new passwords, an old one may predate them.
+
+    Raises:
+        InvalidInput: a missing field, a malformed handle, an over-long password.
+    """
+    handle = text.normalize_handle(_req_str(obj, "handle"))
+    password = _req_str(obj, "password")
+    if len(password) > text.MAX_PASSWORD_CHARS:
+        raise InvalidInput(f"password must be at most {text.MAX_PASSWORD_CHARS} characters")
+    return handle, password
+
+
 def parse_handle(obj: dict[str, Any]) -> str:
     """``{handle}`` → canonical handle.
 

@@ -17,7 +17,7 @@ Outputs (UTF-8 CSV with a header row, ``;`` joins lists):
   data/seismic_regions.csv  code,name,pref,eew_area
   data/eew_areas.csv        code,name,telegram_name,prefs
   data/tsunami_areas.csv    code,name,kind,members,prefs
-  data/stations.csv         code,pref
+  data/stations.csv         code,lat,lon (震度観測点; degrees, empty where the table has none)
   data/epicenters.csv       code,name,pref,basis
 """
 
@@ -193,6 +193,15 @@ def _region_of(code: str) -> str:
     raise ShapeError(f"prefecture {code} in no region")
 
 
+def _in_japan(lat: str, lon: str) -> bool:
+    """Whether ``lat``,``lon`` are decimal degrees within Japan's extent (20–46 °N,
+    122–154 °E)."""
+    try:
+        return 20.0 <= float(lat) <= 46.0 and 122.0 <= float(lon) <= 154.0
+    except ValueError:
+        return False
+
+
 def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -260,9 +269,12 @@ def build(reference: Path) -> dict[str, str]:
 
     station_rows = []
     for r in _read(codes / "intensity_stations.csv"):
-        _check(len(r[0]) == 7 and r[0].isdigit() and r[7] in PREF_CODES, f"station {r[0]}")
-        station_rows.append((r[0], r[7]))
-    out["stations.csv"] = _csv_text(("code", "pref"), station_rows)
+        _check(len(r[0]) == 7 and r[0].isdigit(), f"station {r[0]}")
+        lat, lon = r[9], r[10]
+        _check((lat == "") == (lon == ""), f"station {r[0]} has half a coordinate")
+        _check(lat == "" or _in_japan(lat, lon), f"station {r[0]} at {lat},{lon}")
+        station_rows.append((r[0], lat, lon))
+    out["stations.csv"] = _csv_text(("code", "lat", "lon"), station_rows)
 
     out["epicenters.csv"] = _csv_text(
         ("code", "name", "pref", "basis"),

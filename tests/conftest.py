@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import redis.asyncio
 
 from tests.redis_server import RedisProcess, running_redis
+
+# No timed assertions (STYLE.md §15): Hypothesis' per-example deadline fails tests on a
+# loaded machine, so it is off for the whole suite; speed goals live in `make bench`.
+hypothesis.settings.register_profile("yure", deadline=None)
+hypothesis.settings.load_profile("yure")
 
 #: Where the shared reference material lives in CI and on developer machines.
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -50,9 +57,20 @@ def fresh_redis(tmp_path: Path) -> Iterator[RedisProcess]:
         yield server
 
 
+def require_reference(path: Path, *, ci: str | None) -> Path:
+    """``path`` when it is a folder. Otherwise the test skips with the reason — except in
+    CI (``ci`` is the ``CI`` variable, ``true`` there), where a missing corpus must not
+    pass unnoticed: the test fails.
+    """
+    if path.is_dir():
+        return path
+    message = f"reference material not present at {path}"
+    if (ci or "").strip().lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{message} (CI={ci}: the reference tests must run in CI)")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """../shared/reference; tests that need it skip with a reason when it is absent."""
-    if not REFERENCE_DIR.is_dir():
-        pytest.skip(f"reference material not present at {REFERENCE_DIR}")
-    return REFERENCE_DIR
+    """../shared/reference (see :func:`require_reference`: skip locally, fail in CI)."""
+    return require_reference(REFERENCE_DIR, ci=os.environ.get("CI"))

@@ -34,9 +34,11 @@ from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.geo.locate import pref_at
 from yure.push import service as push_service
+from yure.replication import ReplicatedWriter
 from yure.settings import Settings
-from yure.web import event_page, feeds, health, keys, lite, proxy
+from yure.web import access, event_page, feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
+from yure.web.problems import problem_middleware
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 CORS_PREFIXES = ("/api/timeline", "/api/history", "/sse", "/feeds/", "/healthz")
 #: Request bodies of any route at most (the safety-check API's are far smaller).
 MAX_REQUEST_BYTES = 64 * 1024
+#: How long a timeline append waits for its replicas (YURE_REDIS_WAIT_REPLICAS) at most.
+REPLICA_WAIT_MS = 1000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -80,11 +84,20 @@ def build_app(
             max_connections_per_ip=settings.ws_max_conns_per_ip,
             max_events_per_frame=settings.ws_max_events_per_frame,
         )
+    # The proxy middleware first: everything after it sees the real client.
+    middlewares = [proxy.proxy_middleware(settings)]
+    if settings.access_log:
+        middlewares.append(access.access_middleware())
     app = web.Application(
-        middlewares=[proxy.proxy_middleware(settings), cors_middleware],
+        middlewares=[*middlewares, problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
-    timeline = Timeline(redis, retention_s=settings.retention_s)
+    writer = None
+    if settings.redis_wait_replicas:
+        writer = ReplicatedWriter(
+            redis, replicas=settings.redis_wait_replicas, timeout_ms=REPLICA_WAIT_MS
+        )
+    timeline = Timeline(redis, retention_s=settings.retention_s, writer=writer)
     metrics = Metrics(metrics_dir)
     hub = Hub(timeline, limits=limits, metrics=metrics)
     app[keys.SETTINGS] = settings
@@ -105,7 +118,7 @@ def build_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 
-    yure.safety_check.http.setup(app, redis=redis, settings=settings)
+    yure.safety_check.http.setup(app, redis=redis, settings=settings, public=timeline)
     yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
     push_service.setup(
         app,
@@ -115,8 +128,13 @@ def build_app(
         resolve=resolve_prefs,
         locator=pref_at,
     )
+<<<<<<< HEAD
     web_pages.setup(app, settings=settings)
     event_page.setup(app)
+=======
+    web_pages.setup(app)
+    openapi.setup(app)
+>>>>>>> main
     return app
 
 

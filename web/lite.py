@@ -31,7 +31,7 @@ from yure.geo.errors import GeoError
 from yure.ingest.errors import EventJsonError
 from yure.ingest.event import Event, InfoType, Intensity, Kind, TsunamiGrade, event_from_payload
 from yure.web import keys
-from yure.web.pages import REGION_NAMES_EN, accepts_gzip
+from yure.web.pages import accepts_gzip
 from yure.web.security import Policy, security_headers
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ def _area_links(lang: Lang) -> str:
     rows = [f'<a href="{e(lite_url((), lang))}">{e(WORDS[lang]["where_all"])}</a>']
     for region in codes.Region:
         members = codes.prefs_in_region(region)
-        name = REGION_NAMES_EN[region] if lang is Lang.EN else codes.region_name(region)
+        name = codes.region_name_en(region) if lang is Lang.EN else codes.region_name(region)
         links = " ".join(
             f'<a href="{e(lite_url((code,), lang))}">{e(_pref_name(code, lang))}</a>'
             for code in members

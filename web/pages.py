@@ -9,6 +9,8 @@
 | ``GET /embed/builder`` | builds the ``<script>`` snippet for an editor |
 | ``GET /static/{name}`` | the pages' scripts, styles, icon, and ``japan_prefs.geojson`` |
 | ``GET /api/prefectures`` | prefecture names (ja/en) and regions, as JSON |
+| ``GET /sw.js`` | the service worker (Web Push notifications), scope ``/`` |
+| ``GET /manifest.webmanifest`` | the web app manifest (install, iOS Home Screen) |
 
 Every file is read once at start-up into memory (no per-request file system access, so
 no path can escape ``web/static``), with a strong ETag and, when it helps, a gzip copy.
@@ -30,8 +32,7 @@ from aiohttp import web
 
 from yure.errors import YureError
 from yure.geo import codes
-from yure.settings import Settings
-from yure.web.security import Policy, security_headers
+from yure.web.security import SERVICE_WORKER_CSP, Policy, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The project's prefecture shapes (``make data``), served as ``/static/japan_prefs.geojson``.
 PREFS_GEOJSON = codes.DATA_DIR / "japan_prefs.geojson"
 GEOJSON_NAME = "japan_prefs.geojson"
+#: Each prefecture's coast edges by 津波予報区 (scripts/build_coast.py, ``make data``).
+TSUNAMI_COAST = codes.DATA_DIR / "tsunami_coast.json"
+TSUNAMI_COAST_FORMAT = 1
 
 #: Largest file served (the GeoJSON is about 170 kB).
 MAX_ASSET_BYTES = 1024 * 1024
@@ -61,7 +65,13 @@ CONTENT_TYPES: Mapping[str, str] = {
     ".svg": "image/svg+xml",
     ".json": "application/json",
     ".geojson": "application/geo+json",
+    ".png": "image/png",
+    ".webmanifest": "application/manifest+json",
 }
+#: Served at the root: the service worker (its scope is the script's folder, RFC-less
+#: but per the Service Workers spec §register) and the web app manifest.
+SERVICE_WORKER = "sw.js"
+MANIFEST = "manifest.webmanifest"
 
 #: route → (page file, header policy)
 PAGES: Mapping[str, tuple[str, Policy]] = {
@@ -73,18 +83,6 @@ PAGES: Mapping[str, tuple[str, Policy]] = {
 }
 #: Served at ``/embed.js`` for other sites.
 EMBED_LOADER = "embed.js"
-
-#: English region names (geo.codes has the Japanese ones).
-REGION_NAMES_EN: Mapping[codes.Region, str] = {
-    codes.Region.HOKKAIDO: "Hokkaido",
-    codes.Region.TOHOKU: "Tohoku",
-    codes.Region.KANTO: "Kanto",
-    codes.Region.CHUBU: "Chubu",
-    codes.Region.KINKI: "Kinki",
-    codes.Region.CHUGOKU: "Chugoku",
-    codes.Region.SHIKOKU: "Shikoku",
-    codes.Region.KYUSHU: "Kyushu & Okinawa",
-}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -121,12 +119,16 @@ def _read_capped(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_assets(static_dir: Path = STATIC_DIR, geojson: Path = PREFS_GEOJSON) -> dict[str, Asset]:
-    """Every servable file under ``static_dir`` by its relative POSIX path, plus the map.
+def load_assets(
+    static_dir: Path = STATIC_DIR, geojson: Path = PREFS_GEOJSON, coast: Path = TSUNAMI_COAST
+) -> dict[str, Asset]:
+    """Every servable file under ``static_dir`` by its relative POSIX path, plus the map
+    (the prefecture shapes with their tsunami coast, :func:`map_document`).
 
     Raises:
         AssetError: a file is over ``MAX_ASSET_BYTES``, there are more than
-            ``MAX_ASSETS``, a page named in :data:`PAGES` is missing, or the GeoJSON is.
+            ``MAX_ASSETS``, a page named in :data:`PAGES` is missing, or the GeoJSON
+            or the coast is missing or does not fit the other.
     """
     assets: dict[str, Asset] = {}
     for path in sorted(static_dir.rglob("*")):
@@ -137,14 +139,46 @@ def load_assets(static_dir: Path = STATIC_DIR, geojson: Path = PREFS_GEOJSON) ->
         name = path.relative_to(static_dir).as_posix()
         assets[name] = make_asset(_read_capped(path), CONTENT_TYPES[path.suffix])
     missing = [page for page, _ in PAGES.values() if page not in assets]
-    if EMBED_LOADER not in assets:
-        missing.append(EMBED_LOADER)
+    missing += [name for name in (EMBED_LOADER, SERVICE_WORKER, MANIFEST) if name not in assets]
     if missing:
         raise AssetError(f"{static_dir}: missing {', '.join(missing)}")
-    if not geojson.is_file():
-        raise AssetError(f"{geojson}: prefecture shapes missing (run make data)")
-    assets[GEOJSON_NAME] = make_asset(_read_capped(geojson), CONTENT_TYPES[".geojson"])
+    for data in (geojson, coast):
+        if not data.is_file():
+            raise AssetError(f"{data}: map data missing (run make data)")
+    body = map_document(_read_capped(geojson), _read_capped(coast))
+    assets[GEOJSON_NAME] = make_asset(body, CONTENT_TYPES[".geojson"])
     return assets
+
+
+def map_document(shapes: bytes, coast: bytes) -> bytes:
+    """The prefecture shapes with each one's coast runs in ``properties.coast``:
+    ``[polygon, first_vertex, last_vertex, tsunami_area_code]`` into the outer ring of
+    that polygon (the map draws a tsunami area's grade along these, not the prefecture's
+    whole outline).
+
+    Raises:
+        AssetError: not JSON, an unknown coast format, or a run outside its ring (the
+            shapes were rebuilt without the coast: run make data).
+    """
+    try:
+        document = orjson.loads(shapes)
+        runs = orjson.loads(coast)
+    except orjson.JSONDecodeError as err:
+        raise AssetError(f"map data is not JSON: {err}") from err
+    if not isinstance(runs, dict) or runs.get("format") != TSUNAMI_COAST_FORMAT:
+        raise AssetError(f"tsunami coast: format is not {TSUNAMI_COAST_FORMAT}")
+    for feature in document["features"]:
+        mine = runs["runs"].get(feature["id"], [])
+        polygons = feature["geometry"]["coordinates"]
+        for polygon, first, last, area in mine:
+            if not (0 <= polygon < len(polygons) and 0 <= first < last < len(polygons[polygon][0])):
+                raise AssetError(
+                    f"tsunami coast: run {polygon},{first},{last},{area} of "
+                    f"{feature['id']} is outside the shapes (run make data)"
+                )
+        feature["properties"]["coast"] = mine
+    body: bytes = orjson.dumps(document)
+    return body
 
 
 def prefectures_document() -> bytes:
@@ -160,7 +194,7 @@ def prefectures_document() -> bytes:
             {
                 "id": region.value,
                 "name": codes.region_name(region),
-                "name_en": REGION_NAMES_EN[region],
+                "name_en": codes.region_name_en(region),
                 "prefs": list(codes.prefs_in_region(region)),
             }
             for region in codes.Region
@@ -229,10 +263,9 @@ def _static_handler(assets: Mapping[str, Asset]) -> Handler:
     return handle
 
 
-def setup(app: web.Application, *, settings: Settings) -> None:
-    """Register the page and static-file routes on ``app``. The pages need no setting
-    (everything they show comes from the API at run time); ``settings`` is accepted for
-    the interface ``build_app`` uses.
+def setup(app: web.Application) -> None:
+    """Register the page and static-file routes on ``app``. The pages need no setting:
+    everything they show comes from the API at run time.
 
     Raises:
         AssetError: the page files are incomplete (see :func:`load_assets`).
@@ -251,6 +284,22 @@ def setup(app: web.Application, *, settings: Settings) -> None:
         return response
 
     app.router.add_get("/embed.js", loader_route)
+    service_worker = assets[SERVICE_WORKER]
+
+    async def service_worker_route(request: web.Request) -> web.StreamResponse:
+        response = respond(
+            request, service_worker, policy=Policy.ASSET, cache_control=CACHE_REVALIDATE
+        )
+        response.headers["Content-Security-Policy"] = SERVICE_WORKER_CSP
+        return response
+
+    app.router.add_get("/sw.js", service_worker_route)
+    manifest = assets[MANIFEST]
+
+    async def manifest_route(request: web.Request) -> web.StreamResponse:
+        return respond(request, manifest, policy=Policy.ASSET, cache_control=CACHE_REVALIDATE)
+
+    app.router.add_get("/manifest.webmanifest", manifest_route)
     app.router.add_get("/static/{name:.+}", _static_handler(assets))
     prefectures = make_asset(prefectures_document(), "application/json")
 

@@ -47,7 +47,13 @@ _BASE_DIRECTIVES: tuple[tuple[str, str], ...] = (
 )
 
 _DOCUMENT_DIRECTIVES: Mapping[Policy, tuple[tuple[str, str], ...]] = {
-    Policy.PAGE: (*_BASE_DIRECTIVES, ("form-action", "'self'"), ("frame-ancestors", "'self'")),
+    # The live page links a web app manifest (notifications on iOS need "Add to Home Screen").
+    Policy.PAGE: (
+        *_BASE_DIRECTIVES,
+        ("manifest-src", "'self'"),
+        ("form-action", "'self'"),
+        ("frame-ancestors", "'self'"),
+    ),
     Policy.BUILDER: (
         *_BASE_DIRECTIVES,
         ("frame-src", "'self'"),
@@ -62,6 +68,10 @@ ASSET_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 #: Documents use none of these powerful features.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
+#: ... except the live page's "use my location" for notifications (never when framed).
+PAGE_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(self), payment=()"
+#: ``/sw.js``: the service worker loads nothing but its notification icons.
+SERVICE_WORKER_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'"
 
 _COMMON: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -84,7 +94,9 @@ def security_headers(policy: Policy) -> dict[str, str]:
     if policy in (Policy.PAGE, Policy.BUILDER):
         headers["X-Frame-Options"] = "SAMEORIGIN"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = PERMISSIONS_POLICY
+        headers["Permissions-Policy"] = (
+            PAGE_PERMISSIONS_POLICY if policy is Policy.PAGE else PERMISSIONS_POLICY
+        )
     elif policy is Policy.EMBED:
         # Sites that isolate themselves (COEP require-corp) can still frame the widget.
         headers["Cross-Origin-Resource-Policy"] = "cross-origin"

@@ -31,18 +31,19 @@ from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from yure.aio import background
 from yure.archive.http import ARCHIVE
 from yure.archive.keeper import archive_sink, keep
 from yure.broadcast.limits import REDIS_TIMEOUT_S
-from yure.infra.embedded_redis import EmbeddedRedis
+from yure.infra.embedded_redis import PRIVATE_UMASK, EmbeddedRedis, make_private_dir
 from yure.infra.errors import InfraError
 from yure.ingest.publish import run_under_lease
 from yure.logs import configure_logging
 from yure.push import service as push_service
+from yure.redis_url import connect
 from yure.safety_check.services import SERVICES
+from yure.schema import SchemaError, check_schema
 from yure.settings import Settings
 from yure.web import keys
 from yure.web.app import build_app
@@ -62,7 +63,9 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 def run(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Everything yure writes (AOF, the SQLite archive, metrics) is the owner's only.
+    os.umask(PRIVATE_UMASK)
+    make_private_dir(settings.data_dir)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             try:
@@ -72,6 +75,11 @@ def run(settings: Settings) -> int:
                 return 1
         else:
             redis_url = settings.redis_url
+        try:
+            asyncio.run(_check_schema(redis_url))
+        except SchemaError as err:
+            print(f"yure serve: {err}", file=sys.stderr)
+            return 1
         reserve = bind_socket(settings.host, settings.port, listen=settings.workers == 1)
         stack.callback(reserve.close)
         port = int(reserve.getsockname()[1])
@@ -81,6 +89,16 @@ def run(settings: Settings) -> int:
             asyncio.run(serve_worker(settings, redis_url, reserve))
             return 0
         return _supervise(settings, redis_url, port)
+
+
+async def _check_schema(redis_url: str) -> None:
+    """The storage layout check (:mod:`yure.schema`), once, before any worker starts."""
+    redis = connect(redis_url, max_connections=2, timeout_s=REDIS_TIMEOUT_S)
+    try:
+        checked = await check_schema(redis)
+    finally:
+        await redis.aclose()
+    log.info("storage layout version=%d migrated_from=%s", checked.current, checked.stored)
 
 
 def bind_socket(host: str, port: int, *, listen: bool, reuse_port: bool = True) -> socket.socket:
@@ -106,7 +124,7 @@ async def serve_worker(
     metrics_dir: Path | None = None,
 ) -> None:
     """One broadcaster: the app on ``sock`` (+ ingest under the lease) until a signal."""
-    redis = Redis(connection_pool=redis_pool(redis_url))
+    redis = connect(redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout_s=REDIS_TIMEOUT_S)
     app = build_app(settings, redis, metrics_dir=metrics_dir)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
@@ -133,14 +151,6 @@ async def serve_worker(
     finally:
         await runner.cleanup()
         await redis.aclose()
-
-
-def redis_pool(redis_url: str) -> BlockingConnectionPool:
-    """The worker's Redis pool: bounded, and a caller waits (up to the command timeout)
-    for a free connection instead of failing when a crowd reconnects at once."""
-    return BlockingConnectionPool.from_url(
-        redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=REDIS_TIMEOUT_S
-    )
 
 
 async def run_ingest(settings: Settings, app: web.Application) -> None:
@@ -285,6 +295,6 @@ def _worker_from_stdin() -> None:
 
 
 def _worker_main(settings: Settings, redis_url: str, port: int, metrics_dir: Path) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     sock = bind_socket(settings.host, port, listen=True)
     asyncio.run(serve_worker(settings, redis_url, sock, metrics_dir=metrics_dir))

@@ -4,6 +4,7 @@ Each package defines its own errors under :class:`YureError`::
 
     YureError
     ├── ConfigError                 yure.errors     bad environment at start-up
+    ├── SchemaError                 yure.schema     Redis holds a newer storage layout
     ├── IngestError                 ingest.errors
     │   ├── TelegramError           a document that is not a usable JMA telegram
     │   ├── FeedError               an Atom feed or HTTP fetch that failed

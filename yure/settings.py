@@ -18,6 +18,7 @@ import platformdirs
 
 from yure.errors import ConfigError
 from yure.forwarded import Network, parse_networks, parse_public_url
+from yure.redis_url import parse_redis_url
 
 JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
 DEFAULT_JMA_FEEDS = (JMA_FEED_BASE + "eqvol.xml",)
@@ -66,6 +67,11 @@ class Settings:
     ws_max_events_per_frame: int = 256
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
+    #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
+    address_secret: str | None = None
+    #: Replicas that must hold a timeline append before it counts as done (``WAIT``; 0 = off).
+    #: Set 1 on Redis Cluster / Sentinel with one replica per master (docs/operations.md).
+    redis_wait_replicas: int = 0
     #: Reverse proxies whose Forwarded / X-Forwarded-* headers are believed (CIDRs).
     trusted_proxies: tuple[Network, ...] = ()
     #: ``scheme://host[:port]`` the public reaches yure at; pins invite/Atom/self URLs.
@@ -80,8 +86,15 @@ class Settings:
     archive_retention_days: int | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str], *, defaults_seen: dict[str, object] | None = None
+    ) -> Settings:
         """Build settings from an environment mapping.
+
+        Args:
+            env: the environment.
+            defaults_seen: when given, gets each variable's name → default, in the order
+                read (for ``--help``, :func:`environment_help`).
 
         Raises:
             ConfigError: a variable is present but unusable; the message names it.
@@ -89,6 +102,8 @@ class Settings:
         defaults = cls()
 
         def get(name: str, parse: Callable[[str], T], default: T) -> T:
+            if defaults_seen is not None:
+                defaults_seen[name] = default
             raw = env.get(name)
             if raw is None or raw.strip() == "":
                 return default
@@ -131,6 +146,10 @@ class Settings:
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
+            address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),
+            redis_wait_replicas=get(
+                "YURE_REDIS_WAIT_REPLICAS", _non_negative_int, defaults.redis_wait_replicas
+            ),
             trusted_proxies=get("YURE_TRUSTED_PROXIES", parse_networks, defaults.trusted_proxies),
             public_url=get("YURE_PUBLIC_URL", _public_url, defaults.public_url),
             log_format=get("YURE_LOG_FORMAT", _log_format, defaults.log_format),
@@ -140,6 +159,28 @@ class Settings:
                 "YURE_ARCHIVE_RETENTION_DAYS", _positive_int, defaults.archive_retention_days
             ),
         )
+
+
+def environment_help() -> str:
+    """Every environment variable yure reads, with its default: the epilog of ``--help``."""
+    seen: dict[str, object] = {}
+    Settings.from_env({}, defaults_seen=seen)
+    width = max(len(name) for name in seen)
+    lines = ["environment (read once at start; default in brackets):"]
+    for name, default in seen.items():
+        lines.append(f"  {name.ljust(width)}  [{_shown(default)}]")
+    lines.append("REDIS_URL unset: yure serve runs its own redis-server under YURE_DATA_DIR.")
+    return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
 
 
 def _port(raw: str) -> int:
@@ -153,6 +194,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError("must be >= 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
     return value
 
 
@@ -209,9 +257,13 @@ def _ws_url(raw: str) -> str | None:
 
 
 def _redis_url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in {"redis", "rediss", "unix"}:
-        raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    parse_redis_url(raw)  # raises ValueError naming what is wrong
+    return raw
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
     return raw
 
 

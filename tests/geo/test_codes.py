@@ -14,19 +14,18 @@ from yure.geo.codes import (
     PREF_CODES,
     Prefecture,
     Region,
-    eew_area_name,
     load_tables,
-    pref_of_city,
     pref_of_epicenter,
     pref_of_region,
-    pref_of_station,
     prefecture,
     prefs_in_region,
     prefs_of_eew_area,
     prefs_of_tsunami_area,
     read_table,
     region_name,
+    region_name_en,
     resolve_pref_tokens,
+    station_point,
 )
 from yure.geo.errors import GeoError
 
@@ -159,6 +158,7 @@ def test_prefecture_unknown_raises(bad: object) -> None:
 @pytest.mark.parametrize(("region", "name", "prefs"), REGION_FACTS)
 def test_regions(region: Region, name: str, prefs: tuple[str, ...]) -> None:
     assert region_name(region) == name
+    assert region_name_en(region).startswith(region.value.capitalize())
     assert prefs_in_region(region) == prefs
     assert resolve_pref_tokens([region.value]) == frozenset(prefs)
     assert resolve_pref_tokens([name]) == frozenset(prefs)
@@ -219,51 +219,9 @@ def test_prefs_of_eew_area(code: str, prefs: tuple[str, ...]) -> None:
     assert prefs_of_eew_area(code) == prefs
 
 
-def test_eew_area_name_is_the_telegram_spelling() -> None:
-    assert eew_area_name("9462") == "奄美"
-    assert eew_area_name("9952") == "奄美"
-    assert eew_area_name("9040") == "宮城"
-    assert eew_area_name("0000") is None
-
-
 @pytest.mark.parametrize(("code", "prefs"), TSUNAMI_FACTS)
 def test_prefs_of_tsunami_area(code: str, prefs: tuple[str, ...]) -> None:
     assert prefs_of_tsunami_area(code) == prefs
-
-
-@pytest.mark.parametrize(
-    ("code", "pref"),
-    [
-        ("0420200", "04"),  # 石巻市
-        ("0110100", "01"),  # 札幌市中央区
-        ("1310100", "13"),  # 千代田区
-        ("4737500", "47"),
-        ("4820100", None),  # no prefecture 48
-        ("0020100", None),
-        ("042020", None),
-        ("04202000", None),
-        ("０４２０２００", None),  # full-width digits
-        ("04a0200", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_pref_of_city(code: str, pref: str | None) -> None:
-    assert pref_of_city(code) == pref
-
-
-@pytest.mark.parametrize(
-    ("code", "pref"),
-    [
-        ("0123500", "01"),  # 石狩市花川 (in the table)
-        ("1310100", "13"),  # not a real station: first-two-digit fallback
-        ("4899999", None),
-        ("123", None),
-        (None, None),
-    ],
-)
-def test_pref_of_station(code: str, pref: str | None) -> None:
-    assert pref_of_station(code) == pref
 
 
 @pytest.mark.parametrize(("name", "pref"), EPICENTER_FACTS)
@@ -314,8 +272,9 @@ def test_load_tables_copy_is_equal(data_copy: Path) -> None:
         ("prefectures.csv", "Okinawa", "Tokyo", "two different"),
         ("seismic_regions.csv", "220,宮城県北部,04", "220,宮城県北部,99", "bad prefecture"),
         ("seismic_regions.csv", "220,宮城県北部,04", "220,宮城県北部,04;03", "one prefecture"),
-        ("stations.csv", "0123500,01", "0123500,", "one prefecture"),
         ("eew_areas.csv", "9040,宮城,宮城,04", "9040,宮城,宮城,4", "bad prefecture"),
+        ("stations.csv", "0123500,43.17", "0123500,north", "not a coordinate"),
+        ("stations.csv", "0123500,43.17", "0123500,143.17", "out of range"),
     ],
 )
 def test_load_tables_rejects_bad_tables(
@@ -327,7 +286,7 @@ def test_load_tables_rejects_bad_tables(
 
 
 def test_load_tables_missing_file(data_copy: Path) -> None:
-    (data_copy / "stations.csv").unlink()
+    (data_copy / "epicenters.csv").unlink()
     with pytest.raises(GeoError, match="cannot read table"):
         load_tables(data_copy)
 
@@ -345,7 +304,7 @@ def test_load_tables_size_cap(data_copy: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_load_tables_not_utf8(data_copy: Path) -> None:
-    (data_copy / "stations.csv").write_bytes("code,pref\n0123500,01\n".encode("utf-16"))
+    (data_copy / "seismic_regions.csv").write_bytes("code,name\n220,宮城\n".encode("utf-16"))
     with pytest.raises(GeoError, match="not UTF-8 CSV"):
         load_tables(data_copy)
 
@@ -418,11 +377,19 @@ def test_reference_tsunami_areas(reference_dir: Path) -> None:
 
 
 @pytest.mark.reference
-def test_reference_stations_and_cities(reference_dir: Path) -> None:
+def test_reference_station_points(reference_dir: Path) -> None:
     rows = _ref_rows(reference_dir, "intensity_stations.csv")
     assert len(rows) == 4361
-    assert all(pref_of_station(r["station_code"]) == r["pref_code"] for r in rows)
-    assert all(pref_of_city(r["city_code"]) == r["pref_code"] for r in rows)
+    for r in rows:  # coordinates as in the table; none where it has none (4 stations)
+        expected = (float(r["lat"]), float(r["lon"])) if r["lat"] else None
+        assert station_point(r["station_code"]) == expected
+    assert sum(1 for r in rows if not r["lat"]) == 4
+
+
+def test_station_point() -> None:
+    assert station_point("0421200") == (38.71, 141.24)  # 登米市中田町
+    assert station_point("9999999") is None
+    assert station_point(None) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.reference

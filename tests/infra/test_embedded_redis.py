@@ -97,3 +97,33 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except OSError:
         return True
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {
+        str(path.relative_to(root)): path.stat().st_mode & 0o777
+        for path in [root, *root.rglob("*")]
+        if not path.is_socket()
+    }
+
+
+def test_data_is_private_to_the_owner(tmp_path: Path) -> None:
+    """The AOF holds password hashes and check-ins: directories 0700, files 0600, even
+    under a permissive umask and for files left by an earlier, older yure."""
+    old = os.umask(0o022)
+    try:
+        stale = tmp_path / "redis" / "appendonlydir"
+        stale.mkdir(parents=True, mode=0o755)
+        (tmp_path / "redis" / "redis.log").write_text("")
+        os.chmod(tmp_path / "redis" / "redis.log", 0o644)
+        with EmbeddedRedis(tmp_path) as server:
+            client = redis.Redis.from_url(server.url)
+            client.set("secret", "x")
+            client.close()
+            modes = _modes(tmp_path / "redis")
+    finally:
+        os.umask(old)
+    assert any(name.endswith(".aof") for name in modes), modes
+    for name, mode in modes.items():
+        is_dir = (tmp_path / "redis" / name).is_dir()
+        assert mode == (0o700 if is_dir else 0o600), f"{name}: {oct(mode)}"

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio
 
 from tests.broadcast.support import WAIT_S
-from yure.infra.lease import Lease, holder_id
+from yure.infra.lease import ACQUIRE_JITTER, ACQUIRE_TRIES_PER_TTL, Lease, holder_id
 
 TTL_S = 0.3
 
@@ -117,3 +117,38 @@ async def test_work_that_ends_is_retried(redis_client: redis.asyncio.Redis) -> N
 
 def test_holder_ids_differ() -> None:
     assert holder_id() != holder_id()
+
+
+async def test_a_contender_retries_often_enough_to_take_over_within_the_bound(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """Issue 10 item 13: a waiting contender used to retry every ttl/3 plus a backoff that
+    grew with each failed try (up to ttl/3 + ttl/4), so a takeover after kill -9 took up to
+    ~1.6 TTL. Its waits now stay at most ACQUIRE_JITTER over ttl/ACQUIRE_TRIES_PER_TTL,
+    however long it waits, and it takes the lease at its first try after the key is gone."""
+    ttl_s = 15.0
+    dead = Lease(redis_client, name="t:lease", holder="dead", ttl_s=ttl_s)
+    assert await dead.try_acquire()  # held by a process that was killed: nobody renews
+    waits: list[float] = []
+    took_over = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 20:
+            await redis_client.delete("t:lease")  # the dead holder's key expires
+        await asyncio.sleep(0)
+
+    async def work() -> None:
+        took_over.set()
+        await asyncio.Event().wait()
+
+    contender = Lease(redis_client, name="t:lease", holder="b", ttl_s=ttl_s, sleep=sleep)
+    task = asyncio.create_task(contender.run(work))
+    await asyncio.wait_for(took_over.wait(), WAIT_S)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(waits) >= 20
+    every = ttl_s / ACQUIRE_TRIES_PER_TTL
+    assert all(every <= wait <= every * (1 + ACQUIRE_JITTER) for wait in waits[:20])
+    assert contender.takeover_bound_s == ttl_s + every * (1 + ACQUIRE_JITTER)

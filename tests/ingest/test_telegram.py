@@ -19,6 +19,7 @@ from yure.ingest.event import (
     Status,
     TsunamiArea,
     TsunamiGrade,
+    TsunamiObservation,
     event_to_json,
 )
 from yure.ingest.telegram import MAX_TELEGRAM_BYTES, parse_telegram, type_code_of
@@ -334,8 +335,25 @@ def test_tsunami_regions_touching_several_prefectures() -> None:
 
 def test_tsunami_observation_areas_add_prefectures() -> None:
     event = parse("VTSE51_observation.xml")
-    assert event.tsunami == (TsunamiArea("210", "岩手県", G.WARNING, ("03",), G.WARNING),)
+    assert event.tsunami == (
+        TsunamiArea(
+            "210", "岩手県", G.WARNING, ("03",), G.WARNING,
+            arrival_condition="第１波の到達を確認", max_height_m=3.0, max_height_text="３ｍ",
+        ),
+    )  # fmt: skip
     assert event.prefs == ("02", "03")  # 201 青森県太平洋沿岸 is only observed
+    miyako, hachinohe = event.tsunami_observations
+    assert miyako == TsunamiObservation(
+        station_code="21001", station_name="宮古", area_code="210", area_name="岩手県",
+        prefs=("03",), first_arrival_time=datetime(2024, 9, 1, 12, 31, tzinfo=JST),
+        first_initial="押し", max_height_m=0.4, max_height_text="０．４ｍ",
+        max_height_time=datetime(2024, 9, 1, 12, 36, tzinfo=JST),
+    )  # fmt: skip
+    assert (hachinohe.station_name, hachinohe.prefs, hachinohe.first_initial) == (
+        "八戸", ("02",), "引き",
+    )  # fmt: skip
+    assert (hachinohe.max_height_m, hachinohe.max_height_condition) == (None, "観測中")
+    assert event.tsunami_estimates == ()
 
 
 def test_offshore_observation_uses_estimation_areas() -> None:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REFERENCE_DIR
+from tests.ingest.test_telegram_details import check_wire
 from yure.geo.codes import PREF_CODES
 from yure.ingest.errors import TelegramError
 from yure.ingest.event import Event, event_to_json
@@ -80,6 +81,7 @@ def check(data: bytes, file_name: str | None = None) -> None:
         raise AssertionError(f"{name} in {wire!r}")
 
     json.loads(wire, parse_constant=no_constants)
+    check_wire(event_to_json(event))  # issue 12's contract: keys, times, coordinates
 
 
 @st.composite

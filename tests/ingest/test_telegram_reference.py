@@ -23,7 +23,7 @@ from yure.ingest.telegram import parse_telegram
 pytestmark = pytest.mark.reference
 
 KIND_OF = {
-    "VXSE51": "quake", "VXSE52": "quake", "VXSE53": "quake", "VXSE61": "quake",
+    "VXSE51": "quake", "VXSE52": "quake", "VXSE53": "quake", "VXSE61": "quake", "VXSE62": "quake",
     "VXSE43": "eew", "VXSE44": "eew", "VXSE45": "eew",
     "VTSE41": "tsunami", "VTSE51": "tsunami", "VTSE52": "tsunami",
     "VZSE40": "notice", "VYSE50": "notice", "VYSE60": "notice",
@@ -134,7 +134,9 @@ def test_specific_values(parsed: dict[str, dict[str, Any]]) -> None:
     assert len(tohoku["tsunami"]) == 43
     assert tohoku["tsunami"][0] == {
         "area_code": "210", "area_name": "岩手県", "grade": "major_warning",
-        "last_grade": "none", "prefs": ["03"],
+        "last_grade": "none", "prefs": ["03"], "arrival_time": None,
+        "arrival_condition": "津波到達中と推測", "max_height_m": None,
+        "max_height_text": "巨大", "stations": [],
     }  # fmt: skip
     grades = {a["area_code"]: a["grade"] for a in tohoku["tsunami"]}
     assert (grades["101"], grades["100"]) == ("warning", "advisory")

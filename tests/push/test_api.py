@@ -37,7 +37,7 @@ async def _call(
         method, rig.server.base + path, json=body, headers=headers
     ) as response:
         text = await response.text()
-        return response.status, (await response.json()) if text else None
+        return response.status, (await response.json(content_type=None)) if text else None
 
 
 async def test_subscribe_read_change_delete(redis_url: str, tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ async def test_subscribe_read_change_delete(redis_url: str, tmp_path: Path) -> N
         assert status == 204
         assert await store.count() == 0
         status, body = await _call(rig, "DELETE", path, token=made["token"])
-        assert (status, body["error"]) == (404, "not_found")
+        assert (status, body["code"]) == (404, "not_found")
 
 
 async def test_tokens_guard_each_subscription(redis_url: str, tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ async def test_tokens_guard_each_subscription(redis_url: str, tmp_path: Path) ->
         for token in (None, "", theirs["token"], mine["token"] + "x"):
             status, body = await _call(rig, "DELETE", path, token=token)
             assert status == 401, token
-            assert body["error"] == "unauthorized"
+            assert body["code"] == "unauthorized"
         status, _ = await _call(rig, "GET", "/api/push/subscriptions/nope", token=mine["token"])
         assert status == 404
         status, _ = await _call(
@@ -152,8 +152,8 @@ async def test_bad_requests_say_why(redis_url: str, tmp_path: Path) -> None:
         for body, reason in BAD_BODIES:
             status, answer = await _call(rig, "POST", "/api/push/subscriptions", body=body)
             assert status == 400, body
-            assert answer["error"] == "invalid"
-            assert reason in answer["message"], (reason, answer)
+            assert answer["code"] == "invalid"
+            assert reason in answer["detail"], (reason, answer)
 
 
 SSRF_ENDPOINTS = [
@@ -197,7 +197,7 @@ async def test_per_address_cap(redis_url: str, tmp_path: Path) -> None:
         status, body = await _call(
             rig, "POST", "/api/push/subscriptions", body={"subscription": rig.push.subscribe("d")}
         )
-        assert (status, body["error"]) == (429, "too_many_subscriptions")
+        assert (status, body["code"]) == (429, "too_many_subscriptions")
 
 
 async def test_oversized_body(redis_url: str, tmp_path: Path) -> None:

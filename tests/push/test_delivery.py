@@ -35,7 +35,7 @@ async def test_a_telegram_reaches_its_prefectures_once_and_a_cancel_follows(
             assert got.payload["official"] is True
             assert got.payload["prefs"] == ["04", "07"]
             assert got.payload["max_intensity"] == "3"
-            assert got.payload["url"] == f"/#item-{first}"
+            assert got.payload["url"] == "/?item=e:E1"
             assert got.urgency == "normal"
             assert 0 < got.ttl <= 3 * 3600
             assert got.topic

@@ -122,9 +122,8 @@ async def test_sending_to_a_name_that_now_resolves_privately_never_connects(
         keys: BrowserKeys = service.keys["a"]
         signer = vapid.VapidSigner(vapid.generate_private_key(), "mailto:a@example.org")
         message = Message(b"{}", "t", Urgency.NORMAL, 60)
-        target = Target(
-            "id", f"{service.origin}/push/a", ece.parse_receiver(keys.p256dh, keys.auth)
-        )
+        body = ece.encrypt(b"{}", ece.parse_receiver(keys.p256dh, keys.auth))
+        target = Target("id", f"{service.origin}/push/a", body)
         async with client_session(allow_local=False, connections=4) as session:
             result = await PushSender(session, signer).send(target, message, ttl_s=60)
         assert result.outcome is Outcome.RETRY

@@ -273,7 +273,11 @@ def test_alert_of_a_cancel_falls_back_to_the_key_for_an_empty_event_id() -> None
     found = alert_from_entry(entry(doc, "2-0", ref="1-0"))
     assert found is not None
     assert found.retracts
-    assert found.event_id == "k-2-0"
+    assert found.event_id == ""
+    assert orjson.loads(message_of(found).payload)["url"] == "/?item=i:2-0"
+    other = alert_from_entry(entry(doc, "3-0", ref="1-0"))
+    assert other is not None
+    assert topic_of(other) != topic_of(found)
 
 
 def test_message_payload_and_headers() -> None:
@@ -285,7 +289,7 @@ def test_message_payload_and_headers() -> None:
         "kind": "quake",
         "title": "震源・震度情報",
         "body": "２９日２１時３０分ころ、地震がありました。",
-        "url": "/#item-7-1",
+        "url": "/?item=e:20260101000000",
         "prefs": ["13", "14"],
         "max_intensity": "5+",
         "official": True,

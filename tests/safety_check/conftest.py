@@ -14,10 +14,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import yure.safety_check.http
+from yure.broadcast.timeline import Timeline
 from yure.safety_check.config import Limits, SafetyConfig
 from yure.safety_check.ratelimit import Limit
 from yure.settings import Settings
+from yure.web.problems import problem_middleware
 
+#: Settings of the test servers: a fixed address secret, so nothing is written to the
+#: user's data directory.
+TEST_SETTINGS = Settings(address_secret="test-address-secret-" + "0" * 12)
 #: The test accounts' password.
 PASSWORD = "correct horse"
 
@@ -66,7 +71,7 @@ class Api:
             "/api/accounts", json={"handle": handle, "password": password}
         )
         assert resp.status == 201, await resp.text()
-        token = str((await resp.json())["token"])
+        token = str((await resp.json(content_type=None))["token"])
         # Tests authenticate by Bearer unless they test the cookie on purpose.
         self.client.session.cookie_jar.clear()
         self.tokens[handle] = token
@@ -84,7 +89,9 @@ class Api:
         resp = await self.client.request(method, path, headers=headers, **kwargs)
         body = await resp.read()
         ctype = resp.headers.get("Content-Type", "")
-        return resp.status, (await resp.json() if body and "json" in ctype else body)
+        return resp.status, (
+            await resp.json(content_type=None) if body and "json" in ctype else body
+        )
 
     async def befriend(self, a: str, b: str) -> None:
         assert (await self.call("POST", "/api/friends", a, json={"handle": b}))[0] == 200
@@ -127,11 +134,12 @@ async def running_api(
 ) -> AsyncIterator[Api]:
     """The safety-check API on a real aiohttp server (port 0) in the running loop."""
     r = redis.asyncio.Redis.from_url(redis_url)
-    app = web.Application()
+    app = web.Application(middlewares=[problem_middleware])
     yure.safety_check.http.setup(
         app,
         redis=r,
-        settings=Settings(),
+        settings=TEST_SETTINGS,
+        public=Timeline(r, retention_s=TEST_SETTINGS.retention_s),
         config=config or fast_config(),
         clock=clock,
         locator=locator,

@@ -12,8 +12,9 @@ import redis.asyncio
 from aiohttp import web
 
 import yure.safety_check.http
-from tests.safety_check.conftest import fast_config
-from yure.settings import Settings
+from tests.safety_check.conftest import TEST_SETTINGS, fast_config
+from yure.broadcast.timeline import Timeline
+from yure.web.problems import problem_middleware
 
 
 def _listening_socket() -> socket.socket:
@@ -24,8 +25,14 @@ def _listening_socket() -> socket.socket:
 
 async def serve(redis_url: str) -> None:
     client = redis.asyncio.Redis.from_url(redis_url)
-    app = web.Application()
-    yure.safety_check.http.setup(app, redis=client, settings=Settings(), config=fast_config())
+    app = web.Application(middlewares=[problem_middleware])
+    yure.safety_check.http.setup(
+        app,
+        redis=client,
+        settings=TEST_SETTINGS,
+        public=Timeline(client, retention_s=TEST_SETTINGS.retention_s),
+        config=fast_config(),
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     sock = _listening_socket()

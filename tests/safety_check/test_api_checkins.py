@@ -83,7 +83,7 @@ async def test_checkin_validation(api: Api) -> None:
     for body in bad:
         status, answer = await api.call("POST", "/api/checkins", "val", json=body)
         assert status == 400, body
-        assert answer["error"] == "invalid_input"
+        assert answer["code"] == "invalid_input"
     # 100 code points after NFC are fine even when the raw input is longer (combining marks).
     note = "が" * 100
     decomposed = "\u304b\u3099" * 100
@@ -184,7 +184,7 @@ async def test_idempotency_key(api: Api) -> None:
     status, answer = await api.call(
         "POST", "/api/checkins", "owner", json={"status": "need_help"}, headers=headers
     )
-    assert (status, answer["error"]) == (422, "idempotency_key_reused")
+    assert (status, answer["code"]) == (422, "idempotency_key_reused")
     # Keys are per account: another user's same key is a different request.
     status, other = await api.call("POST", "/api/checkins", "friend", json=body, headers=headers)
     assert status == 201 and other["id"] != (await first.json())["id"]

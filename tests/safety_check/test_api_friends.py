@@ -71,7 +71,7 @@ async def test_unknown_handle_answers_like_a_real_one(api: Api) -> None:
 async def test_self_request_is_invalid(api: Api) -> None:
     await api.signup("solo")
     status, body = await api.call("POST", "/api/friends", "solo", json={"handle": "SOLO"})
-    assert status == 400 and body["error"] == "invalid_input"
+    assert status == 400 and body["code"] == "invalid_input"
 
 
 async def test_remove_ends_friendship_both_ways(api: Api) -> None:

@@ -22,14 +22,14 @@ async def test_mounted_in_build_app(redis_url: str, tmp_path: Path) -> None:
                 "/api/accounts", json={"handle": "mounted", "password": "correct horse"}
             )
             assert resp.status == 201
-            auth = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+            auth = {"Authorization": f"Bearer {(await resp.json(content_type=None))['token']}"}
             resp = await client.post(
                 "/api/posts", json={"text": "<i>揺れた</i>", "pref": "13"}, headers=auth
             )
             assert resp.status == 201
             post = await resp.json()
             resp = await client.get("/api/timeline")
-            items = (await resp.json())["items"]
+            items = (await resp.json(content_type=None))["items"]
             assert [item["event"] for item in items] == [post]
             # The safety API is not opened to other origins by the public CORS rules.
             resp = await client.get("/api/checkins/friends", headers=auth)

@@ -35,7 +35,8 @@ async def _post_until_acknowledged(
     retries: list[int],
 ) -> str:
     """POST one check-in to the current server ``base()``, retrying with the same
-    Idempotency-Key until a 201; counts the retries in ``retries[0]``."""
+    Idempotency-Key until a 201; counts the retries in ``retries[0]`` (once acknowledged)
+    and every refused or failed attempt at once in ``retries[1]``."""
     deadline = time.monotonic() + RETRY_DEADLINE_S
     attempt = 0
     while True:
@@ -49,10 +50,11 @@ async def _post_until_acknowledged(
             ) as resp:
                 if resp.status == 201:
                     retries[0] += attempt - 1
-                    return str((await resp.json())["id"])
+                    return str((await resp.json(content_type=None))["id"])
                 assert resp.status == 503, await resp.text()
         except (aiohttp.ClientError, TimeoutError):
             pass
+        retries[1] += 1
         assert time.monotonic() < deadline, f"{key} never acknowledged"
         await asyncio.sleep(0.05)
 
@@ -72,15 +74,19 @@ async def test_kill_redis_during_checkins(fresh_redis: RedisProcess) -> None:
         token = await api.signup("durable")
         base = str(api.client.make_url("")).rstrip("/")
         acked: dict[str, str] = {}
-        retries = [0]
+        retries = [0, 0]
 
         async def crash_redis() -> None:
             deadline = time.monotonic() + RETRY_DEADLINE_S
             while len(acked) < KILL_AFTER:
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.01)
+            refused_before = retries[1]
             await asyncio.to_thread(fresh_redis.kill)
-            await asyncio.sleep(0.3)
+            # Redis stays down until a check-in has been refused for it (not a fixed time).
+            while retries[1] == refused_before:
+                assert time.monotonic() < deadline, "no request met the outage"
+                await asyncio.sleep(0.01)
             await asyncio.to_thread(fresh_redis.start)
 
         async with aiohttp.ClientSession() as session, asyncio.TaskGroup() as tg:
@@ -118,9 +124,9 @@ async def test_kill_server_during_checkins(fresh_redis: RedisProcess) -> None:
                 f"{url}/api/accounts", json={"handle": "survivor", "password": "correct horse"}
             ) as resp:
                 assert resp.status == 201
-                token = (await resp.json())["token"]
+                token = (await resp.json(content_type=None))["token"]
             acked: dict[str, str] = {}
-            retries = [0]
+            retries = [0, 0]
 
             async def crash_server() -> None:
                 deadline = time.monotonic() + RETRY_DEADLINE_S

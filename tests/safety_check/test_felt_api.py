@@ -101,6 +101,6 @@ async def test_felt_validation_and_rate_limit(make_api: AppFactory) -> None:
     assert (await api.call("POST", "/api/felt", "shaky", json={}))[0] == 400
     # Open sea far from any prefecture.
     status, body = await api.call("POST", "/api/felt", "shaky", json={"lat": 30.0, "lon": 150.0})
-    assert (status, body["error"]) == (400, "invalid_input")
+    assert (status, body["code"]) == (400, "invalid_input")
     resp = await api.client.post("/api/felt", json={"pref": "13"}, headers=api.auth("shaky"))
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1

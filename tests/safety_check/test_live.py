@@ -86,7 +86,7 @@ async def test_websocket_bad_header_token_is_401(api: Api) -> None:
         },
     )
     assert resp.status == 401
-    assert (await resp.json())["error"] == "unauthorized"
+    assert (await resp.json(content_type=None))["code"] == "unauthorized"
 
 
 async def test_websocket_cookie_needs_same_origin(api: Api) -> None:
@@ -161,7 +161,7 @@ async def test_connection_cap_answers_503(make_api: AppFactory) -> None:
     async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
         await _receive(ws)
         resp = await api.client.get("/api/live", headers=api.auth("sender"))
-        assert resp.status == 503 and (await resp.json())["error"] == "unavailable"
+        assert resp.status == 503 and (await resp.json(content_type=None))["code"] == "unavailable"
     deadline = time.monotonic() + 5
     while True:  # the slot is freed once the server has seen the close
         resp = await api.client.get("/api/live", headers=api.auth("sender"))

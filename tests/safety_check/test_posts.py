@@ -82,7 +82,7 @@ async def test_post_shape_and_public_timeline(api: Api) -> None:
 async def test_post_validation(api: Api, body: dict[str, object]) -> None:
     await api.signup("validator")
     status, answer = await api.call("POST", "/api/posts", "validator", json=body)
-    assert (status, answer["error"]) == (400, "invalid_input")
+    assert (status, answer["code"]) == (400, "invalid_input")
 
 
 async def test_280_code_points_after_nfc(api: Api) -> None:
@@ -141,7 +141,7 @@ async def test_post_rate_limits_answer_429(make_api: AppFactory) -> None:
     resp = await api.client.post("/api/posts", json={"text": "z"}, headers=api.auth("fast2"))
     assert resp.status == 429
     assert 1 <= int(resp.headers["Retry-After"]) <= 60
-    assert (await resp.json())["error"] == "rate_limited"
+    assert (await resp.json(content_type=None))["code"] == "rate_limited"
 
 
 async def test_unexpected_errors_answer_json_500(make_api: AppFactory) -> None:
@@ -153,4 +153,5 @@ async def test_unexpected_errors_answer_json_500(make_api: AppFactory) -> None:
     status, body = await api.call(
         "POST", "/api/posts", "unlucky", json={"text": "x", "lat": 35.0, "lon": 139.0}
     )
-    assert (status, body) == (500, {"error": "internal", "message": "internal error"})
+    assert (status, body["code"], body["status"]) == (500, "internal", 500)
+    assert "detail" not in body

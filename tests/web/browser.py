@@ -221,3 +221,10 @@ async def no_injected_markup(page: Page) -> None:
         "svgScript": 0,
         "javascriptLinks": 0,
     }, found
+
+
+async def assert_no_horizontal_overflow(page: Page) -> None:
+    """Nothing sticks out sideways (a phone would scroll it): the page is as wide as
+    the viewport."""
+    widths = await page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths

@@ -11,7 +11,16 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.broadcast.support import running_server
-from tests.web.browser import JST, PHONE, append, fixture_event, opened, screenshot, user_event
+from tests.web.browser import (
+    JST,
+    PHONE,
+    append,
+    assert_no_horizontal_overflow,
+    fixture_event,
+    opened,
+    screenshot,
+    user_event,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -67,6 +76,7 @@ async def test_times_are_jst_with_date_and_age_in_any_time_zone(
                 felt_text = "1 report"
             await expect(page.locator(".felt-count")).to_contain_text(felt_text)
             await expect(page.locator(".felt-count")).not_to_contain_text("reports")
+            await assert_no_horizontal_overflow(page)
             await screenshot(page, f"cards-times-{lang}")
             watch.assert_clean()
 

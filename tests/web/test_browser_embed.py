@@ -223,58 +223,62 @@ async def fill_timeline(server: Server) -> None:
     await append(server.timeline, "tsunami", fixture_event("VTSE41_major_tokyo_bay"))
 
 
-@pytest.mark.parametrize(
-    ("width", "height", "layout"),
-    [(390, 844, "below"), (1280, 900, "side"), (320, 240, "overlay"), (360, 300, "overlay")],
-)
+#: Frame sizes (a phone, a desktop, the smallest, a small landscape one) and the layout
+#: each must get.
+FRAMES = [(390, 844, "below"), (1280, 900, "side"), (320, 240, "overlay"), (360, 300, "overlay")]
+
+
 async def test_map_mode_shows_all_of_japan_in_any_frame(
-    browser: Browser, redis_url: str, tmp_path: Path, width: int, height: int, layout: str
+    browser: Browser, redis_url: str, tmp_path: Path
 ) -> None:
     async with running_server(redis_url, tmp_path) as server:
         await fill_timeline(server)
-        url = f"{server.base}/embed?mode=map"
-        viewport: ViewportSize = {"width": width, "height": height}
-        async with opened(browser, url, viewport=viewport) as (page, watch):
-            await expect(page.locator(".tsunami-line").first).to_be_attached()
-            await expect(page.locator(".mapkey")).to_contain_text("6弱")
-            await expect(page.locator('.mapkey [data-grade="major_warning"]')).to_be_visible()
-            geo = await page.evaluate(FRAME_GEOMETRY)
-            assert geo["layout"] == layout, geo
-            assert_whole_map(geo)
-            land, items = geo["land"], geo["items"]
-            if layout == "side":
-                assert items[0] >= land[2] - 1, geo  # the list beside the map
-            if layout == "overlay":
-                assert items[1] < land[3] and items[3] > land[1], geo  # the list over the map
-            await screenshot(page, f"embed-map-{width}x{height}")
-            watch.assert_clean()
+        for width, height, layout in FRAMES:
+            viewport: ViewportSize = {"width": width, "height": height}
+            async with opened(browser, f"{server.base}/embed?mode=map", viewport=viewport) as (
+                page,
+                watch,
+            ):
+                await expect(page.locator(".tsunami-line").first).to_be_attached()
+                await expect(page.locator(".mapkey")).to_contain_text("6弱")
+                await expect(page.locator('.mapkey [data-grade="major_warning"]')).to_be_visible()
+                geo = await page.evaluate(FRAME_GEOMETRY)
+                assert geo["layout"] == layout, geo
+                assert_whole_map(geo)
+                land, items = geo["land"], geo["items"]
+                if layout == "side":
+                    assert items[0] >= land[2] - 1, geo  # the list beside the map
+                if layout == "overlay":
+                    assert items[1] < land[3] and items[3] > land[1], geo  # over the map
+                await screenshot(page, f"embed-map-{width}x{height}")
+                watch.assert_clean()
 
 
-@pytest.mark.parametrize("host_width", [390, 1280])
 async def test_map_mode_with_data_height_fits_its_frame(
-    browser: Browser, redis_url: str, tmp_path: Path, host_width: int
+    browser: Browser, redis_url: str, tmp_path: Path
 ) -> None:
+    snippet = (
+        '<script src="{base}/embed.js" crossorigin="anonymous"'
+        ' data-mode="map" data-height="520" async></script>'
+    )
     async with running_server(redis_url, tmp_path) as server:
         await fill_timeline(server)
-        snippet = (
-            f'<script src="{server.base}/embed.js" crossorigin="anonymous"'
-            ' data-mode="map" data-height="520" async></script>'
-        )
-        viewport: ViewportSize = {"width": host_width, "height": 900}
-        async with (
-            other_origin(host_page(snippet)) as host,
-            opened(browser, host, wait_live=False, viewport=viewport) as (page, watch),
-        ):
-            frame_locator = page.frame_locator("iframe.yure-embed")
-            await expect(frame_locator.locator(".tsunami-line").first).to_be_attached()
-            await expect(frame_locator.locator("article[data-key]").first).to_be_visible()
-            handle = await page.locator("iframe.yure-embed").element_handle()
-            assert handle is not None
-            frame = await handle.content_frame()
-            assert frame is not None
-            geo = await frame.evaluate(FRAME_GEOMETRY)
-            assert geo["h"] == 520, geo
-            assert geo["layout"] == ("side" if host_width > 800 else "overlay"), geo
-            assert_whole_map(geo)
-            await screenshot(page, f"embed-map-h520-{host_width}")
-            watch.assert_clean()
+        for host_width, layout in ((390, "overlay"), (1280, "side")):
+            viewport: ViewportSize = {"width": host_width, "height": 900}
+            async with (
+                other_origin(host_page(snippet.format(base=server.base))) as host,
+                opened(browser, host, wait_live=False, viewport=viewport) as (page, watch),
+            ):
+                frame_locator = page.frame_locator("iframe.yure-embed")
+                await expect(frame_locator.locator(".tsunami-line").first).to_be_attached()
+                await expect(frame_locator.locator("article[data-key]").first).to_be_visible()
+                handle = await page.locator("iframe.yure-embed").element_handle()
+                assert handle is not None
+                frame = await handle.content_frame()
+                assert frame is not None
+                geo = await frame.evaluate(FRAME_GEOMETRY)
+                assert geo["h"] == 520, geo
+                assert geo["layout"] == layout, geo
+                assert_whole_map(geo)
+                await screenshot(page, f"embed-map-h520-{host_width}")
+                watch.assert_clean()

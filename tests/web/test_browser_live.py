@@ -128,17 +128,33 @@ async def test_map_and_timeline_follow_the_telegrams(
         await expect(page.locator('.felt-mark[data-pref="13"] text')).to_have_text("23")
         await expect(page.locator("article.kind-felt")).to_have_count(1)
 
-        # A tsunami warning: the prefectures each area touches are outlined by grade.
+        # A tsunami warning: each forecast area's coast (not its prefectures' whole
+        # outlines) by grade; 三重県 has two areas, 東京湾内湾 three prefectures.
         await append(timeline, "t1", fixture_event("VTSE41_major_tokyo_bay"))
-        await expect(page.locator('path.tsunami-line[data-pref="22"]')).to_have_attribute(
-            "stroke", JMA_TSUNAMI["major_warning"]
-        )
-        await expect(page.locator('path.tsunami-line[data-pref="24"]')).to_have_attribute(
+        shizuoka = page.locator('path.tsunami-line[data-area="380"]')
+        await expect(shizuoka).to_have_attribute("stroke", JMA_TSUNAMI["major_warning"])
+        await expect(shizuoka).to_have_attribute("data-pref", "22")
+        await expect(page.locator('path.tsunami-line[data-area="400"]')).to_have_attribute(
             "stroke", JMA_TSUNAMI["warning"]
         )
-        await expect(page.locator('path.tsunami-line[data-pref="13"]')).to_have_attribute(
-            "stroke", JMA_TSUNAMI["advisory"]
-        )
+        await expect(page.locator('path.tsunami-line[data-pref="24"]')).to_have_count(2)
+        bay = page.locator('path.tsunami-line[data-area="312"]')
+        await expect(bay).to_have_count(3)
+        await expect(bay.first).to_have_attribute("stroke", JMA_TSUNAMI["advisory"])
+        coast = await shizuoka.get_attribute("d")
+        outline = await page.locator("#pref-22").get_attribute("d")
+        assert coast is not None and outline is not None
+        assert "Z" not in coast and len(coast) < 0.8 * len(outline)  # no inland border
+        # Without arrival times, the list under the map goes strongest grade first.
+        under_map = page.locator("#tsunami-list li")
+        await expect(under_map).to_have_count(5)
+        assert await under_map.evaluate_all("(l) => l.map((li) => li.dataset.area)") == [
+            "380",
+            "390",
+            "400",
+            "312",
+            "391",
+        ]
         await expect(page.locator("#announce-alert")).to_contain_text("大津波警報")
         await expect(page.locator("#pinned > section > article")).to_have_attribute(
             "data-tsunami", "major_warning"
@@ -200,7 +216,7 @@ async def test_english_on_a_phone_with_the_colour_blind_palette(
             await expect(page.locator("#feed-state")).to_have_attribute("data-fresh", "false")
             await expect(page.locator("#stream-age")).to_contain_text("last received")
             # The colour-blind-safe palette: 6 Lower is #8A226A, a major warning #882255.
-            await expect(page.locator('path.tsunami-line[data-pref="22"]')).to_have_attribute(
+            await expect(page.locator('path.tsunami-line[data-area="380"]')).to_have_attribute(
                 "stroke", "#882255"
             )
             await page.locator(f'article[data-event-id="{MAIN_EVENT}"] .show-on-map').click()

@@ -8,7 +8,9 @@ distinct client addresses while yure's only peer is nginx at 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -41,17 +43,24 @@ def redis_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProces
 
 
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, redis_proc: RedisProcess) -> Iterator[Nginx]:
-    """``yure serve`` behind nginx, for the whole module."""
+def serve_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def proxy(serve_log: Path, redis_proc: RedisProcess) -> Iterator[Nginx]:
+    """``yure serve`` behind nginx, for the whole module (logging JSON, with access log)."""
     serve = Serve(
-        tmp_path_factory.mktemp("serve"),
+        serve_log.parent,
         REDIS_URL=redis_proc.url,
         YURE_TRUSTED_PROXIES="127.0.0.1/32",
         YURE_WS_MAX_CONNS_PER_IP=str(MAX_CONNS_PER_IP),
+        YURE_LOG_FORMAT="json",
+        YURE_ACCESS_LOG="true",
     )
     try:
         port = int(serve.base.rsplit(":", 1)[1])
-        with running_nginx(tmp_path_factory.mktemp("nginx"), port) as nginx:
+        with running_nginx(serve_log.parent / "nginx", port) as nginx:
             yield nginx
     finally:
         serve.stop()
@@ -189,3 +198,18 @@ async def test_rate_limits_count_the_real_client(proxy: Nginx) -> None:
         assert statuses[30] == 429
         async with b.post(f"{proxy.base}/api/sessions", json={}) as resp:
             assert resp.status == 400
+
+
+async def test_json_logs_and_access_log_name_the_real_client(proxy: Nginx, serve_log: Path) -> None:
+    async with http(proxy, CLIENT_B) as session, session.get(f"{proxy.base}/healthz") as resp:
+        assert resp.status == 200
+    wanted = f"access remote={CLIENT_B} method=GET path=/healthz status=200"
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            lines = (await asyncio.to_thread(serve_log.read_text)).splitlines()
+            records = [json.loads(line) for line in lines]  # every line is one JSON object
+            if any(r["message"].startswith(wanted) for r in records):
+                break
+            await asyncio.sleep(0.05)
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any(r["logger"] == "yure.access" for r in records)

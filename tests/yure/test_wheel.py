@@ -173,7 +173,7 @@ def served(venv: Path, elsewhere: Path) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def test_serve_from_another_folder(served: str) -> None:
+def test_serve_from_another_folder(served: str, elsewhere: Path) -> None:
     deadline = time.monotonic() + SERVE_TIMEOUT_S
     while True:
         try:
@@ -187,3 +187,9 @@ def test_serve_from_another_folder(served: str) -> None:
     assert body["redis"] is True
     with urllib.request.urlopen(f"{served}/", timeout=5) as resp:
         assert "yure" in resp.read().decode()
+    # The data dir holds password hashes and check-ins: the owner's only.
+    data = elsewhere / "data"
+    assert data.stat().st_mode & 0o777 == 0o700
+    aof = [p for p in data.rglob("*") if p.is_file() and ".aof" in p.name]
+    assert aof
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in aof)

@@ -15,6 +15,7 @@ extend({
     mode_map: "地図＋リスト", builder_theme: "テーマ", theme_auto: "端末の設定", theme_light: "ライト", theme_dark: "ダーク", builder_lang: "言語",
     builder_height: "高さ (px)", builder_snippet: "コード", builder_copy: "コピー", builder_copied: "コピーしました",
     builder_copy_failed: "コピーできませんでした。コードを選択してコピーしてください。", builder_preview: "プレビュー",
+    builder_notify: "読者が自分の地域の通知を受け取るには：通知の設定ページ",
   },
   en: {
     builder_title: "Embed code builder",
@@ -23,6 +24,7 @@ extend({
     mode_map: "Map and list", builder_theme: "Theme", theme_auto: "Reader's setting", theme_light: "Light", theme_dark: "Dark", builder_lang: "Language",
     builder_height: "Height (px)", builder_snippet: "Snippet", builder_copy: "Copy", builder_copied: "Copied",
     builder_copy_failed: "Could not copy. Select the snippet and copy it.", builder_preview: "Preview",
+    builder_notify: "For readers who want notifications for their own area: the notification settings",
   },
 });
 
@@ -33,6 +35,7 @@ const params = readParams();
 setLang(params.lang);
 translatePage();
 document.title = `yure — ${t("builder_title")}`;
+document.getElementById("notify-link").href = params.lang === "en" ? "/?lang=en#notify" : "/#notify";
 
 /** Snippet attributes come from fixed sets, codes and a clamped number: nothing to escape. */
 function snippet(origin, { prefs, kinds, theme, mode, lang: embedLang, height }) {

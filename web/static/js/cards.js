@@ -4,8 +4,9 @@
 
 import { el } from "./dom.js";
 import { ago, formatTime, intensityLabel, intensityText, lang, prefName, t } from "./i18n.js";
-import { GRADES, gradeRank, intensityRank } from "./model.js";
-import { PALETTES, textOn } from "./palette.js";
+import { GRADES, arrivalOrder, gradeRank, intensityRank } from "./model.js";
+import { LG_COLOURS, PALETTES, textOn } from "./palette.js";
+import { arrivalText, heightText, observedText } from "./tsunami.js";
 import { KIND, feltCounts, isCancel, isCorrection, isFelt, userStamp } from "./item.js";
 
 /** When: 「3月11日 14:50」 and its age 「3分前」 (kept fresh by refreshAges). */
@@ -78,11 +79,35 @@ function tsunamiList(areas, palette, compact) {
   const min = compact ? gradeRank("advisory") : gradeRank("forecast");
   const shown = areas.filter((a) => gradeRank(a.grade) >= min || (!compact && gradeRank(a.last_grade) > gradeRank("none")));
   if (!shown.length) return null;
+  const gradeMark = (grade) => (gradeRank(grade) >= gradeRank("advisory") ? gradeChip(grade, palette) : chip(t(grade), null, { class: "chip chip-plain" }));
+  if (shown.some((a) => a.arrival_time || a.arrival_condition || a.max_height_text || Number.isFinite(a.max_height_m))) {
+    // One line per area, soonest arrival first: 「[大津波警報] 岩手県 第1波 15:10 予想・予想される高さ 巨大」
+    const sorted = shown.slice().sort(arrivalOrder);
+    return el("ul", { class: "levels tsunami-areas arrivals" }, sorted.slice(0, compact ? 3 : sorted.length).map((a) =>
+      el("li", { "data-grade": a.grade, "data-area": a.area_code }, gradeMark(a.grade), " ", el("b", null, a.area_name), " ",
+        [arrivalText(a), heightText(a)].filter(Boolean).join(lang() === "en" ? ", " : "・"))));
+  }
   const grades = GRADES.slice().reverse().filter((g) => shown.some((a) => a.grade === g));
   return el("ul", { class: "levels tsunami-areas" }, grades.map((grade) =>
-    el("li", { "data-grade": grade },
-      gradeRank(grade) >= gradeRank("advisory") ? gradeChip(grade, palette) : chip(t(grade), null, { class: "chip chip-plain" }),
-      " ", shown.filter((a) => a.grade === grade).map((a) => a.area_name).join(lang() === "en" ? ", " : "、"))));
+    el("li", { "data-grade": grade }, gradeMark(grade), " ", shown.filter((a) => a.grade === grade).map((a) => a.area_name).join(lang() === "en" ? ", " : "、"))));
+}
+
+/** Observed heights at tide stations, in telegram order: 「宮古 観測 1.2m 上昇中」. */
+function observationList(observations, compact) {
+  const shown = observations.filter((o) => o.station_name).slice(0, compact ? 3 : 50);
+  if (!shown.length) return null;
+  return el("ul", { class: "levels observations" }, shown.map((o) =>
+    el("li", { "data-station": o.station_code }, el("b", null, o.station_name), " ", observedText(o))));
+}
+
+/** 長周期地震動階級 per prefecture, strongest first (VXSE62). */
+function lgList(maxLg, perPref, compact) {
+  if (!maxLg) return null;
+  const classes = Array.from(new Set(Object.values(perPref))).sort().reverse();
+  const lgChip = (v, text) => chip(text, LG_COLOURS[v], { class: "chip lg", "data-lg": v });
+  return el("ul", { class: "levels lg-levels" }, el("li", null, t("lg_max"), " ", lgChip(maxLg, maxLg)),
+    compact ? null : classes.map((v) => el("li", null, lgChip(v, t("lg_class", { v })), " ",
+      Object.keys(perPref).filter((p) => perPref[p] === v).map(prefName).join(lang() === "en" ? ", " : "、"))));
 }
 
 function officialCard(group, opts) {
@@ -111,7 +136,9 @@ function officialCard(group, opts) {
     hypoLine(ev),
     maxInt ? el("p", { class: "maxint" }, `${t(ev.kind === KIND.EEW ? "eew_max" : "max_int")} `, intensityChip(maxInt, palette)) : null,
     intensityList(group.retracted ? ev.intensity ?? {} : group.intensity, palette, compact),
-    tsunamiList(group.retracted ? ev.tsunami ?? [] : group.tsunami, palette, compact));
+    lgList(group.retracted ? null : group.maxLg, group.lgIntensity, compact),
+    tsunamiList(group.retracted ? ev.tsunami ?? [] : group.tsunami, palette, compact),
+    group.retracted ? null : observationList(group.observations, compact));
   card.append(
     el("header", { class: "card-head" }, officialBadge(ev), " ",
       el("span", { class: "kind" }, t(`kind_${group.kind}`)), " ",

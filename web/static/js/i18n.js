@@ -13,7 +13,8 @@ const STRINGS = {
     intensity: "震度{v}", foreign: "海外の地震", major_warning: "大津波警報", warning: "津波警報", advisory: "津波注意報",
     forecast: "津波予報", none: "解除", post_hidden: "この投稿は非表示になりました", felt_count: "{n}件",
     felt_detail: "yure {u}件・P2P地震情報 {p}件", legend_epicenter: "震央", legend_felt: "揺れた報告（未確認）",
-    map_label: "日本地図：震度・津波・震央", eew_max: "予想最大震度",
+    map_label: "日本地図：震度・津波・震央", eew_max: "予想最大震度", lg_class: "長周期地震動階級{v}",
+    lg_max: "最大長周期地震動階級",
   },
   en: {
     lang_toggle: "日本語", state_connecting: "Connecting…", state_live: "Live",
@@ -30,7 +31,7 @@ const STRINGS = {
     forecast: "Tsunami Forecast", none: "Lifted", post_hidden: "This post was hidden",
     felt_count: "{n} reports", felt_count_one: "1 report", felt_detail: "yure {u}, P2PQuake {p}", legend_epicenter: "Epicentre",
     legend_felt: "Felt reports (unverified)", map_label: "Map of Japan: intensities, tsunami, epicentre",
-    eew_max: "Forecast max intensity",
+    eew_max: "Forecast max intensity", lg_class: "Long-period class {v}", lg_max: "Max long-period ground motion",
   },
 };
 

@@ -8,12 +8,15 @@ import { cardDetails, shareButton } from "./details.js";
 import { ago, describeSelection, extend, formatTime, lang, setLang, setPrefectures, t, translatePage } from "./i18n.js";
 import { legend } from "./legend.js";
 import { JapanMap } from "./map.js";
-import { Feed, gradeRank, mapState } from "./model.js";
+import { Feed, arrivalOrder, gradeRank, mapState } from "./model.js";
+import { PALETTES, textOn } from "./palette.js";
+import { arrivalText, heightText } from "./tsunami.js";
 import { expandPrefs, readParams, urlWith } from "./params.js";
 import { buildPicker } from "./picker.js";
 import { isAftershock, mainGroup } from "./pinning.js";
 import { LiveStream, backoffMs } from "./stream.js";
 import { KIND, isOfficial } from "./item.js";
+import { alertFor } from "./alerts.js";
 
 // Invite links are /#invite=<token> (docs/api.md): the check-in page takes them.
 if (location.hash.startsWith("#invite=")) location.replace(`/safety${location.hash}`);
@@ -27,7 +30,7 @@ extend({
     feed_none: "気象庁フィード：受信記録なし", feed_unknown: "サーバーの状態を確認できません", main_event: "主な地震",
     aftershocks: "余震・同じ地域の地震（{n}件）", legend_intensity: "震度",
     map_caption: "{title}（{time}）", map_caption_none: "表示中の地震はありません", show_on_map: "地図に表示",
-    history: "発表履歴（{n}件）", lite_link: "軽量版（回線が混雑しているとき）", share: "共有", link_copied: "リンクをコピーしました",
+    history: "発表履歴（{n}件）", legend_station: "観測点の震度", lg_legend: "長周期地震動階級", lite_link: "軽量版（回線が混雑しているとき）", share: "共有", link_copied: "リンクをコピーしました",
   },
   en: {
     tagline: "Earthquake & tsunami information", skip_to_timeline: "Skip to timeline",
@@ -40,7 +43,7 @@ extend({
     main_event: "Main event", aftershocks: "Aftershocks and nearby quakes ({n})",
     legend_intensity: "Intensity", map_caption: "{title} ({time})",
     map_caption_none: "No earthquake shown", show_on_map: "Show on map", history: "Issued telegrams ({n})",
-    share: "Share", link_copied: "Link copied", lite_link: "Lite page (for slow networks)",
+    share: "Share", link_copied: "Link copied", legend_station: "Intensity at a station", lg_legend: "Long-period class", lite_link: "Lite page (for slow networks)",
   },
 });
 
@@ -88,6 +91,7 @@ function onEvents(items, { live }) {
   for (const { id, event } of items) {
     const entry = feed.add(id, event);
     if (entry && live && isOfficial(event)) announce(event);
+    if (entry && live) alertFor(event); // opt-in sound/voice (alerts.js decides)
   }
   scheduleRender();
 }
@@ -134,6 +138,20 @@ function render() {
     ? t("map_caption", { title: g.hypoName ?? g.latest.ev.title ?? "", time: formatTime(g.latest.ev.reported_at) })
     : t("map_caption_none");
   if (map) map.update(state);
+  showTsunamiList(state.tsunamiAreas);
+}
+
+/** The tsunami areas under the map, soonest first arrival first (「到達中」 at the top). */
+function showTsunamiList(areas) {
+  const list = $("#tsunami-list");
+  list.hidden = !areas.length;
+  list.replaceChildren(...areas.slice().sort(arrivalOrder).map((a) => {
+    const chip = el("span", { class: "chip" }, t(a.grade));
+    chip.style.backgroundColor = PALETTES[params.palette].tsunami[a.grade];
+    chip.style.color = textOn(PALETTES[params.palette].tsunami[a.grade]);
+    return el("li", { "data-area": a.area_code, "data-grade": a.grade }, chip, " ", el("b", null, a.area_name), " ",
+      [arrivalText(a), heightText(a)].filter(Boolean).join(lang() === "en" ? ", " : "・"));
+  }));
 }
 
 function showItem() {
@@ -221,7 +239,9 @@ async function start() {
   setInterval(showStatus, 1000);
   setInterval(refreshAges, 15000);
   const geo = await fetchPatiently("/static/japan_prefs.geojson");
-  map = new JapanMap($("#map"), geo, { palette: params.palette, focus: prefs });
+  map = new JapanMap($("#map"), geo, {
+    palette: params.palette, focus: prefs, onPick: (text) => ($("#map-pick").textContent = text),
+  });
   $("#map").removeAttribute("aria-busy");
   render();
 }

@@ -1,12 +1,13 @@
 // A map of Japan drawn as SVG from the project's prefecture GeoJSON, with its own
 // small projection (equirectangular, x scaled by cos 36°; no tile server). 沖縄県 is
 // drawn in an inset over the Sea of Japan, as Japanese maps do. Prefectures are
-// filled by intensity; tsunami grades outline the prefectures a forecast area touches.
+// filled by intensity; tsunami grades are drawn along each forecast area's coast.
 
 import { svg } from "./dom.js";
 import { intensityText, lang, prefName, t } from "./i18n.js";
-import { intensityRank } from "./model.js";
-import { PALETTES, TSUNAMI_LINE, textOn } from "./palette.js";
+import { INTENSITIES, intensityRank } from "./model.js";
+import { LG_COLOURS, PALETTES, TSUNAMI_LINE, textOn } from "./palette.js";
+import { arrivalText, heightText } from "./tsunami.js";
 
 const SCALE = 100; // SVG units per degree of latitude
 const KX = Math.cos((36 * Math.PI) / 180);
@@ -18,6 +19,8 @@ export const MAP_RATIO = ((VIEW.east - VIEW.west) * KX) / (VIEW.north - VIEW.sou
  * (east of 130°E) move 2.1° west first, as Japanese maps bring them closer. */
 const INSET = { code: "47", lon0: 122.9, lat0: 24.0, x0: 128.4, y0: 39.9, k: 1.5, daito: 2.1, box: [128.3, 39.85, 138.1, 45.8] };
 const inInsetArea = (lon, lat) => lat < 27.0 && lon < 131.5;
+/** Radius of a station's dot, in SVG units (about 2 px on a phone, 4 px on a desktop). */
+const STATION_RADIUS = 9;
 
 function project(lon, lat, inset) {
   if (inset) {
@@ -31,14 +34,15 @@ function project(lon, lat, inset) {
 /** SVG coordinates of a point; epicentres south-west of 奄美 go in the 沖縄 inset. */
 export const pointAt = (lon, lat) => project(lon, lat, inInsetArea(lon, lat));
 
-function ringPath(ring, inset) {
+function linePath(points, inset) {
   let d = "";
-  for (let i = 0; i < ring.length; i++) {
-    const [x, y] = project(ring[i][0], ring[i][1], inset);
+  for (let i = 0; i < points.length; i++) {
+    const [x, y] = project(points[i][0], points[i][1], inset);
     d += `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
   }
-  return `${d}Z`;
+  return d;
 }
+const ringPath = (ring, inset) => `${linePath(ring, inset)}Z`;
 
 /** Area-weighted centroid of a projected ring (shoelace formula), and its area. */
 function centroid(ring, inset) {
@@ -58,10 +62,13 @@ function centroid(ring, inset) {
 }
 
 export class JapanMap {
-  constructor(container, geojson, { palette = "jma", focus = [] } = {}) {
+  /** onPick(text): a tsunami area was clicked or tapped (its arrival and height in words). */
+  constructor(container, geojson, { palette = "jma", focus = [], onPick = null } = {}) {
     this.palette = palette;
     this.paths = new Map();
     this.centres = new Map();
+    /** tsunami area code → (prefecture → path of its coast there) */
+    this.coast = new Map();
     const width = (VIEW.east - VIEW.west) * KX * SCALE;
     const height = (VIEW.north - VIEW.south) * SCALE;
     this.root = svg("svg", {
@@ -91,17 +98,54 @@ export class JapanMap {
       }, svg("title", null, prefName(code)));
       land.append(path);
       this.paths.set(code, path);
+      // The coast of each 津波予報区 (web/pages.py: [polygon, first, last, area] runs).
+      for (const [p, first, last, area] of feature.properties?.coast ?? []) {
+        const ring = polygons[p]?.[0];
+        if (!ring) continue;
+        if (!this.coast.has(area)) this.coast.set(area, new Map());
+        const byPref = this.coast.get(area);
+        byPref.set(code, (byPref.get(code) ?? "") + linePath(ring.slice(first, last + 1), inset));
+      }
       this.centres.set(code, best);
     }
+    this.stationLayer = svg("g", { class: "stations" });
+    this.lgLayer = svg("g", { class: "lg" });
     this.tsunamiLayer = svg("g", { class: "tsunami" });
+    if (onPick) {
+      this.tsunamiLayer.addEventListener("click", (e) => {
+        const title = e.target.closest?.(".tsunami-line")?.querySelector("title");
+        if (title) onPick(title.textContent);
+      });
+    }
     this.labelLayer = svg("g", { class: "labels" });
     this.feltLayer = svg("g", { class: "felt" });
     this.markLayer = svg("g", { class: "epicenter-layer" });
-    this.root.append(land, this.tsunamiLayer, this.labelLayer, this.feltLayer, this.markLayer);
+    this.root.append(land, this.stationLayer, this.tsunamiLayer, this.labelLayer, this.lgLayer, this.feltLayer, this.markLayer);
     container.replaceChildren(this.root);
   }
 
-  /** Show {intensity: {pref: "5-"}, tsunami: {pref: grade}, felt: {pref: n}, epicenter}. */
+  /** Intensity stations as dots coloured by JMA's scale: one path per class (a few
+   * elements however many thousand stations), strongest drawn last. Redrawn only when
+   * the stations change. */
+  drawStations(stations, colours) {
+    // The same telegram's stations as last time (any other item arrived): nothing to redo.
+    if (stations === this.drawnStations) return;
+    this.drawnStations = stations;
+    const r = STATION_RADIUS;
+    const d = new Map();
+    for (const s of stations) {
+      if (!Number.isFinite(s.lat) || !Number.isFinite(s.lon) || !colours.intensity[s.intensity]) continue;
+      const [x, y] = project(s.lon, s.lat, s.pref === INSET.code);
+      d.set(s.intensity, `${d.get(s.intensity) ?? ""}M${(x - r).toFixed(1)},${y.toFixed(1)}a${r},${r} 0 1,0 ${2 * r},0a${r},${r} 0 1,0 ${-2 * r},0`);
+    }
+    this.root.classList.toggle("has-stations", d.size > 0);
+    this.stationLayer.replaceChildren(...INTENSITIES.filter((v) => d.has(v)).map((v) =>
+      svg("path", { d: d.get(v), fill: colours.intensity[v], class: "station-dots", "data-intensity": v },
+        svg("title", null, intensityText(v)))));
+  }
+
+  /** Show mapState's {intensity: {pref: "5-"}, stations: [{lat, lon, pref, intensity}],
+   * lg: {pref: class}, tsunamiAreas: [area], felt: {pref: n}, epicenter}. */
   update(state) {
     const colours = PALETTES[this.palette];
     for (const [code, path] of this.paths) {
@@ -116,16 +160,31 @@ export class JapanMap {
     }
     this.tsunamiLayer.replaceChildren();
     for (const grade of ["advisory", "warning", "major_warning"]) {
-      for (const [code, g] of Object.entries(state.tsunami)) {
-        const path = this.paths.get(code);
-        if (g !== grade || !path) continue;
-        const line = TSUNAMI_LINE[grade];
-        this.tsunamiLayer.append(svg("path", {
-          d: path.getAttribute("d"), class: `tsunami-line grade-${grade}`, "data-pref": code, "data-grade": grade,
-          fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
-          "stroke-linejoin": "round",
-        }));
+      const line = TSUNAMI_LINE[grade];
+      for (const area of state.tsunamiAreas.filter((a) => a.grade === grade)) {
+        // Its coast; an area the coast table does not know: its prefectures' outlines.
+        const lines = this.coast.get(area.area_code)
+          ?? new Map((area.prefs ?? []).filter((c) => this.paths.has(c)).map((c) => [c, this.paths.get(c).getAttribute("d")]));
+        for (const [code, d] of lines) {
+          this.tsunamiLayer.append(svg("path", {
+            d, class: `tsunami-line grade-${grade}`, "data-area": area.area_code, "data-pref": code, "data-grade": grade,
+            fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
+            "stroke-linejoin": "round", "stroke-linecap": "round",
+          }, svg("title", null, [area.area_name, t(grade), arrivalText(area), heightText(area)].filter(Boolean).join(" "))));
+        }
       }
+    }
+    this.drawStations(state.stations ?? [], colours);
+    this.lgLayer.replaceChildren();
+    for (const [code, value] of Object.entries(state.lg ?? {})) {
+      const c = this.centres.get(code);
+      if (!c || !LG_COLOURS[value]) continue;
+      const x = c.x - 34;
+      const y = c.y + 34;
+      this.lgLayer.append(svg("g", { class: "lg-mark", "data-pref": code, "data-lg": value },
+        svg("title", null, `${prefName(code)} ${t("lg_class", { v: value })}`),
+        svg("rect", { x: (x - 30).toFixed(1), y: (y - 17).toFixed(1), width: 60, height: 34, rx: 6, fill: LG_COLOURS[value] }),
+        svg("text", { x: x.toFixed(1), y: y.toFixed(1), fill: textOn(LG_COLOURS[value]) }, `${lang() === "en" ? "L" : "長"}${value}`)));
     }
     this.labelLayer.replaceChildren();
     for (const [code, value] of Object.entries(state.intensity)) {

@@ -81,7 +81,9 @@ function summarize(group) {
   const official = isOfficial(first.ev);
   const withTsunami = latestOf((e) => e.ev.kind === KIND.TSUNAMI && e.ev.type_code === "VTSE41" && e.ev.tsunami?.length)
     ?? latestOf((e) => e.ev.kind === KIND.TSUNAMI && e.ev.tsunami?.length);
-  const tsunami = withTsunami ? withTsunami.ev.tsunami : [];
+  const tsunami = withArrivals(withTsunami ? withTsunami.ev.tsunami : [],
+    latestOf((e) => e.ev.kind === KIND.TSUNAMI && e.ev.tsunami?.some((a) => a.arrival_time || a.arrival_condition))?.ev.tsunami);
+  const lg = latestOf((e) => e.ev.max_lg_intensity)?.ev;
   const maxIntRank = Math.max(0, ...valid.filter((e) => e.ev.kind === KIND.QUAKE).map((e) => intensityRank(e.ev.max_intensity)));
   const tsunamiRank = Math.max(0, ...tsunami.map((a) => gradeRank(a.grade)));
   const kinds = new Set(valid.map((e) => e.ev.kind));
@@ -99,7 +101,41 @@ function summarize(group) {
     maxIntRank,
     tsunami,
     tsunamiRank,
+    /** Intensity stations (VXSE53/61/62), observed tsunami heights (VTSE51/52). */
+    stations: latestOf((e) => e.ev.stations?.length)?.ev.stations ?? [],
+    observations: latestOf((e) => e.ev.tsunami_observations?.length)?.ev.tsunami_observations ?? [],
+    maxLg: lg?.max_lg_intensity ?? null,
+    lgIntensity: lg?.lg_intensity ?? {},
   });
+}
+
+const ARRIVAL_FIELDS = ["arrival_time", "arrival_condition", "max_height_m", "max_height_text"];
+
+/** The grades' areas, with first-arrival and height from the newest telegram giving
+ * them (a VTSE51 after the VTSE41) where the grades' own telegram has none. */
+function withArrivals(areas, newer) {
+  if (!newer) return areas;
+  const byCode = new Map(newer.map((a) => [a.area_code, a]));
+  return areas.map((area) => {
+    const other = byCode.get(area.area_code);
+    if (!other || area === other) return area;
+    const merged = { ...area };
+    for (const field of ARRIVAL_FIELDS) merged[field] ??= other[field];
+    if (!merged.stations?.length) merged.stations = other.stations;
+    return merged;
+  });
+}
+
+/** 「到達中」 (JMA: 津波到達中と推測, 第１波の到達を確認…) first, then 「ただちに津波来襲と予測」,
+ * then by first-arrival time; areas with none last; ties strongest grade first. */
+export function arrivalOrder(a, b) {
+  const key = (area) => {
+    const c = area.arrival_condition ?? "";
+    return [/到達/.test(c) ? 0 : /ただちに/.test(c) ? 1 : 2, Date.parse(area.arrival_time ?? "") || Infinity];
+  };
+  const [ka, kb] = [key(a), key(b)];
+  return ka[0] - kb[0] || (ka[1] === kb[1] ? 0 : ka[1] < kb[1] ? -1 : 1)
+    || gradeRank(b.grade) - gradeRank(a.grade) || String(a.area_code).localeCompare(String(b.area_code));
 }
 
 /** What the map shows: the chosen (else the newest) earthquake's latest observed
@@ -113,7 +149,9 @@ export function mapState(feed, groups, chosenKey, now = Date.now()) {
     .filter((g) => g.official && !g.retracted && g.tsunami.length)
     .sort((a, b) => b.last - a.last)[0];
   const tsunami = {};
-  for (const area of tsunamiGroup ? tsunamiGroup.tsunami : []) {
+  /** The areas under an advisory or more, as the telegram gives them (grade, prefs…). */
+  const tsunamiAreas = (tsunamiGroup ? tsunamiGroup.tsunami : []).filter((a) => gradeRank(a.grade) >= gradeRank("advisory"));
+  for (const area of tsunamiAreas) {
     if (gradeRank(area.grade) < gradeRank("advisory")) continue;
     for (const pref of area.prefs ?? []) {
       if (gradeRank(area.grade) > gradeRank(tsunami[pref])) tsunami[pref] = area.grade;
@@ -128,9 +166,12 @@ export function mapState(feed, groups, chosenKey, now = Date.now()) {
   }
   return {
     group: current,
+    stations: current ? current.stations : [],
+    lg: current ? current.lgIntensity : {},
     intensity: current ? current.intensity : {},
     epicenter: current && hasPoint(current.hypo) && !current.latest.ev.foreign ? current.hypo : null,
     tsunami,
+    tsunamiAreas,
     felt,
   };
 }

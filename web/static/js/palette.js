@@ -22,6 +22,10 @@ export const PALETTES = {
   },
 };
 
+/** 長周期地震動階級 1–4: yure's own ramp (light to dark violet, readable by luminance
+ * alone), the same in both palettes. */
+export const LG_COLOURS = { 1: "#EDE7F6", 2: "#B39DDB", 3: "#7E57C2", 4: "#4A148C" };
+
 /** Line style per grade (SVG stroke), the same in both palettes. */
 export const TSUNAMI_LINE = {
   major_warning: { width: 7, dash: null },

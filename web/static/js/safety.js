@@ -65,15 +65,16 @@ document.title = `yure — ${t("safety_title")}`;
 
 const state = { me: null, checkins: new Map(), socket: null, attempt: 0, timer: null };
 
+/** An error answer: RFC 9457 problem details ({type, title, status, detail, code}). */
 class ApiError extends Error {
-  constructor(status, body, retryAfter) {
-    super(body?.message ?? `HTTP ${status}`);
-    Object.assign(this, { status, code: body?.error, retryAfter });
+  constructor(status, problem, retryAfter) {
+    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    Object.assign(this, { status, code: problem?.code, retryAfter });
   }
 }
 
 async function api(method, path, body, extraHeaders = {}) {
-  const headers = { Accept: "application/json", ...extraHeaders };
+  const headers = { Accept: "application/json, application/problem+json", ...extraHeaders };
   if (method !== "GET") headers["X-Yure-CSRF"] = "1";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
