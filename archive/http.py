@@ -9,8 +9,9 @@
 | ``GET /api/history.geojson?…`` | every match as a GeoJSON FeatureCollection, same cap |
 
 Thin aiohttp handlers: parse the filters (:mod:`archive.query`), ask the
-:class:`~archive.store.Archive`, answer with :mod:`archive.wire`. Bad filters raise
-:class:`~archive.errors.QueryError` (400), an unknown event
+:class:`~archive.store.Archive`, answer with :mod:`archive.wire`. Errors are raised and
+answered by the app's one problem+json middleware (:mod:`web.problems`): bad filters
+:class:`~archive.errors.QueryError` (400, ``invalid_filter``), an unknown event
 :class:`~archive.errors.UnknownEvent` (404), a failed database
 :class:`~archive.errors.StorageError` (503).
 """
@@ -19,12 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from yure.archive import wire
-from yure.archive.errors import ArchiveError, QueryError, StorageError, UnknownEvent
+from yure.archive.errors import QueryError
 from yure.archive.facts import EventSummary
 from yure.archive.query import (
     MAX_PAGE_ITEMS,
@@ -46,28 +47,6 @@ MAX_EXPORT_ROWS = 50_000
 EXPORT_CHUNK_ROWS = 250
 #: Browsers and proxies may keep a page of history this long.
 CACHE_HISTORY = "public, max-age=10"
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_STATUS: Mapping[type[ArchiveError], int] = {QueryError: 400, UnknownEvent: 404}
-
-
-def _answer(request: web.Request, err: ArchiveError) -> web.Response:
-    status = next((code for kind, code in _STATUS.items() if isinstance(err, kind)), 503)
-    if isinstance(err, StorageError):
-        log.error("archive unavailable path=%s error=%s", request.path, err)
-    body = {"error": type(err).__name__, "message": str(err) if status != 503 else "unavailable"}
-    return web.json_response(body, status=status)
-
-
-def _route(handler: Handler) -> Handler:
-    async def run(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ArchiveError as err:
-            return _answer(request, err)
-
-    run.__name__ = handler.__name__
-    return run
 
 
 def _params(request: web.Request) -> dict[str, str]:
@@ -192,8 +171,8 @@ def setup(app: web.Application, *, settings: Settings, resolve: PrefResolver) ->
 
     app.cleanup_ctx.append(lifetime)
     api = HistoryApi(resolve)
-    app.router.add_get("/api/history", _route(api.page))
-    app.router.add_get("/api/history.csv", _route(api.csv))
-    app.router.add_get("/api/history.geojson", _route(api.geojson))
-    app.router.add_get("/api/history/days", _route(api.days))
-    app.router.add_get("/api/history/{event_id}", _route(api.event))
+    app.router.add_get("/api/history", api.page)
+    app.router.add_get("/api/history.csv", api.csv)
+    app.router.add_get("/api/history.geojson", api.geojson)
+    app.router.add_get("/api/history/days", api.days)
+    app.router.add_get("/api/history/{event_id}", api.event)

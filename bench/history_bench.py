@@ -34,6 +34,7 @@ from yure.archive.cli import run_import
 from yure.archive.store import Archive
 from yure.geo import codes
 from yure.settings import Settings
+from yure.web.problems import problem_middleware
 
 EVENTS = 30_000
 YEARS = 10
@@ -108,7 +109,7 @@ async def _bench_backend(database_url: str | None, folder: Path) -> dict[str, An
         filled = await _fill(archive)
     finally:
         await archive.close()
-    app = web.Application()
+    app = web.Application(middlewares=[problem_middleware])
     archive_http.setup(
         app, settings=Settings(data_dir=folder, database_url=database_url), resolve=_resolve
     )

@@ -128,13 +128,9 @@ def build_app(
         resolve=resolve_prefs,
         locator=pref_at,
     )
-<<<<<<< HEAD
-    web_pages.setup(app, settings=settings)
-    event_page.setup(app)
-=======
     web_pages.setup(app)
+    event_page.setup(app)
     openapi.setup(app)
->>>>>>> main
     return app
 
 

@@ -26,6 +26,7 @@ from http import HTTPStatus
 import orjson
 from aiohttp import hdrs, web
 
+from yure.archive import errors as archive
 from yure.broadcast.errors import BroadcastError, ProtocolError, TimelineError
 from yure.errors import YureError
 from yure.push import errors as push
@@ -72,6 +73,9 @@ STATUS: Mapping[type[YureError], int] = {
     push.TooManySubscriptions: 429,
     push.StoreError: 503,
     push.VapidKeyError: 503,
+    archive.QueryError: 400,
+    archive.UnknownEvent: 404,
+    archive.StorageError: 503,
 }
 
 #: ``code`` of error classes that carry none of their own (safety_check's errors do).
@@ -83,6 +87,8 @@ CODE: Mapping[type[YureError], str] = {
     push.TooManySubscriptions: "too_many_subscriptions",
     push.StoreError: "unavailable",
     push.VapidKeyError: "unavailable",
+    archive.QueryError: "invalid_filter",
+    archive.UnknownEvent: "not_found",
 }
 
 #: Headers of an aiohttp exception that its problem answer must not copy.

@@ -32,6 +32,7 @@ from yure.ingest.poller import JmaPoller
 from yure.ingest.quarantine import Quarantine
 from yure.ingest.seen import SeenStore
 from yure.settings import Settings
+from yure.web.problems import problem_middleware
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=jma.JST)
 TOKYO = jma.PrefIntensity("13", "東京都", "350", "東京都２３区", "5-")
@@ -138,7 +139,7 @@ async def history(
             assert poller.counters.published == 15 and poller.counters.dropped_training == 1
     finally:
         await archive.close()
-    app = web.Application()
+    app = web.Application(middlewares=[problem_middleware])  # as build_app answers errors
     archive_http.setup(app, settings=settings, resolve=_resolve)
     async with serving(app) as runner:
         yield base_url(runner)

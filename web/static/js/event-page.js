@@ -95,10 +95,14 @@ function renderTelegrams(telegrams) {
 function mapStateOf(summary, telegrams) {
   const quake = latest(telegrams, (ev) => ev.kind === KIND.QUAKE && Object.keys(ev.intensity ?? {}).length);
   const tsunamiEv = latest(telegrams, (ev) => ev.kind === KIND.TSUNAMI && (ev.tsunami ?? []).length);
-  const tsunami = {};
-  for (const area of tsunamiEv?.tsunami ?? []) for (const pref of area.prefs) tsunami[pref] = area.grade;
+  const stationsEv = latest(telegrams, (ev) => (ev.stations ?? []).length);
+  const lgEv = latest(telegrams, (ev) => Object.keys(ev.lg_intensity ?? {}).length);
   const epicenter = summary.lat !== null && summary.lon !== null ? { lat: summary.lat, lon: summary.lon } : null;
-  return { state: { intensity: quake?.intensity ?? {}, tsunami, felt: {}, epicenter }, tsunamiEv };
+  const state = {
+    intensity: quake?.intensity ?? {}, tsunamiAreas: tsunamiEv?.tsunami ?? [], stations: stationsEv?.stations ?? [],
+    lg: lgEv?.lg_intensity ?? {}, felt: {}, epicenter,
+  };
+  return { state, tsunamiEv, stationsEv };
 }
 
 async function main() {
@@ -124,10 +128,10 @@ async function main() {
   $("#event-title").textContent = summary.title;
   $("#cancelled").hidden = !summary.cancelled;
   renderFacts(summary);
-  const { state, tsunamiEv } = mapStateOf(summary, telegrams);
+  const { state, tsunamiEv, stationsEv } = mapStateOf(summary, telegrams);
   map.update(state);
   renderTsunami(tsunamiEv);
-  renderStations(latest(telegrams, (ev) => (ev.stations ?? []).length));
+  renderStations(stationsEv);
   renderTelegrams(telegrams);
   document.body.dataset.loaded = "true";
 }

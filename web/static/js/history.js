@@ -101,7 +101,7 @@ function card(item) {
 
 function drawDots() {
   if (!map) return;
-  map.update({ intensity: {}, tsunami: {}, felt: {}, epicenter: null });
+  map.update({ intensity: {}, tsunamiAreas: [], stations: [], lg: {}, felt: {}, epicenter: null });
   const colours = PALETTES.jma.intensity;
   // Oldest first, so the newest (and the strongest of a day) is drawn on top.
   const located = shown.filter((item) => item.lat !== null && item.lon !== null).reverse();
