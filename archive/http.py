@@ -9,18 +9,18 @@
 | ``GET /api/history.geojson?…`` | every match as a GeoJSON FeatureCollection, same cap |
 
 Thin aiohttp handlers: parse the filters (:mod:`archive.query`), ask the
-:class:`~archive.store.Archive`, answer with :mod:`archive.wire`. Errors are raised and
-answered by the app's one problem+json middleware (:mod:`web.problems`): bad filters
-:class:`~archive.errors.QueryError` (400, ``invalid_filter``), an unknown event
+:class:`~archive.store.Archive`, answer with :mod:`archive.wire`. Bad filters raise
+:class:`~archive.errors.QueryError` (400), an unknown event
 :class:`~archive.errors.UnknownEvent` (404), a failed database
-:class:`~archive.errors.StorageError` (503).
+:class:`~archive.errors.StorageError` (503); the app's one error middleware
+(``web.problems``) answers them as problem details.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -47,6 +47,8 @@ MAX_EXPORT_ROWS = 50_000
 EXPORT_CHUNK_ROWS = 250
 #: Browsers and proxies may keep a page of history this long.
 CACHE_HISTORY = "public, max-age=10"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _params(request: web.Request) -> dict[str, str]:

@@ -30,6 +30,7 @@ this module maps 551/552/556 and dispatches on ``code``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -298,6 +299,36 @@ def _quake(raw: Any, p2p_id: str, places: Places) -> tuple[Event, bool]:
     return event, partial
 
 
+def _optional_text(obj: Any, key: str) -> str | None:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _with_heights(area: TsunamiArea, raw: dict[str, Any]) -> TsunamiArea:
+    """``area`` with P2P's ``firstHeight`` (arrivalTime, condition) and ``maxHeight``
+    (value, description), given since 2023-11. These details are optional: a malformed
+    one is left out, never a reason to drop a tsunami warning."""
+    first, highest = raw.get("firstHeight"), raw.get("maxHeight")
+    arrival = _optional_text(first, "arrivalTime")
+    try:
+        arrival_time = None if arrival is None else parse_time(arrival)
+    except P2PError:
+        arrival_time = None
+    value = highest.get("value") if isinstance(highest, dict) else None
+    metres = (
+        float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        else None
+    )
+    return dataclasses.replace(
+        area,
+        arrival_time=arrival_time,
+        arrival_condition=_optional_text(first, "condition"),
+        max_height_m=metres,
+        max_height_text=_optional_text(highest, "description"),
+    )
+
+
 def _tsunami(raw: Any, p2p_id: str, places: Places) -> tuple[Event, bool]:
     cancelled = get_field(raw, "cancelled", p2p_id)
     if not isinstance(cancelled, bool):
@@ -317,7 +348,7 @@ def _tsunami(raw: Any, p2p_id: str, places: Places) -> tuple[Event, bool]:
         if found is None:
             partial = True
         code, prefs = found if found is not None else ("", ())
-        areas.append(TsunamiArea(area_code=code, area_name=name, grade=grade, prefs=prefs))
+        areas.append(_with_heights(TsunamiArea(code, name, grade, prefs), area))
     grades = {area.grade for area in areas}
     words = [word for grade, word in _GRADE_WORD.items() if grade in grades]
     event = Event(

@@ -24,7 +24,14 @@ from yure.broadcast.timeline import Timeline
 from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.ingest.errors import EventJsonError
-from yure.ingest.event import Event, InfoType, Intensity, TsunamiGrade, event_from_payload
+from yure.ingest.event import (
+    Event,
+    InfoType,
+    Intensity,
+    TsunamiArea,
+    TsunamiGrade,
+    event_from_payload,
+)
 from yure.web import keys
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,10 @@ LABEL_MAGNITUDE = "マグニチュード"
 LABEL_DEPTH = "深さ"
 LABEL_MAX_INTENSITY = "最大震度"
 LABEL_REPORTED = "発表"
+LABEL_LG_INTENSITY = "長周期地震動階級"
+LABEL_ARRIVAL = "第１波の到達予想時刻"
+LABEL_HEIGHT = "予想される津波の高さ"
+LABEL_OBSERVED = "観測"
 #: Where an entry links to: ``(entry, event) -> absolute URL`` of its page.
 LinkFor = Callable[[Entry, Event], str]
 
@@ -147,11 +158,30 @@ def entry_text(event: Event, pref: str, pref_name: str) -> str:
     here = event.intensity.get(pref)
     if here is not None:
         lines.append(f"{pref_name}: {INTENSITY_WORDS[here]}")
+    if event.max_lg_intensity is not None:
+        lines.append(f"{LABEL_LG_INTENSITY}: {event.max_lg_intensity.value}")
     for area in event.tsunami:
         if pref in area.prefs:
-            lines.append(f"{area.area_name}: {TSUNAMI_WORDS[area.grade]}")
+            lines.append("  ".join([f"{area.area_name}: {TSUNAMI_WORDS[area.grade]}",
+                                    *_arrival_and_height(area)]))  # fmt: skip
+    for obs in event.tsunami_observations:
+        if pref in obs.prefs and obs.station_name:
+            words = [w for w in (obs.max_height_text, obs.max_height_condition) if w]
+            lines.append(f"{LABEL_OBSERVED} {obs.station_name}: {' '.join(words)}".rstrip())
     lines.append(f"{LABEL_REPORTED}: {event.reported_at.isoformat()}")
     return "\n".join(lines)
+
+
+def _arrival_and_height(area: TsunamiArea) -> list[str]:
+    """JMA's words for the first arrival and the expected height, as given."""
+    parts = []
+    if area.arrival_time is not None:
+        parts.append(f"{LABEL_ARRIVAL}: {area.arrival_time.isoformat()}")
+    if area.arrival_condition:
+        parts.append(area.arrival_condition)
+    if area.max_height_text:
+        parts.append(f"{LABEL_HEIGHT}: {area.max_height_text}")
+    return parts
 
 
 def event_link(request: web.Request, pref: str) -> LinkFor:

@@ -139,7 +139,7 @@ async def history(
             assert poller.counters.published == 15 and poller.counters.dropped_training == 1
     finally:
         await archive.close()
-    app = web.Application(middlewares=[problem_middleware])  # as build_app answers errors
+    app = web.Application(middlewares=[problem_middleware])
     archive_http.setup(app, settings=settings, resolve=_resolve)
     async with serving(app) as runner:
         yield base_url(runner)
@@ -215,7 +215,9 @@ async def test_event_detail_and_errors(history: str) -> None:
         ):
             async with client.get(f"{history}/api/history?{query}") as r:
                 assert r.status == 400, query
-                assert reason in (await r.text()), query
+                assert r.content_type == "application/problem+json"
+                problem = await r.json(content_type=None)
+                assert problem["code"] == "invalid_query" and reason in problem["detail"], query
 
 
 async def test_exports_stream_every_match(history: str) -> None:

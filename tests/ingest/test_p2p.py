@@ -166,6 +166,29 @@ def test_552_warning_and_lifting() -> None:
     assert lifted.event.headline == "津波警報・注意報は解除されました"
 
 
+def test_552_arrival_and_height() -> None:
+    """P2P's firstHeight/maxHeight (since 2023-11) fill the same fields as VTSE41's."""
+    raw = items.tsunami("t3", issue_time="2024/04/17 23:30:45",
+                        areas=[("宮城県", "Warning"), ("岩手県", "MajorWarning"),
+                               ("福島県", "Watch"), ("茨城県", "Watch")])  # fmt: skip
+    raw["areas"][1]["firstHeight"] = {"arrivalTime": "2024/04/17 23:40:00"}
+    raw["areas"][1]["maxHeight"] = {"description": "巨大"}
+    raw["areas"][2]["firstHeight"] = {"arrivalTime": "soon", "condition": 7}
+    raw["areas"][2]["maxHeight"] = {"description": "", "value": "3"}
+    del raw["areas"][3]["firstHeight"], raw["areas"][3]["maxHeight"]
+    miyagi, iwate, fukushima, ibaraki = relayed(raw).event.tsunami
+    assert (miyagi.arrival_time, miyagi.arrival_condition) == (None, "津波到達中と推測")
+    assert (miyagi.max_height_m, miyagi.max_height_text) == (1.0, "１ｍ")
+    assert iwate.arrival_time == datetime(2024, 4, 17, 23, 40, tzinfo=JST)
+    assert (iwate.max_height_m, iwate.max_height_text) == (None, "巨大")
+    # malformed details are left out: the warning itself is kept
+    assert (fukushima.grade, fukushima.arrival_time, fukushima.arrival_condition) == (
+        TsunamiGrade.ADVISORY, None, None,
+    )  # fmt: skip
+    assert (fukushima.max_height_m, fukushima.max_height_text) == (None, None)
+    assert (ibaraki.arrival_time, ibaraki.max_height_m, ibaraki.stations) == (None, None, ())
+
+
 def test_552_unknown_area_name_is_partial() -> None:
     item = relayed(items.tsunami("t", issue_time="2024/04/17 23:30:00",
                                  areas=[("宮城県", "Watch"), ("架空湾", "Watch")]))  # fmt: skip

@@ -7,6 +7,7 @@ co-occurrence rules, which RELAX NG cannot express, checked here.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import aiohttp
@@ -20,7 +21,7 @@ from lxml import etree
 from tests.broadcast.support import running_server
 from tests.support import base_url, serving
 from yure.broadcast.envelope import Envelope
-from yure.ingest.event import event_to_json
+from yure.ingest.event import LgIntensity, event_to_json
 from yure.ingest.telegram import parse_telegram
 from yure.settings import Settings
 from yure.web import keys
@@ -120,6 +121,27 @@ def test_entry_text_of_a_quake_keeps_jma_values() -> None:
     assert text.splitlines()[0] == event.headline
     assert event.hypocenter.name in text
     assert event.reported_at.isoformat() in text
+
+
+def test_entry_text_of_a_tsunami_carries_arrival_height_and_observations() -> None:
+    event = parse_telegram((FIXTURES / "VTSE51_arrivals.xml").read_bytes())
+    iwate = entry_text(event, "03", "岩手県").splitlines()
+    assert "岩手県: 大津波警報  第１波の到達を確認  予想される津波の高さ: １０ｍ超" in iwate
+    assert "観測 宮古: １．２ｍ 上昇中" in iwate and "観測 久慈港: 微弱" in iwate
+    miyagi = entry_text(event, "04", "宮城県").splitlines()
+    assert (
+        "宮城県: 津波警報  第１波の到達予想時刻: 2024-09-01T12:40:00+09:00  ただちに津波来襲と予測"
+        "  予想される津波の高さ: ３ｍ"
+    ) in miyagi
+    assert not any(line.startswith("観測") for line in miyagi)
+
+
+def test_entry_text_of_long_period_motion() -> None:
+    data = (FIXTURES / "VXSE53_corrected_not_received.xml").read_bytes()
+    event = parse_telegram(data)
+    assert "長周期地震動階級" not in entry_text(event, "04", "宮城県")
+    long_period = dataclasses.replace(event, max_lg_intensity=LgIntensity.L3)
+    assert "長周期地震動階級: 3" in entry_text(long_period, "04", "宮城県").splitlines()
 
 
 @pytest.mark.parametrize("bad", [b"<feed xmlns='http://www.w3.org/2005/Atom'/>"])
