@@ -17,7 +17,7 @@ async def test_an_inbox_expires_whole_after_its_last_notice(
     await inboxes.push("u1", checkin_notice("c1"))
     await inboxes.push("u1", checkin_deleted_notice("c1"))  # writes the replaces index too
     timeline = inboxes.timeline("u1")
-    present = [key for key in timeline.all_keys if await redis_client.exists(key)]
+    present = [key for key in await timeline.all_keys() if await redis_client.exists(key)]
     assert timeline.stream_key in present and len(present) >= 3
     for key in present:
         ttl_ms = await redis_client.pttl(key)
