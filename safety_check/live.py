@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from typing import Any
 
 import orjson
@@ -43,6 +44,10 @@ WS_MAX_MESSAGE_BYTES = 4096
 WS_HEARTBEAT_S = 20.0
 #: Inbox entries fetched per read.
 LIVE_BATCH_ENTRIES = 100
+#: Fraction of ``live_block_s`` by which viewers' idle periods differ (spreads their reads).
+IDLE_JITTER = 0.25
+#: What an idle WebSocket channel gets every ``live_block_s`` (SSE gets a comment line).
+HEARTBEAT = orjson.dumps({"type": "heartbeat"}).decode()
 
 
 async def friends_latest(s: Services, uid: str) -> list[dict[str, Any]]:
@@ -66,11 +71,13 @@ async def friends_latest(s: Services, uid: str) -> list[dict[str, Any]]:
 class Feed:
     """One viewer's live feed: their inbox, rendered through the visibility policy."""
 
-    def __init__(self, s: Services, me: Principal) -> None:
+    def __init__(self, s: Services, me: Principal, wake: asyncio.Event) -> None:
         self._s = s
         self._me = me
         self._inbox = s.inboxes.timeline(me.uid)
         self._cursor = "0-0"
+        #: Set by the process's inbox bus when this viewer's inbox changed.
+        self._wake = wake
 
     async def start(self) -> list[dict[str, Any]]:
         """The opening messages; later messages are those after this moment.
@@ -88,28 +95,36 @@ class Feed:
         ]
 
     async def next(self) -> list[tuple[str, dict[str, Any]]]:
-        """Messages of the next notifications, waiting up to ``live_block_s``.
+        """Messages of the next notifications: waits until the inbox bus says there may be
+        some, or ``live_block_s`` (then the inbox is read anyway, and an empty list means
+        "idle": the caller sends a heartbeat). Holds no Redis connection while waiting.
 
         Raises:
             Unauthorized: the session ended.
             StoreError: Redis failed.
         """
-        if await self._s.sessions.resolve_hash(self._me.token_hash) is None:
-            raise Unauthorized("session ended")
-        try:
-            entries = await self._inbox.read_live(
-                self._cursor,
-                count=LIVE_BATCH_ENTRIES,
-                block_ms=round(self._s.config.live_block_s * 1000),
-            )
-        except TimelineError as err:
-            raise StoreError("inbox unavailable") from err
-        out: list[tuple[str, dict[str, Any]]] = []
-        for entry in entries:
-            self._cursor = entry.id
-            message = await self.render(entry)
-            if message is not None:
-                out.append((entry.id, message))
+        # Jitter spreads the idle re-reads of many viewers over the period.
+        idle_s = self._s.config.live_block_s * (1 - IDLE_JITTER * random.random())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(idle_s):
+                await self._wake.wait()
+        self._wake.clear()
+        # However many viewers wake together, they share LIVE_REDIS_CONCURRENCY connections.
+        async with self._s.live_redis:
+            if await self._s.sessions.resolve_hash(self._me.token_hash) is None:
+                raise Unauthorized("session ended")
+            try:
+                entries = await self._inbox.read_after(self._cursor, limit=LIVE_BATCH_ENTRIES)
+            except TimelineError as err:
+                raise StoreError("inbox unavailable") from err
+            if len(entries) == LIVE_BATCH_ENTRIES:
+                self._wake.set()  # more are waiting: no pause before the next batch
+            out: list[tuple[str, dict[str, Any]]] = []
+            for entry in entries:
+                self._cursor = entry.id
+                message = await self.render(entry)
+                if message is not None:
+                    out.append((entry.id, message))
         return out
 
     async def render(self, entry: Entry) -> dict[str, Any] | None:
@@ -235,11 +250,12 @@ async def _serve_websocket(
         return ws
     s.live_sockets.add(ws)
     try:
-        async with asyncio.TaskGroup() as tg:
-            pump = tg.create_task(_pump_websocket(ws, Feed(s, me)))
-            async for _msg in ws:
-                pass  # Nothing is expected after auth; reading keeps pings and close flowing.
-            pump.cancel()
+        with s.bus.watch(me.uid) as wake:
+            async with asyncio.TaskGroup() as tg:
+                pump = tg.create_task(_pump_websocket(ws, Feed(s, me, wake)))
+                async for _msg in ws:
+                    pass  # Nothing is expected after auth; reading keeps pings and close going.
+                pump.cancel()
     finally:
         s.live_sockets.discard(ws)
     return ws
@@ -257,7 +273,10 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
         for message in await feed.start():
             await ws.send_str(orjson.dumps(message).decode())
         while not ws.closed:  # feed.next() calls Redis through its wrappers
-            for _entry_id, message in await feed.next():
+            batch = await feed.next()
+            if not batch:
+                await ws.send_str(HEARTBEAT)
+            for _entry_id, message in batch:
                 await ws.send_str(orjson.dumps(message).decode())
     except Unauthorized:
         await ws.close(code=CloseCode.UNAUTHORIZED, message=b"session ended")
@@ -270,9 +289,10 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
 async def _serve_sse(request: web.Request, s: Services, me: Principal) -> web.StreamResponse:
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    feed = Feed(s, me)
+    wake_stack = contextlib.ExitStack()
+    feed = Feed(s, me, wake_stack.enter_context(s.bus.watch(me.uid)))
     # Server-Sent Events framing: WHATWG HTML §9.2.6; orjson output has no raw newline.
-    with contextlib.suppress(ConnectionResetError):
+    with wake_stack, contextlib.suppress(ConnectionResetError):
         try:
             for message in await feed.start():
                 await response.write(_sse(None, message))

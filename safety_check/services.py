@@ -6,6 +6,7 @@ the aiohttp app keeps the result under :data:`SERVICES`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -15,6 +16,7 @@ from yure.broadcast.timeline import Timeline
 from yure.replication import ReplicatedWriter
 from yure.safety_check import store
 from yure.safety_check.accounts import Accounts
+from yure.safety_check.bus import InboxBus
 from yure.safety_check.checkins import Checkins
 from yure.safety_check.config import Clock, SafetyConfig
 from yure.safety_check.events import CurrentEvents
@@ -28,6 +30,10 @@ from yure.safety_check.sessions import Sessions
 from yure.safety_check.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
+
+#: Redis operations the live viewers of one process run at once (issue 16: 10,000 viewers
+#: on a handful of connections).
+LIVE_REDIS_CONCURRENCY = 3
 
 
 @dataclasses.dataclass(slots=True)
@@ -50,6 +56,12 @@ class Services:
     limiter: Limiter
     subjects: Subjects
     guesses: GuessThrottle
+    #: Wakes this process's live viewers when their inbox changes (one reader per process).
+    bus: InboxBus
+    #: Live viewers' Redis reads at once in this process (so they share a few connections).
+    live_redis: asyncio.Semaphore = dataclasses.field(
+        default_factory=lambda: asyncio.Semaphore(LIVE_REDIS_CONCURRENCY)
+    )
     #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
     replicated: ReplicatedWriter | None = None
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
@@ -73,7 +85,8 @@ def build_services(
 ) -> Services:
     """Wire the stores of one process around the app's one public timeline ``public``."""
     accounts = Accounts(redis, config=config, clock=clock)
-    inboxes = Inboxes(redis, config=config)
+    bus = InboxBus(redis, timeout_s=config.redis_timeout_s)
+    inboxes = Inboxes(redis, config=config, bus=bus)
     friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)
     events = CurrentEvents(
         public, window_s=config.current_event_window_s, cache_s=config.current_event_cache_s
@@ -81,6 +94,7 @@ def build_services(
     return Services(
         redis=redis,
         replicated=replicated,
+        bus=bus,
         config=config,
         clock=clock,
         locator=locator,
