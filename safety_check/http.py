@@ -57,7 +57,9 @@ async def create_account(request: web.Request, s: Services) -> web.StreamRespons
     address = client_address(request)
     await s.limiter.hit(s.config.limits.account_net, s.subjects.network(address))
     handle, password = wire.parse_credentials(await read_json(request))
-    account = await s.accounts.create(handle, password, subject=s.subjects.address(address))
+    account = await s.accounts.create(
+        handle, password, subject=s.subjects.address(address), network=s.subjects.network(address)
+    )
     token = await s.sessions.issue(account.uid)
     response = json_response({"token": token, "handle": account.handle}, status=201)
     set_session_cookie(request, response, token, s.config.session_ttl_s)
@@ -220,7 +222,8 @@ async def report_post(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/posts/{id}/report → 202."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.report_user, me.uid)
-    await s.posts.report(me.uid, request.match_info["id"])
+    voice = await s.accounts.voice(me.uid, s.subjects.network(client_address(request)))
+    await s.posts.report(me.uid, request.match_info["id"], voice=voice)
     return json_response({"status": "reported"}, status=202)
 
 
@@ -234,7 +237,8 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
         pref = locate(s.locator, *point) or pref
     if pref is None:
         raise InvalidInput("that point is not in a Japanese prefecture")
-    burst = await s.felt.report(pref, source=FeltSource.USER, reporter=me.uid)
+    voice = await s.accounts.voice(me.uid, s.subjects.network(client_address(request)))
+    burst = await s.felt.report(pref, source=FeltSource.USER, voice=voice)
     counts = None if burst is None else wire.felt_counts(burst)
     return json_response({"status": "counted", "pref": pref, "counts": counts}, status=202)
 

@@ -38,7 +38,7 @@ from yure.redis_url import pinned
 from yure.replication import ReplicatedWriter
 from yure.safety_check import keys as safety_keys
 from yure.settings import Settings
-from yure.web import access, feeds, health, keys, lite, openapi, proxy
+from yure.web import access, event_page, feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -145,6 +145,7 @@ def build_app(
         locator=pref_at,
     )
     web_pages.setup(app)
+    event_page.setup(app)
     openapi.setup(app)
     return app
 
