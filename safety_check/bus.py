@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 BUS_MAX_ENTRIES = 10_000
 #: Entries one bus read takes at most.
 BUS_READ_COUNT = 1_000
-#: How long one blocking bus read waits (well under any socket read timeout).
-BUS_BLOCK_MS = 2_000
+#: How long one blocking bus read waits at most (less when the client's read timeout is
+#: shorter: see ``services.live_block``).
+BUS_BLOCK_S = 2.0
 
 
 def bus_key() -> str:
@@ -42,9 +43,12 @@ def bus_key() -> str:
 class InboxBus:
     """This process's wake-up fan-out for live feeds, keyed by uid."""
 
-    def __init__(self, redis: store.Redis, *, timeout_s: float) -> None:
+    def __init__(
+        self, redis: store.Redis, *, timeout_s: float, block_s: float = BUS_BLOCK_S
+    ) -> None:
         self._redis = redis
         self._timeout_s = timeout_s
+        self._block_ms = max(1, round(block_s * 1000))
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self.started = asyncio.Event()
 
@@ -90,13 +94,13 @@ class InboxBus:
         while True:
             raise_if_cancelling()
             try:
-                async with asyncio.timeout(self._timeout_s + BUS_BLOCK_MS / 1000):
+                async with asyncio.timeout(self._timeout_s + self._block_ms / 1000):
                     if cursor == "$":
                         last = await self._redis.xrevrange(bus_key(), count=1)
                         cursor = store.text(last[0][0]) if last else "0-0"
                         self.started.set()
                     reply = await self._redis.xread(
-                        {bus_key(): cursor}, count=BUS_READ_COUNT, block=BUS_BLOCK_MS
+                        {bus_key(): cursor}, count=BUS_READ_COUNT, block=self._block_ms
                     )
             except (TimeoutError, redis.exceptions.RedisError, OSError) as err:
                 delay = backoff.next_delay()

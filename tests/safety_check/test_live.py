@@ -222,7 +222,7 @@ async def test_idle_channel_stays_open_with_heartbeats(redis_url: str) -> None:
     channel with ``unavailable``/1013 every block period, so the client reconnected forever."""
     block_s = 0.3
     url = f"{redis_url}?socket_timeout={block_s}"
-    async with running_api(url, fast_config(live_block_s=block_s)) as api:
+    async with running_api(url, fast_config(live_block_s=block_s, live_heartbeat_s=block_s)) as api:
         await _pair(api)
         async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
             assert (await _receive(ws))["type"] == "ready"
@@ -240,10 +240,11 @@ async def _redis_clients(api: Api) -> int:
     return len(await api.redis.client_list())
 
 
-async def test_many_viewers_share_one_reader(api: Api) -> None:
+async def test_many_viewers_share_one_reader(make_api: AppFactory) -> None:
     """Issue 16: viewers wait on the process's one inbox-bus reader, not on a blocking read
     each; Redis connections stay a handful however many viewers are open."""
     viewers = 60
+    api: Api = await make_api(config=fast_config(live_heartbeat_s=0.5))
     await _pair(api)
     for n in range(viewers):
         await api.signup(f"viewer{n:02d}")
