@@ -9,6 +9,7 @@ reach another namespace.
 key                          type         holds
 ===========================  ===========  ==================================================
 handle:<handle>              string       uid (handles are never reused)
+skel:<skeleton>              string       uid holding a handle with that skeleton
 user:<uid>                   hash         handle, pw (argon2id PHC string), created_at, cohort
 signups:<cohort>             string       sign-ups of one network in one window; expires
 cohort:<cohort>              string       "1": that window had a burst of sign-ups (kept)
@@ -45,6 +46,10 @@ FELT_DIRTY = PREFIX + "felt:dirty"
 
 def handle(handle: str) -> str:
     return f"{PREFIX}handle:{handle}"
+
+
+def skeleton(skeleton: str) -> str:
+    return f"{PREFIX}skel:{skeleton}"
 
 
 def user(uid: str) -> str:
