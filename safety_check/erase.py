@@ -6,9 +6,9 @@ sides), pending requests (both sides), check-ins and their idempotency records, 
 private inbox stream, live seats, and the author link of its posts (the posts stay on the
 public timeline, which carries no author, until retention removes them). The handle is
 kept as a tombstone so that it is never reused by someone else (docs/api.md: handles are
-never reused). What names the account and expires by itself is left: rate-limit
-counters (one window) and notification ids in friends' inboxes (24 h; never delivered,
-since each notification is re-checked when it would be).
+never reused), and so is its confusable skeleton. Every key named after the account goes
+(rate counters, recovery codes too). Left are only notification ids in friends' inboxes
+(they expire in 24 h and are never delivered: each is re-checked when it would be).
 
 The reads are done first, then every write in one MULTI/EXEC, so a friend never sees a
 half-deleted account.
@@ -90,8 +90,14 @@ async def erase_account(redis: Redis, handle: str) -> Erased:
     checkins = [
         store.text(c) for c in await store.call(redis.zrange(keys.user_checkins(uid), 0, -1), t)
     ]
-    scanned = await _scan(redis, f"{keys.idempotency(uid, '')}*")
-    scanned += await _scan(redis, f"*{keys.inbox_stream(uid)}*")
+    # Every key named after the account (idempotency records, its inbox stream, rate
+    # counters, recovery codes, and whatever a later version adds).
+    scanned = await _scan(redis, f"*{uid}*")
+    # Pointers to the account: its handle's confusable skeleton keeps the handle taken.
+    skeletons = []
+    for key in await _scan(redis, keys.skeleton("*")):
+        if store.opt_text(await store.call(redis.get(key), t)) == uid:
+            skeletons.append(key)
     posts = []
     for key in await _scan(redis, keys.post("*")):
         if store.opt_text(await store.call(redis.hget(key, "author"), t)) == uid:
@@ -112,6 +118,8 @@ async def erase_account(redis: Redis, handle: str) -> Erased:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(*doomed)
         pipe.set(keys.handle(handle), TOMBSTONE)
+        for skeleton in skeletons:
+            pipe.set(skeleton, TOMBSTONE)
         for friend in friends:
             pipe.srem(keys.friends(friend), uid)
         for asker in askers:  # their request now points at nobody, as to an unknown handle
