@@ -24,6 +24,7 @@ from yure.safety_check.inbox import Inboxes
 from yure.safety_check.limiter import Limiter
 from yure.safety_check.network import Subjects
 from yure.safety_check.posts import Locator, Posts
+from yure.safety_check.recovery import RecoveryCodes
 from yure.safety_check.seats import Seats
 from yure.safety_check.sessions import Sessions
 from yure.safety_check.throttle import GuessThrottle
@@ -52,6 +53,7 @@ class Services:
     subjects: Subjects
     guesses: GuessThrottle
     seats: Seats
+    recovery: RecoveryCodes
     #: How long one blocking inbox read of a live channel waits (seconds).
     live_block_s: float
     #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
@@ -114,6 +116,7 @@ def build_services(
             timeout_s=config.redis_timeout_s,
             max_per_account=config.max_live_per_account,
         ),
+        recovery=RecoveryCodes(redis, config=config),
         live_block_s=live_block(config.live_block_s, store.read_timeout_s(redis)),
     )
 
