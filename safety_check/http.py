@@ -350,5 +350,8 @@ async def _on_shutdown(app: web.Application) -> None:
 
 
 async def _felt_flusher(app: web.Application) -> AsyncIterator[None]:
-    async with background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"):
+    async with (
+        background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"),
+        background(app[SERVICES].bus.run(), name="safety_check.inbox_bus"),
+    ):
         yield
