@@ -3,6 +3,10 @@
 ``?prefs=&kinds=`` filter as on the streams; ``?since=<id>`` pages forward
 (oldest first, ``next`` is the ``since`` of the following page); without
 ``since`` the newest ``limit`` matching entries are returned, oldest first.
+
+A filter naming prefs and/or kinds is answered from the timeline's indexes (one
+round trip, however rare the matches); the unfiltered stream and filters too wide
+for the indexes are read directly, scanning at most ``API_MAX_SCAN_ENTRIES``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import logging
 
 from aiohttp import web
 
-from yure.broadcast.envelope import Entry
+from yure.broadcast.envelope import ZERO_ID, Entry, parse_stream_id
 from yure.broadcast.errors import ProtocolError, TimelineError
 from yure.broadcast.filter import Filter, PrefResolver, codes_as_given, parse_query, parse_since
 from yure.broadcast.frames import event_message
@@ -74,6 +78,13 @@ class TimelineApi:
         return web.Response(body=body, content_type="application/json")
 
     async def _after(self, flt: Filter, since: str, limit: int) -> tuple[list[Entry], str, bool]:
+        page = await self.timeline.read_matching(flt, limit=limit, after=since)
+        if page is not None:
+            if len(page.entries) >= limit:
+                return page.entries, page.entries[-1].id, True
+            newest = page.newest_id
+            later = parse_stream_id(newest) > parse_stream_id(since)
+            return page.entries, newest if later else since, False
         items: list[Entry] = []
         cursor = since
         scanned = 0
@@ -86,6 +97,9 @@ class TimelineApi:
         return items, cursor, True
 
     async def _newest(self, flt: Filter, limit: int) -> tuple[list[Entry], str | None]:
+        page = await self.timeline.read_matching(flt, limit=limit)
+        if page is not None:
+            return page.entries[::-1], None if page.newest_id == ZERO_ID else page.newest_id
         found: list[Entry] = []
         before: str | None = None
         scanned = 0

@@ -101,6 +101,7 @@ class Hub:
             tasks.create_task(self._read_loop())
             tasks.create_task(self._heartbeat_loop())
             tasks.create_task(self.buffers.run())
+            tasks.create_task(self._index_once())
 
     async def wait_started(self, timeout_s: float = 2 * REDIS_TIMEOUT_S) -> None:
         """Wait until the hub knows its start position.
@@ -397,6 +398,18 @@ class Hub:
         )
         self._started.set()
         log.info("hub started stream=%s position=%s", self.timeline.name, self.position)
+
+    async def _index_once(self) -> None:
+        """Index a stream appended before it had indexes (an upgrade); retried until done."""
+        backoff = Backoff()
+        while True:  # Timeline calls raise a cancel that redis-py lost
+            try:
+                await self.timeline.build_index()
+                return
+            except TimelineError as err:
+                delay = backoff.next_delay()
+                log.warning("timeline indexing failed error=%s retry_in_s=%.2f", err, delay)
+                await asyncio.sleep(delay)
 
     async def _read_loop(self) -> None:
         backoff = Backoff()

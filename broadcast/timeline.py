@@ -8,27 +8,37 @@ Lua script, so it is atomic and idempotent by :attr:`Envelope.key`:
    its prefs are merged into the new entry's (so a 取消 reaches everyone who got
    the original) and ``"ref": "<old id>"`` is spliced into the payload;
 3. ``XADD`` (id from the Redis clock), remember key → id;
-4. trim by time: everything older than ``retention_s`` goes (exact ``XTRIM MINID``);
-   the newest trimmed id is kept as the *floor*, so a cursor below it is known to
-   have missed entries (``cursor_expired``) and a cursor above it never has.
+4. index it by kind, prefecture and subject (:mod:`broadcast.scripts`), so narrow
+   filters and subject look-ups need no scan;
+5. trim by time: everything older than ``retention_s`` goes (exact ``XTRIM MINID``,
+   with its index members); the newest trimmed id is kept as the *floor*, so a cursor
+   below it is known to have missed entries (``cursor_expired``) and a cursor above it
+   never has.
 
 Keys, all under one hash tag so Redis Cluster keeps them in one slot
 (docs/operations.md): ``{<stream>}`` (the stream), ``{<stream>}:keys`` (key → id),
-``{<stream>}:keytimes`` (key → append time, to expire keys with the entries) and
-``{<stream>}:floor``.
+``{<stream>}:keytimes`` (key → append time, to expire keys with the entries),
+``{<stream>}:floor`` and the index keys ``{<stream>}:i:…``, ``{<stream>}:subjects``,
+``{<stream>}:indexes``, ``{<stream>}:indexed``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 import redis.asyncio
 import redis.exceptions
 
 from yure.aio import bounded_call
+from yure.broadcast import scripts
 from yure.broadcast.envelope import (
+    KIND_PATTERN,
+    MAX_SUBJECT_BYTES,
+    PREF_PATTERN,
+    SUBJECT_FIELD,
     ZERO_ID,
     Entry,
     Envelope,
@@ -37,6 +47,7 @@ from yure.broadcast.envelope import (
     split_prefs,
 )
 from yure.broadcast.errors import TimelineError
+from yure.broadcast.filter import Filter
 from yure.broadcast.limits import REDIS_TIMEOUT_S
 from yure.replication import ReplicatedWriter, ReplicationError
 
@@ -45,53 +56,21 @@ log = logging.getLogger(__name__)
 #: Stale idempotency keys dropped per append at most (the rest go with later appends).
 KEY_TRIM_BATCH = 1000
 
-_APPEND_LUA = """
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then return {existing, 0} end
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local prefs = ARGV[3]
-local payload = ARGV[4]
-if ARGV[5] ~= '' then
-  local ref = redis.call('HGET', KEYS[2], ARGV[5])
-  if ref then
-    local old = redis.call('XRANGE', KEYS[1], ref, ref)
-    if #old > 0 then
-      local fields = old[1][2]
-      for i = 1, #fields, 2 do
-        if fields[i] == 'p' and fields[i + 1] ~= '' then
-          local seen, out = {}, {}
-          for code in string.gmatch(prefs .. ',' .. fields[i + 1], '[^,]+') do
-            if not seen[code] then seen[code] = true; out[#out + 1] = code end
-          end
-          table.sort(out)
-          prefs = table.concat(out, ',')
-        end
-      end
-    end
-    if payload == '{}' then
-      payload = '{"ref":"' .. ref .. '"}'
-    else
-      payload = '{"ref":"' .. ref .. '",' .. string.sub(payload, 2)
-    end
-  end
-end
-local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 't', ARGV[2], 'p', prefs, 'd', payload)
-redis.call('HSET', KEYS[2], ARGV[1], id)
-redis.call('ZADD', KEYS[3], now_ms, ARGV[1])
-local min_ms = string.format('%.0f', now_ms - tonumber(ARGV[6]))
-local newest_old = redis.call('XREVRANGE', KEYS[1], '(' .. min_ms .. '-0', '-', 'COUNT', 1)
-if #newest_old > 0 then
-  redis.call('SET', KEYS[4], newest_old[1][1])
-  redis.call('XTRIM', KEYS[1], 'MINID', min_ms .. '-0')
-end
-local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. min_ms, 'LIMIT', 0, ARGV[7])
-if #stale > 0 then
-  redis.call('HDEL', KEYS[2], unpack(stale))
-  redis.call('ZREM', KEYS[3], unpack(stale))
-end
-return {id, 1}
-"""
+#: Entries trimmed per append at most (each with its index members; the rest go with
+#: later appends).
+ENTRY_TRIM_BATCH = 256
+#: Entries indexed per round trip by :meth:`Timeline.build_index`.
+INDEX_BUILD_BATCH = 500
+#: Index sets one filtered read merges at most; wider filters are answered by a scan.
+MAX_INDEX_KEYS = 64
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IndexedPage:
+    """Entries read through the indexes, and the stream's newest id at that instant."""
+
+    entries: list[Entry]
+    newest_id: str
 
 
 class Timeline:
@@ -120,7 +99,16 @@ class Timeline:
         self.floor_key = tag + ":floor"
         self.retention_s = retention_s
         self.timeout_s = timeout_s
-        self._append = redis.register_script(_APPEND_LUA)
+        self.indexes_key = tag + ":indexes"
+        self.subjects_key = tag + ":subjects"
+        self.indexed_key = tag + ":indexed"
+        self.index_prefix = tag + ":i:"
+        self._append = redis.register_script(scripts.APPEND_LUA)
+        self._read_indexed = redis.register_script(scripts.READ_INDEXED_LUA)
+        self._read_subject = redis.register_script(scripts.READ_SUBJECT_LUA)
+        self._build_index = redis.register_script(scripts.BUILD_INDEX_LUA)
+        #: set once the stream is known to be fully indexed
+        self._indexed = False
         #: When set, appends wait for the replicas (``WAIT``) before they are acknowledged.
         self._writer = writer
 
@@ -132,7 +120,15 @@ class Timeline:
             TimelineError: Redis failed or timed out.
         """
         checked = check_envelope(env)
-        keys = [self.stream_key, self.keys_key, self.keytimes_key, self.floor_key]
+        keys = [
+            self.stream_key,
+            self.keys_key,
+            self.keytimes_key,
+            self.floor_key,
+            self.indexes_key,
+            self.subjects_key,
+            self.indexed_key,
+        ]
         args: list[str | int | bytes] = [
             checked.key,
             checked.kind,
@@ -141,9 +137,12 @@ class Timeline:
             checked.replaces,
             self.retention_s * 1000,
             KEY_TRIM_BATCH,
+            checked.subject,
+            self.index_prefix,
+            ENTRY_TRIM_BATCH,
         ]
         if self._writer is not None:
-            result = await self._call(self._writer.eval(_APPEND_LUA, keys, args))
+            result = await self._call(self._writer.eval(scripts.APPEND_LUA, keys, args))
         else:
             result = await self._call(self._append(keys=keys, args=args))
         entry_id = _text(result[0])
@@ -160,15 +159,101 @@ class Timeline:
             TimelineError: Redis failed or timed out.
         """
         ttl_ms = max(1, round(ttl_s * 1000))
+        keys = await self.all_keys()
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in self.all_keys:
+            for key in keys:
                 pipe.pexpire(key, ttl_ms)
             await self._call(pipe.execute())
 
-    @property
-    def all_keys(self) -> tuple[str, ...]:
-        """Every Redis key this timeline writes."""
-        return (self.stream_key, self.keys_key, self.keytimes_key, self.floor_key)
+    async def all_keys(self) -> tuple[str, ...]:
+        """Every Redis key this timeline writes (the index sets as registered now).
+
+        Raises:
+            TimelineError: Redis failed or timed out.
+        """
+        index_sets = await self._call(self.redis.smembers(self.indexes_key))
+        return (
+            self.stream_key,
+            self.keys_key,
+            self.keytimes_key,
+            self.floor_key,
+            self.indexes_key,
+            self.subjects_key,
+            self.indexed_key,
+            *sorted(_text(key) for key in index_sets),
+        )
+
+    async def build_index(self) -> None:
+        """Index the entries appended before the stream had indexes (an upgrade), once.
+
+        Appends index themselves; until this finished, filtered reads scan.
+
+        Raises:
+            TimelineError: Redis failed or timed out.
+        """
+        if await self._call(self.redis.exists(self.indexed_key)):
+            self._indexed = True
+            return
+        after = ZERO_ID
+        keys = [self.stream_key, self.indexes_key, self.subjects_key, self.indexed_key]
+        while True:
+            last = _text(
+                await self._call(
+                    self._build_index(
+                        keys=keys,
+                        args=[self.index_prefix, after, INDEX_BUILD_BATCH, SUBJECT_FIELD],
+                    )
+                )
+            )
+            if not last:
+                break
+            after = last
+        self._indexed = True
+        log.info("timeline indexed stream=%s", self.name)
+
+    async def read_matching(
+        self, flt: Filter, *, limit: int, after: str | None = None, before: str | None = None
+    ) -> IndexedPage | None:
+        """Up to ``limit`` entries matching ``flt`` from the indexes: the oldest after
+        ``after`` (oldest first), else the newest before ``before`` (None = the newest;
+        newest first), with the stream's newest id at that instant. None when the indexes
+        cannot answer (a filter without prefs and kinds, wider than :data:`MAX_INDEX_KEYS`
+        sets, or a stream not yet indexed): the caller scans.
+
+        Raises:
+            TimelineError: Redis failed or timed out.
+        """
+        keys = _index_keys(self.index_prefix, flt)
+        if keys is None or not await self._is_indexed():
+            return None
+        if not keys:  # kinds no entry can have
+            return IndexedPage(entries=[], newest_id=await self.last_id())
+        mode = ["after", after] if after is not None else ["newest", before or "+"]
+        args: list[str | int] = [*mode, limit]
+        rows, newest = await self._call(
+            self._read_indexed(keys=[self.stream_key, *keys], args=args)
+        )
+        return IndexedPage(entries=[_entry_of_row(row) for row in rows], newest_id=_text(newest))
+
+    async def find_by_subject(self, subject: str, *, limit: int) -> list[Entry]:
+        """The newest ``limit`` retained entries whose payload's :data:`SUBJECT_FIELD`
+        is ``subject``, newest first (an index look-up, never a scan; subjects longer
+        than :data:`MAX_SUBJECT_BYTES` are never indexed).
+
+        Raises:
+            TimelineError: Redis failed or timed out.
+        """
+        if not subject or len(subject.encode()) > MAX_SUBJECT_BYTES:
+            return []
+        rows = await self._call(
+            self._read_subject(keys=[self.stream_key, self.subjects_key], args=[subject, limit])
+        )
+        return [_entry_of_row(row) for row in rows]
+
+    async def _is_indexed(self) -> bool:
+        if not self._indexed:
+            self._indexed = bool(await self._call(self.redis.exists(self.indexed_key)))
+        return self._indexed
 
     async def read_after(self, since: str, *, limit: int, until: str | None = None) -> list[Entry]:
         """Up to ``limit`` entries with ids after ``since`` (and up to ``until``), oldest first.
@@ -271,6 +356,29 @@ class Timeline:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _index_keys(prefix: str, flt: Filter) -> list[str] | None:
+    """The index sets whose union is exactly the entries ``flt`` matches, or None when
+    the filter is the whole stream or too wide for the indexes."""
+    if flt.kinds is None and flt.prefs is None:
+        return None
+    kinds: Iterable[str] = ["*"] if flt.kinds is None else sorted(flt.kinds)
+    prefs: Iterable[str] = ["*"] if flt.prefs is None else sorted(flt.prefs)
+    keys = [
+        f"{prefix}{kind}:{pref}"
+        for kind in kinds
+        if kind == "*" or KIND_PATTERN.fullmatch(kind)
+        for pref in prefs
+        if pref == "*" or PREF_PATTERN.fullmatch(pref)
+    ]
+    return keys if len(keys) <= MAX_INDEX_KEYS else None
+
+
+def _entry_of_row(row: Sequence[Any]) -> Entry:
+    """An :class:`Entry` from a script's ``[id, [field, value, …]]`` row."""
+    entry_id, flat = row
+    return _entry([entry_id, dict(zip(flat[::2], flat[1::2], strict=True))])
 
 
 def _entry(row: Sequence[Any]) -> Entry:

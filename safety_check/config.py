@@ -31,6 +31,7 @@ ACCOUNT_NET = Limit("account_net", 20, 3600)
 CHECKIN_USER = Limit("checkin_user", 20, 60)
 FRIEND_USER = Limit("friend_user", 60, 3600)
 INVITE_USER = Limit("invite_user", 20, 3600)
+RECOVERY_CODES_USER = Limit("recovery_codes_user", 10, 3600)
 POST_USER = Limit("post_user", 5, 60)
 POST_IP = Limit("post_ip", 30, 60)
 REPORT_USER = Limit("report_user", 30, 3600)
@@ -57,6 +58,7 @@ class Limits:
     checkin_user: Limit = CHECKIN_USER
     friend_user: Limit = FRIEND_USER
     invite_user: Limit = INVITE_USER
+    recovery_codes_user: Limit = RECOVERY_CODES_USER
     post_user: Limit = POST_USER
     post_ip: Limit = POST_IP
     report_user: Limit = REPORT_USER
@@ -105,8 +107,13 @@ class SafetyConfig:
     address_guesses: GuessPolicy = ADDRESS_GUESSES
     pair_guesses: GuessPolicy = PAIR_GUESSES
     redis_timeout_s: float = 5.0
-    #: Live channel: how long one blocking inbox read waits before re-checking the session.
+    #: Live channel: how long one blocking inbox read waits before re-checking the session
+    #: (at most half the Redis client's read timeout, whatever this says).
     live_block_s: float = 5.0
+    #: An idle live channel sends a heartbeat this often (and renews its seat).
+    live_heartbeat_s: float = 15.0
+    #: Live channels one account may hold open at once, over all worker processes.
+    max_live_per_account: int = 5
     live_auth_timeout_s: float = 10.0
     max_live_connections: int = 1000
     limits: Limits = dataclasses.field(default_factory=Limits)

@@ -125,7 +125,11 @@ class CurrentEvents:
         Raises:
             StoreError: Redis failed.
         """
-        async for entry in self._newest_first():
+        try:  # an index look-up: an unknown event_id costs one round trip, not a scan
+            entries = await self._timeline.find_by_subject(event_id, limit=MAX_SCAN_ENTRIES)
+        except TimelineError as err:
+            raise store.wrap_broadcast(err) from err
+        for entry in entries:
             found = _event_of(entry)
             if found is not None and found[0].event_id == event_id:
                 return found[0]

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from yure.aio import background
 from yure.broadcast.timeline import Timeline
 from yure.geo.locate import pref_at
-from yure.safety_check import live, wire
+from yure.replication import ReplicatedWriter
+from yure.safety_check import keys, live, store, wire
 from yure.safety_check.auth import (
     authenticate,
     clear_session_cookie,
@@ -56,11 +57,46 @@ async def create_account(request: web.Request, s: Services) -> web.StreamRespons
     address = client_address(request)
     await s.limiter.hit(s.config.limits.account_net, s.subjects.network(address))
     handle, password = wire.parse_credentials(await read_json(request))
-    account = await s.accounts.create(handle, password, subject=s.subjects.address(address))
+    account = await s.accounts.create(
+        handle, password, subject=s.subjects.address(address), network=s.subjects.network(address)
+    )
     token = await s.sessions.issue(account.uid)
-    response = json_response({"token": token, "handle": account.handle}, status=201)
+    codes = await s.recovery.issue(account.uid)
+    response = json_response(
+        {"token": token, "handle": account.handle, "recovery_codes": codes}, status=201
+    )
     set_session_cookie(request, response, token, s.config.session_ttl_s)
     return response
+
+
+async def recover_account(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/accounts/recover {handle, code, new_password} → 200 {token, handle,
+    codes_left}: a recovery code sets a new password, ends every session and is burnt.
+    A wrong or used code and an unknown handle answer the same 401; tries are throttled
+    like logins."""
+    handle, code, password = wire.parse_recovery(await read_json(request))
+    subject = s.subjects.address(client_address(request))
+    await s.guesses.check(subject, handle)
+    uid = await s.accounts.uid_of(handle)
+    left = None if uid is None else await s.recovery.redeem(uid, code)
+    if uid is None or left is None:
+        await s.guesses.failed(subject, handle)
+        raise Unauthorized("wrong handle or recovery code")
+    await s.guesses.succeeded(subject, handle)
+    await s.accounts.set_password(uid, password, subject=subject)
+    await s.sessions.revoke_all(uid)
+    token = await s.sessions.issue(uid)
+    response = json_response({"token": token, "handle": handle, "codes_left": left})
+    set_session_cookie(request, response, token, s.config.session_ttl_s)
+    return response
+
+
+async def new_recovery_codes(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/recovery-codes → 201 {recovery_codes}: a fresh set; the old one stops
+    working."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.recovery_codes_user, me.uid)
+    return json_response({"recovery_codes": await s.recovery.issue(me.uid)}, status=201)
 
 
 async def create_session(request: web.Request, s: Services) -> web.StreamResponse:
@@ -169,6 +205,9 @@ async def create_checkin(request: web.Request, s: Services) -> web.StreamRespons
     if draft.pref is None and point is not None:
         draft = dataclasses.replace(draft, pref=locate(s.locator, *point))
     checkin, replayed = await s.checkins.create(me.uid, draft, idempotency_key=key)
+    if s.replicated is not None:
+        # Acknowledged means on a replica too: a failover cannot take it back.
+        await store.replicated(s.replicated, keys.HASH_TAG, timeout_s=s.config.redis_timeout_s)
     response = json_response(wire.checkin_json(checkin, me.handle), status=201)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -216,7 +255,8 @@ async def report_post(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/posts/{id}/report → 202."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.report_user, me.uid)
-    await s.posts.report(me.uid, request.match_info["id"])
+    voice = await s.accounts.voice(me.uid, s.subjects.network(client_address(request)))
+    await s.posts.report(me.uid, request.match_info["id"], voice=voice)
     return json_response({"status": "reported"}, status=202)
 
 
@@ -230,13 +270,16 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
         pref = locate(s.locator, *point) or pref
     if pref is None:
         raise InvalidInput("that point is not in a Japanese prefecture")
-    burst = await s.felt.report(pref, source=FeltSource.USER, reporter=me.uid)
+    voice = await s.accounts.voice(me.uid, s.subjects.network(client_address(request)))
+    burst = await s.felt.report(pref, source=FeltSource.USER, voice=voice)
     counts = None if burst is None else wire.felt_counts(burst)
     return json_response({"status": "counted", "pref": pref, "counts": counts}, status=202)
 
 
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/api/accounts", create_account),
+    ("POST", "/api/accounts/recover", recover_account),
+    ("POST", "/api/recovery-codes", new_recovery_codes),
     ("POST", "/api/sessions", create_session),
     ("GET", "/api/sessions/current", current_session),
     ("DELETE", "/api/sessions/current", delete_session),
@@ -267,19 +310,23 @@ def setup(
     config: SafetyConfig | None = None,
     clock: Clock | None = None,
     locator: Locator | None = None,
+    replicated: ReplicatedWriter | None = None,
 ) -> None:
     """Register the safety-check API routes on ``app``, the felt-report flusher on its
     lifecycle, and a start-up check that Redis is durable.
 
+    ``redis`` holds the safety check's own keys (one hash tag, :data:`keys.HASH_TAG`);
     ``public`` is the app's one public timeline (posts and felt reports go there; the
-    current event is read from it). ``config``, ``clock`` and ``locator`` default to
-    production values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests
-    pass their own.
+    current event is read from it); with ``replicated``, a check-in is acknowledged only
+    once the replicas hold it. ``config``, ``clock`` and ``locator`` default to production
+    values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests pass their
+    own.
     """
     cfg = config if config is not None else SafetyConfig.from_settings(settings)
     services = build_services(
         redis,
         public=public,
+        replicated=replicated,
         config=cfg,
         clock=clock if clock is not None else system_clock,
         locator=locator if locator is not None else pref_at,
@@ -303,5 +350,8 @@ async def _on_shutdown(app: web.Application) -> None:
 
 
 async def _felt_flusher(app: web.Application) -> AsyncIterator[None]:
-    async with background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"):
+    async with (
+        background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"),
+        background(app[SERVICES].bus.run(), name="safety_check.inbox_bus"),
+    ):
         yield

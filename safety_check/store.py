@@ -23,6 +23,7 @@ from redis.asyncio.client import Pipeline
 
 from yure.aio import bounded_call
 from yure.broadcast.errors import BroadcastError
+from yure.replication import ReplicatedWriter, ReplicationError
 from yure.safety_check.errors import StoreError
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "call",
     "ms",
     "opt_text",
+    "read_timeout_s",
+    "replicated",
     "text",
     "text_map",
     "transaction",
@@ -96,6 +99,18 @@ async def transaction(
     raise StoreError("too much contention, retry")
 
 
+async def replicated(writer: ReplicatedWriter, tag: str, *, timeout_s: float) -> None:
+    """Return once the replicas hold every write made so far to the slot of ``tag``.
+
+    Raises:
+        StoreError: Redis failed, or too few replicas acknowledged in time.
+    """
+    try:
+        await call(writer.barrier(tag), timeout_s)
+    except ReplicationError as err:
+        raise StoreError("not replicated in time") from err
+
+
 def begin(pipe: Pipeline) -> None:
     """Switch a watching pipeline to MULTI (queue the writes that follow)."""
     pipe.multi()  # type: ignore[no-untyped-call]
@@ -121,6 +136,20 @@ def opt_text(value: Any) -> str | None:
 def text_map(value: Any) -> dict[str, str]:
     """An HGETALL reply as ``{str: str}``."""
     return {text(k): text(v) for k, v in dict(value or {}).items()}
+
+
+def read_timeout_s(client: Redis) -> float | None:
+    """The socket read timeout of ``client``'s connections (redis-py's default is 5 s), or
+    None when unknown (a cluster client) or unlimited. A blocking read (XREAD BLOCK) must
+    ask for less, or an idle wait ends as a timeout error."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:
+        return None
+    try:
+        timeout = pool.connection_class(**pool.connection_kwargs).socket_timeout
+    except (TypeError, ValueError):
+        return None
+    return None if timeout is None else float(timeout)
 
 
 def ms(seconds: float) -> int:

@@ -39,15 +39,10 @@ def other_response(description: str, media_type: str) -> Schema:
     return {"description": description, "content": content({"type": "string"}, media_type)}
 
 
-#: Any error: RFC 9457 problem details (older routes: ``{"error", "message"}`` JSON or
-#: plain text) — docs/api.md, "Errors".
+#: Any error of any route: RFC 9457 problem details (web.problems) — docs/api.md, "Errors".
 ERRORS: Schema = {
     "description": "an error (4xx client, 5xx server): a problem details object",
-    "content": {
-        PROBLEM: {"schema": ref("Problem")},
-        JSON: {"schema": ref("Problem")},
-        "text/plain": {"schema": {"type": "string"}},
-    },
+    "content": {PROBLEM: {"schema": ref("Problem")}},
 }
 NO_CONTENT: Schema = {"description": "done"}
 
@@ -178,10 +173,27 @@ PATHS: dict[str, dict[str, Schema]] = {
     },
     "/api/accounts": {
         "post": operation(
-            "Create an account; signs in (token and cookie).",
+            "Create an account; signs in (token and cookie) and shows 10 recovery codes once.",
             SAFETY,
-            {"201": json_response("created", "Session")},
+            {"201": json_response("created", "NewAccount")},
             body="Credentials",
+        )
+    },
+    "/api/accounts/recover": {
+        "post": operation(
+            "Forgot the password: a recovery code sets a new one, ends every session, "
+            "signs in and is burnt; wrong code or unknown handle: the same 401.",
+            SAFETY,
+            {"200": json_response("recovered", "Recovered")},
+            body="RecoveryRequest",
+        )
+    },
+    "/api/recovery-codes": {
+        "post": operation(
+            "A fresh set of 10 recovery codes; the old set stops working.",
+            SAFETY,
+            {"201": json_response("issued", "RecoveryCodes")},
+            auth=True,
         )
     },
     "/api/sessions": {
@@ -465,6 +477,43 @@ PATHS.update(
             "delete": operation(
                 "Unsubscribe.", PUSH, {"204": NO_CONTENT}, params=SUBSCRIPTION_ID, auth=True
             ),
+        },
+        "/history": {
+            "get": operation(
+                "The history page (search the archive).",
+                PAGES,
+                {"200": other_response("page", "text/html")},
+            )
+        },
+        "/events/{id}": {
+            "get": operation(
+                "One event's page (its telegrams, map, intensities); Atom entries link here.",
+                PAGES,
+                {
+                    "200": other_response("page", "text/html"),
+                    "404": other_response("no such event: a page that says so", "text/html"),
+                },
+                params=[path_param("id")],
+            )
+        },
+        "/manifest.webmanifest": {
+            "get": operation(
+                "The web app manifest (installable page).",
+                PAGES,
+                {
+                    "200": {
+                        "description": "the manifest",
+                        "content": content({"type": "object"}, "application/manifest+json"),
+                    }
+                },
+            )
+        },
+        "/sw.js": {
+            "get": operation(
+                "The service worker (Web Push notifications).",
+                PAGES,
+                {"200": other_response("script", "text/javascript")},
+            )
         },
         "/api/locate": {
             "get": operation(

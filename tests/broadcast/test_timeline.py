@@ -144,14 +144,17 @@ async def test_expire_covers_every_key(redis_client: redis.asyncio.Redis) -> Non
     tl = Timeline(redis_client, stream="yure:inbox:u2", retention_s=DAY_S)
     fields = {"k": "old", "t": "quake", "p": "13", "d": "{}"}
     await redis_client.xadd(tl.stream_key, fields, id="1000-0")  # type: ignore[arg-type]
-    await tl.append(envelope("new", ("13",)))  # trims "old": the floor key exists too
+    # Trims "old": the floor key exists too; the subject and index sets are written.
+    await tl.append(envelope("new", ("13",), event_id="e1"))
     await tl.expire(120)
+    all_keys = await tl.all_keys()
     keys = {k.decode() for k in await redis_client.keys("{yure:inbox:u2}*") if isinstance(k, bytes)}
-    assert keys == set(tl.all_keys)
-    for key in tl.all_keys:
+    assert keys == set(all_keys) - {tl.indexed_key}  # set only for streams indexed late
+    assert {tl.subjects_key, tl.index_prefix + "quake:13"} <= keys
+    for key in keys:
         assert 0 < await redis_client.pttl(key) <= 120_000, key
     # A short expiry removes all of them.
     await tl.expire(0.001)
     async with asyncio.timeout(5):
-        while await redis_client.exists(*tl.all_keys):  # noqa: ASYNC110 - Redis expiry
+        while await redis_client.exists(*all_keys):  # noqa: ASYNC110 - Redis expiry
             await asyncio.sleep(0.005)

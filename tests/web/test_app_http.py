@@ -11,13 +11,14 @@ from typing import Any
 import aiohttp
 import defusedxml.ElementTree as SafeET
 import orjson
+import redis.asyncio
 
 from tests.broadcast.support import WAIT_S, envelope, running_server
 from tests.redis_server import RedisProcess
 from tests.support import event_json
 from tests.web.browser import user_event
 from yure.broadcast.envelope import Envelope
-from yure.broadcast.limits import Limits
+from yure.broadcast.limits import API_MAX_SCAN_ENTRIES, Limits
 from yure.ingest import liveness
 from yure.ingest.event import InfoType
 
@@ -214,3 +215,28 @@ async def test_healthz_without_redis(fresh_redis: RedisProcess, tmp_path: Path) 
         async with http.get(f"{server.base}/healthz") as resp:
             assert resp.status == 503
             assert (await resp.json())["redis"] is False
+
+
+async def test_narrow_filter_is_served_from_the_index(redis_url: str, tmp_path: Path) -> None:
+    """Issue 10 item 8: ``?prefs=47&kinds=tsunami`` read the timeline from the newest entry
+    back (up to 20,000 entries) instead of an index; beyond that it even missed matches."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    stream = "{yure:timeline}"
+    tsunami = {"k": "t1", "t": "tsunami", "p": "46,47", "d": '{"n":0}'}
+    await client.xadd(stream, tsunami)  # type: ignore[arg-type]
+    async with client.pipeline(transaction=False) as pipe:
+        for n in range(API_MAX_SCAN_ENTRIES + 600):
+            pipe.xadd(stream, {"k": f"q{n}", "t": "quake", "p": "13", "d": '{"n":1}'})
+        await pipe.execute()
+    await client.aclose()
+    async with running_server(redis_url, tmp_path) as server, aiohttp.ClientSession() as http:
+        url = f"{server.base}/api/timeline?prefs=47&kinds=tsunami&limit=500"
+
+        async def found() -> list[int]:
+            async with http.get(url) as resp:
+                assert resp.status == 200
+                return [item["event"]["n"] for item in (await resp.json())["items"]]
+
+        async with asyncio.timeout(6 * WAIT_S):  # the old entries are indexed at start
+            while await found() != [0]:  # noqa: ASYNC110 - polling the server
+                await asyncio.sleep(0.05)

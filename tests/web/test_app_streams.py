@@ -208,11 +208,12 @@ async def test_stalled_client_is_dropped_and_never_slows_others(
         async with connect(server.ws_url, max_size=2**24) as ws:
             await ws.send(subscribe(prefs=["13"]))
             await until_ready(ws)
+            reading = asyncio.create_task(events(ws, count))  # a reader keeps reading
             published = [
                 await server.timeline.append(envelope(f"big{i}", ("13",), blob=big))
                 for i in range(count)
             ]
-            assert ids(await events(ws, count)) == published
+            assert ids(await reading) == published
         metrics = server.app[keys.METRICS]
         await eventually(lambda: metrics.slow_disconnects.labels("ws")._value.get() >= 1)
         # Its buffer was dropped at once: reading now, it finds the connection reset.

@@ -210,3 +210,26 @@ async def test_iphone_is_told_to_add_to_home_screen(
         assert manifest["display"] == "standalone"
         assert any(icon["sizes"] == "192x192" for icon in manifest["icons"])
         watch.assert_clean()
+
+
+async def test_use_my_location_picks_the_prefecture(
+    browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    async with (
+        push_rig(redis_url, tmp_path) as rig,
+        opened(
+            browser,
+            rig.server.base + "/#notify",
+            wait_live=False,
+            geolocation={"latitude": 34.6937, "longitude": 135.5023},  # Osaka
+            permissions=["geolocation"],
+        ) as (page, watch),
+    ):
+        await page.locator("#notify-locate").click()
+        await expect(page.locator("#notify-message")).to_have_text("大阪府を追加しました")
+        await expect(
+            page.locator('#notify-body input[name="notify_pref"][value="27"]')
+        ).to_be_checked()
+        saved = await page.evaluate("JSON.parse(localStorage.getItem('yure.notify')).prefs")
+        assert saved == ["27"]
+        watch.assert_clean()
