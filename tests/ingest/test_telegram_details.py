@@ -342,13 +342,16 @@ def test_long_period_classes_without_overall_maximum() -> None:
     assert [s.lg_intensity for s in event.stations] == [LgIntensity.L0, LgIntensity.L2]
     assert (event.max_lg_intensity, event.lg_intensity) == (None, {})  # no MaxLgInt given
     with_prefs = data.replace(
-        "<Code>04</Code>".encode(), "<Code>04</Code><MaxLgInt>2</MaxLgInt>".encode(), 1
-    ).replace("<Code>02</Code>".encode(), "<Code>02</Code><MaxLgInt>1</MaxLgInt>".encode(), 1)
+        b"<Code>04</Code>", b"<Code>04</Code><MaxLgInt>2</MaxLgInt>", 1
+    ).replace(b"<Code>02</Code>", b"<Code>02</Code><MaxLgInt>1</MaxLgInt>", 1)
     event = parse_telegram(with_prefs, file_name="x_VXSE62_y.xml")
     assert event.max_lg_intensity is LgIntensity.L2  # the strongest prefecture stands in
     assert event.lg_intensity == {"02": LgIntensity.L1, "04": LgIntensity.L2}
-    repeated = with_prefs.replace(b"</Observation>", b"<Pref><Name>\xe7\x9c\x8c</Name>"
-                                  b"<Code>02</Code><MaxLgInt>3</MaxLgInt></Pref></Observation>")
+    repeated = with_prefs.replace(
+        b"</Observation>",
+        b"<Pref><Name>\xe7\x9c\x8c</Name>"
+        b"<Code>02</Code><MaxLgInt>3</MaxLgInt></Pref></Observation>",
+    )
     assert parse_telegram(repeated).lg_intensity["02"] is LgIntensity.L3  # the strongest
     bad = with_prefs.replace(b"<Code>02</Code><MaxLgInt>1", b"<Code>99</Code><MaxLgInt>1", 1)
     with pytest.raises(TelegramError, match="prefecture code"):
