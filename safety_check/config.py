@@ -31,6 +31,7 @@ ACCOUNT_NET = Limit("account_net", 20, 3600)
 CHECKIN_USER = Limit("checkin_user", 20, 60)
 FRIEND_USER = Limit("friend_user", 60, 3600)
 INVITE_USER = Limit("invite_user", 20, 3600)
+RECOVERY_CODES_USER = Limit("recovery_codes_user", 10, 3600)
 POST_USER = Limit("post_user", 5, 60)
 POST_IP = Limit("post_ip", 30, 60)
 REPORT_USER = Limit("report_user", 30, 3600)
@@ -57,6 +58,7 @@ class Limits:
     checkin_user: Limit = CHECKIN_USER
     friend_user: Limit = FRIEND_USER
     invite_user: Limit = INVITE_USER
+    recovery_codes_user: Limit = RECOVERY_CODES_USER
     post_user: Limit = POST_USER
     post_ip: Limit = POST_IP
     report_user: Limit = REPORT_USER
