@@ -26,6 +26,7 @@ from yure.safety_check.inbox import Inboxes
 from yure.safety_check.limiter import Limiter
 from yure.safety_check.network import Subjects
 from yure.safety_check.posts import Locator, Posts
+from yure.safety_check.recovery import RecoveryCodes
 from yure.safety_check.seats import Seats
 from yure.safety_check.sessions import Sessions
 from yure.safety_check.throttle import GuessThrottle
@@ -58,6 +59,7 @@ class Services:
     subjects: Subjects
     guesses: GuessThrottle
     seats: Seats
+    recovery: RecoveryCodes
     #: How long one blocking inbox read of a live channel waits (seconds).
     live_block_s: float
     #: Wakes this process's live viewers when their inbox changes (one reader per process).
@@ -131,6 +133,7 @@ def build_services(
             timeout_s=config.redis_timeout_s,
             max_per_account=config.max_live_per_account,
         ),
+        recovery=RecoveryCodes(redis, config=config),
         live_block_s=live_block(config.live_block_s, store.read_timeout_s(redis)),
         bus=bus,
     )
