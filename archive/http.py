@@ -12,19 +12,20 @@ Thin aiohttp handlers: parse the filters (:mod:`archive.query`), ask the
 :class:`~archive.store.Archive`, answer with :mod:`archive.wire`. Bad filters raise
 :class:`~archive.errors.QueryError` (400), an unknown event
 :class:`~archive.errors.UnknownEvent` (404), a failed database
-:class:`~archive.errors.StorageError` (503).
+:class:`~archive.errors.StorageError` (503); the app's one error middleware
+(``web.problems``) answers them as problem details.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from yure.archive import wire
-from yure.archive.errors import ArchiveError, QueryError, StorageError, UnknownEvent
+from yure.archive.errors import QueryError
 from yure.archive.facts import EventSummary
 from yure.archive.query import (
     MAX_PAGE_ITEMS,
@@ -48,26 +49,6 @@ EXPORT_CHUNK_ROWS = 250
 CACHE_HISTORY = "public, max-age=10"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_STATUS: Mapping[type[ArchiveError], int] = {QueryError: 400, UnknownEvent: 404}
-
-
-def _answer(request: web.Request, err: ArchiveError) -> web.Response:
-    status = next((code for kind, code in _STATUS.items() if isinstance(err, kind)), 503)
-    if isinstance(err, StorageError):
-        log.error("archive unavailable path=%s error=%s", request.path, err)
-    body = {"error": type(err).__name__, "message": str(err) if status != 503 else "unavailable"}
-    return web.json_response(body, status=status)
-
-
-def _route(handler: Handler) -> Handler:
-    async def run(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ArchiveError as err:
-            return _answer(request, err)
-
-    run.__name__ = handler.__name__
-    return run
 
 
 def _params(request: web.Request) -> dict[str, str]:
@@ -192,8 +173,8 @@ def setup(app: web.Application, *, settings: Settings, resolve: PrefResolver) ->
 
     app.cleanup_ctx.append(lifetime)
     api = HistoryApi(resolve)
-    app.router.add_get("/api/history", _route(api.page))
-    app.router.add_get("/api/history.csv", _route(api.csv))
-    app.router.add_get("/api/history.geojson", _route(api.geojson))
-    app.router.add_get("/api/history/days", _route(api.days))
-    app.router.add_get("/api/history/{event_id}", _route(api.event))
+    app.router.add_get("/api/history", api.page)
+    app.router.add_get("/api/history.csv", api.csv)
+    app.router.add_get("/api/history.geojson", api.geojson)
+    app.router.add_get("/api/history/days", api.days)
+    app.router.add_get("/api/history/{event_id}", api.event)

@@ -10,17 +10,23 @@ Tables (schema version :data:`SCHEMA_VERSION`)::
 
     schema_migrations(version, name, applied_at)       one row per applied migration
     telegrams(key PK, event_id, … facts …, payload)     every archived telegram, once
-    events(event_id PK, … summary …)                    one row per event
-    event_prefs(event_id, pref, first_at)               prefecture index of events
-    event_kinds(event_id, kind, first_at)               kind index of events
+    events(event_id PK, … summary …, pref_mask, kind_mask)   one row per event
+
+Searching: every filter is a column of one covering index, ``events_scan`` (time, id,
+intensity, magnitude, depth, prefecture bits, kind bits), walked newest first, so any
+combination of filters is answered from the index and only the rows of the page are
+read. Prefectures and kinds are bit sets (bit ``n − 1`` for JIS code ``n``; bit ``i`` for
+the ``i``-th archived kind), tested with ``&``. Separate single-column indexes are left
+out on purpose: with them SQLite's planner picked a magnitude or intensity range and
+then sorted every match (a 10-year archive: 90–200 ms instead of a few).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from yure.archive.facts import EventSummary, TelegramFacts, intensity_rank
+from yure.archive.facts import ARCHIVED_KINDS, EventSummary, TelegramFacts, intensity_rank
 from yure.archive.query import HistoryQuery
 from yure.ingest.event import InfoType, Intensity, Kind, TsunamiGrade
 
@@ -82,20 +88,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             " event_id TEXT PRIMARY KEY, first_at BIGINT NOT NULL, last_at BIGINT NOT NULL,"
             " kinds TEXT NOT NULL, type_code TEXT NOT NULL, cancelled INTEGER NOT NULL,"
             + _FACT_COLUMNS
-            + ", telegram_count INTEGER NOT NULL)",
-            "CREATE INDEX events_time ON events (first_at, event_id)",
+            + ", telegram_count INTEGER NOT NULL,"
+            " pref_mask BIGINT NOT NULL, kind_mask INTEGER NOT NULL)",
+            "CREATE INDEX events_scan ON events"
+            " (first_at, event_id, intensity_rank, magnitude, depth_km, pref_mask, kind_mask)",
             "CREATE INDEX events_last ON events (last_at)",
-            "CREATE INDEX events_intensity ON events (intensity_rank, first_at)",
-            "CREATE INDEX events_magnitude ON events (magnitude, first_at)",
-            "CREATE INDEX events_depth ON events (depth_km, first_at)",
-            "CREATE TABLE event_prefs ("
-            " event_id TEXT NOT NULL, pref TEXT NOT NULL, first_at BIGINT NOT NULL,"
-            " PRIMARY KEY (event_id, pref))",
-            "CREATE INDEX event_prefs_pref ON event_prefs (pref, first_at)",
-            "CREATE TABLE event_kinds ("
-            " event_id TEXT NOT NULL, kind TEXT NOT NULL, first_at BIGINT NOT NULL,"
-            " PRIMARY KEY (event_id, kind))",
-            "CREATE INDEX event_kinds_kind ON event_kinds (kind, first_at)",
         ),
     ),
 )
@@ -112,7 +109,29 @@ _EVENT_COLUMNS = (
     " foreign_quake, max_intensity, intensity_rank, magnitude, magnitude_text, depth_km,"
     " lat, lon, hypocenter_name, tsunami_grade, prefs, telegram_count"
 )
-_EVENT_COUNT = len(_EVENT_COLUMNS.split(","))
+#: Written with every event row, never read back.
+_MASK_COLUMNS = "pref_mask, kind_mask"
+_EVENT_COUNT = len(_EVENT_COLUMNS.split(",")) + len(_MASK_COLUMNS.split(","))
+#: JIS X 0401 prefecture codes (bit n − 1 for code n).
+_PREF_BITS = 47
+
+
+def pref_mask(prefs: Iterable[str]) -> int:
+    """The bit set of JIS prefecture codes ``prefs`` (codes outside 01–47 are left out)."""
+    mask = 0
+    for pref in prefs:
+        if pref.isdigit() and 1 <= int(pref) <= _PREF_BITS:
+            mask |= 1 << (int(pref) - 1)
+    return mask
+
+
+def kind_mask(kinds: Iterable[Kind]) -> int:
+    """The bit set of archived ``kinds``."""
+    mask = 0
+    for kind in kinds:
+        if kind in ARCHIVED_KINDS:
+            mask |= 1 << ARCHIVED_KINDS.index(kind)
+    return mask
 
 
 def _csv(values: Sequence[str]) -> str:
@@ -206,58 +225,41 @@ def facts_from_row(row: Row) -> TelegramFacts:
 
 
 def write_event(summary: EventSummary) -> list[Statement]:
-    """Store ``summary`` as the event's row and rebuild its index rows."""
+    """Store ``summary`` as the event's row."""
     marks = ", ".join("?" * _EVENT_COUNT)
-    updates = ", ".join(
-        f"{column.strip()} = excluded.{column.strip()}" for column in _EVENT_COLUMNS.split(",")[1:]
-    )
+    columns = f"{_EVENT_COLUMNS}, {_MASK_COLUMNS}".split(",")[1:]
+    updates = ", ".join(f"{column.strip()} = excluded.{column.strip()}" for column in columns)
     s = summary
-    event_row = Statement(
-        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({marks})"
-        f" ON CONFLICT (event_id) DO UPDATE SET {updates}",
-        (
-            s.event_id,
-            s.first_at,
-            s.last_at,
-            _csv([kind.value for kind in s.kinds]),
-            s.type_code,
-            int(s.cancelled),
-            s.title,
-            s.headline,
-            int(s.foreign),
-            None if s.max_intensity is None else s.max_intensity.value,
-            s.intensity_rank,
-            s.magnitude,
-            s.magnitude_text,
-            s.depth_km,
-            s.lat,
-            s.lon,
-            s.hypocenter_name,
-            None if s.tsunami_grade is None else s.tsunami_grade.value,
-            _csv(s.prefs),
-            s.telegram_count,
-        ),
-    )
-    statements = [
-        event_row,
-        Statement("DELETE FROM event_prefs WHERE event_id = ?", (s.event_id,)),
-        Statement("DELETE FROM event_kinds WHERE event_id = ?", (s.event_id,)),
-    ]
-    statements += [
+    return [
         Statement(
-            "INSERT INTO event_prefs (event_id, pref, first_at) VALUES (?, ?, ?)",
-            (s.event_id, pref, s.first_at),
+            f"INSERT INTO events ({_EVENT_COLUMNS}, {_MASK_COLUMNS}) VALUES ({marks})"
+            f" ON CONFLICT (event_id) DO UPDATE SET {updates}",
+            (
+                s.event_id,
+                s.first_at,
+                s.last_at,
+                _csv([kind.value for kind in s.kinds]),
+                s.type_code,
+                int(s.cancelled),
+                s.title,
+                s.headline,
+                int(s.foreign),
+                None if s.max_intensity is None else s.max_intensity.value,
+                s.intensity_rank,
+                s.magnitude,
+                s.magnitude_text,
+                s.depth_km,
+                s.lat,
+                s.lon,
+                s.hypocenter_name,
+                None if s.tsunami_grade is None else s.tsunami_grade.value,
+                _csv(s.prefs),
+                s.telegram_count,
+                pref_mask(s.prefs),
+                kind_mask(s.kinds),
+            ),
         )
-        for pref in s.prefs
     ]
-    statements += [
-        Statement(
-            "INSERT INTO event_kinds (event_id, kind, first_at) VALUES (?, ?, ?)",
-            (s.event_id, kind.value, s.first_at),
-        )
-        for kind in s.kinds
-    ]
-    return statements
 
 
 def select_expired_events(before: int, limit: int) -> Statement:
@@ -273,7 +275,7 @@ def delete_events(event_ids: Sequence[str]) -> list[Statement]:
     ids = tuple(event_ids)
     return [
         Statement(f"DELETE FROM {table} WHERE event_id IN ({marks})", ids)
-        for table in ("telegrams", "event_prefs", "event_kinds", "events")
+        for table in ("telegrams", "events")
     ]
 
 
@@ -290,20 +292,12 @@ def _filter(query: HistoryQuery, *, with_cursor: bool) -> tuple[str, list[SqlVal
     if query.until is not None:
         where.append("e.first_at < ?")
         params.append(query.until)
-    for table, column, values in (
-        ("event_prefs", "pref", sorted(query.prefs)),
-        ("event_kinds", "kind", sorted(kind.value for kind in query.kinds)),
-    ):
-        if not values:
-            continue
-        # The index table carries first_at, so the time range narrows it too.
-        inner = [f"{column} IN ({', '.join('?' * len(values))})"]
-        params.extend(values)
-        for op, bound in ((">=", query.since), ("<", query.until)):
-            if bound is not None:
-                inner.append(f"first_at {op} ?")
-                params.append(bound)
-        where.append(f"e.event_id IN (SELECT event_id FROM {table} WHERE {' AND '.join(inner)})")
+    if query.prefs:
+        where.append("(e.pref_mask & ?) <> 0")
+        params.append(pref_mask(query.prefs))
+    if query.kinds:
+        where.append("(e.kind_mask & ?) <> 0")
+        params.append(kind_mask(query.kinds))
     if query.min_intensity_rank is not None:
         where.append("e.intensity_rank >= ?")
         params.append(query.min_intensity_rank)

@@ -2,8 +2,8 @@
 
 Each benchmark module exposes ``run() -> dict[str, object]``. The broadcast benchmark
 (the real server under load, with its baseline) is the main part; the geo benchmark
-adds its numbers under ``geo``, the ingest takeover benchmark under ``takeover``. Speed
-goals live here, never in timed tests.
+adds its numbers under ``geo``, the ingest takeover benchmark under ``takeover``, the
+history archive's under ``history``. Speed goals live here, never in timed tests.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> int:
     from bench import (
         broadcast_bench,
         geo_bench,
+        history_bench,
         hostile_bench,
         map_bench,
         push_bench,
@@ -41,6 +42,7 @@ def main() -> int:
     results["map"] = map_bench.run()
     results["takeover"] = takeover_bench.run()
     results["login_flood"] = safety_bench.run()
+    results["history"] = history_bench.run()
     results["machine"] = {
         "python": platform.python_version(),
         "cpus": _cpu_count(),

@@ -8,7 +8,9 @@ below it imports none). The ``yure`` console script and ``python -m yure`` both 
 Each package that offers a subcommand has a ``cli`` module with
 ``add_parser(subparsers)``; the parser it adds sets ``handler`` to a function
 ``(args, settings) -> exit status``. A new subcommand: import the package's ``cli`` in
-:func:`build_parser` and call its ``add_parser``. This module is the only place that
+:func:`build_parser` and call its ``add_parser``. ``yure admin`` is one group that
+several packages add to: a package's ``cli.add_admin_commands(admin_subparsers)``
+registers its commands there. This module is the only place that
 reads ``os.environ`` (once, into :class:`yure.settings.Settings`).
 """
 
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     from yure.archive import cli as archive_cli
     from yure.geo import cli as geo_cli
     from yure.ingest import cli as ingest_cli
+    from yure.safety_check import cli as safety_cli
     from yure.web import cli as web_cli
 
     parser = argparse.ArgumentParser(
@@ -45,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
     archive_cli.add_parser(subparsers)
+    admin = subparsers.add_parser("admin", help="operator tasks on a deployment's data")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    # ``yure admin`` is shared: each package adds its commands to the one group.
+    safety_cli.add_admin_commands(admin_commands)
     _name_the_environment(parser)
     return parser
 

@@ -68,7 +68,7 @@ class SeenStore:
         self,
         redis_client: redis.asyncio.Redis,
         *,
-        prefix: str = "yure:ingest",
+        prefix: str = "{yure:ingest}",
         retention_s: float = SEEN_RETENTION_S,
         clock: Callable[[], float] = time.time,
     ) -> None:

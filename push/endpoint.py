@@ -3,9 +3,9 @@
 A subscription hands yure a URL that yure will POST to, so an unchecked endpoint
 would let anyone make the server send requests into its own network (SSRF). The
 URL check (:func:`check_endpoint`) and the address check (:func:`address_allowed`)
-are pure; :class:`PublicResolver` applies the address check to every DNS answer
-when yure connects (so a name that later resolves to 10.0.0.1 — DNS rebinding — is
-refused too), and :func:`check_resolves_public` to the answer at subscription time.
+are pure; the delivery client (:mod:`yure.push.wire`) applies the address check to every
+DNS answer when it connects (so a name that later resolves to 10.0.0.1 — DNS rebinding —
+is refused too), and :func:`check_resolves_public` to the answer at subscription time.
 
 ``YURE_PUSH_ALLOW_INSECURE_LOCAL=1`` admits ``http://`` and loopback addresses (and
 nothing else private), for tests and local development.
@@ -19,9 +19,6 @@ import ipaddress
 import socket
 from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 from yure.push.errors import EndpointError
 from yure.push.limits import MAX_ENDPOINT_CHARS, RESOLVE_TIMEOUT_S
@@ -86,35 +83,6 @@ def check_endpoint(url: object, *, allow_local: bool) -> Endpoint:
     if literal is None and local_name and not allow_local:
         raise EndpointError("subscription.endpoint must be on a public address")
     return Endpoint(url=url, host=host, port=port, literal=literal is not None)
-
-
-class PublicResolver(AbstractResolver):
-    """aiohttp's resolver, keeping only addresses :func:`address_allowed` accepts."""
-
-    def __init__(self, *, allow_local: bool) -> None:
-        self.allow_local = allow_local
-        self._inner = ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        """Resolve ``host``; raise OSError when no public address remains."""
-        results = await self._inner.resolve(host, port, family)
-        kept = [r for r in results if self._allowed(r)]
-        if not kept:
-            raise OSError(f"{host} resolves to no public address")
-        return kept
-
-    def _allowed(self, result: ResolveResult) -> bool:
-        try:
-            address = ipaddress.ip_address(result["host"])
-        except ValueError:
-            return False
-        return address_allowed(address, allow_local=self.allow_local)
-
-    async def close(self) -> None:
-        """Close the wrapped resolver."""
-        await self._inner.close()
 
 
 async def check_resolves_public(endpoint: Endpoint, *, allow_local: bool) -> None:

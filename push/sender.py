@@ -19,17 +19,12 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-import aiohttp
-
 from yure.push.alert import Message
-from yure.push.endpoint import PublicResolver
 from yure.push.limits import MAX_RETRY_AFTER_S, REQUEST_TIMEOUT_S
 from yure.push.vapid import VapidSigner
+from yure.push.wire import PushClient
 
 log = logging.getLogger(__name__)
-
-#: Bytes of a push service's answer body read at most (it is discarded).
-MAX_RESPONSE_BYTES = 4096
 
 
 class Outcome(StrEnum):
@@ -87,21 +82,12 @@ class Target:
     body: bytes
 
 
-def client_session(*, allow_local: bool, connections: int) -> aiohttp.ClientSession:
-    """The HTTP client of the delivery job: public addresses only (the resolver checks
-    every DNS answer), at most ``connections`` open, no redirects followed, no proxy
-    or netrc from the environment."""
-    connector = aiohttp.TCPConnector(
-        resolver=PublicResolver(allow_local=allow_local),
-        limit=connections,
-        limit_per_host=connections,
-        ttl_dns_cache=60,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
-        trust_env=False,
-        auto_decompress=False,
+def push_client(*, allow_local: bool, connections: int) -> PushClient:
+    """The HTTP client of the delivery job (:mod:`yure.push.wire`): public addresses
+    only, at most ``connections`` open per push service, each request bounded by
+    :data:`~yure.push.limits.REQUEST_TIMEOUT_S`."""
+    return PushClient(
+        allow_local=allow_local, connections_per_origin=connections, timeout_s=REQUEST_TIMEOUT_S
     )
 
 
@@ -110,12 +96,12 @@ class PushSender:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        client: PushClient,
         signer: VapidSigner,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.session = session
+        self.client = client
         self.signer = signer
         self.clock = clock
 
@@ -123,21 +109,17 @@ class PushSender:
         """POST ``target.body`` (``message`` encrypted) with ``TTL: ttl_s`` (the time the
         message has left) and ``message``'s other headers."""
         now = self.clock()
-        headers = {
-            "TTL": str(max(0, ttl_s)),
-            "Urgency": message.urgency.value,
-            "Topic": message.topic,
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-            "Authorization": self.signer.authorization(target.endpoint, now),
-        }
-        # The session's ClientTimeout(total=REQUEST_TIMEOUT_S) bounds the whole request.
+        headers = [
+            ("TTL", str(max(0, ttl_s))),
+            ("Urgency", message.urgency.value),
+            ("Topic", message.topic),
+            ("Content-Encoding", "aes128gcm"),
+            ("Content-Type", "application/octet-stream"),
+            ("Authorization", self.signer.authorization(target.endpoint, now)),
+        ]
         try:
-            async with self.session.post(
-                target.endpoint, data=target.body, headers=headers, allow_redirects=False
-            ) as response:
-                await response.content.read(MAX_RESPONSE_BYTES)
-                return classify(response.status, response.headers.get("Retry-After"), self.clock())
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            answer = await self.client.post(target.endpoint, headers, target.body)
+            return classify(answer.status, answer.retry_after, self.clock())
+        except (TimeoutError, OSError) as err:
             log.debug("push request failed sub=%s error=%r", target.sub_id, err)
             return Result(Outcome.RETRY)

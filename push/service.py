@@ -22,7 +22,7 @@ from yure.push.encryptor import PoolEncryptor, default_encryptor
 from yure.push.http import Locator, PushApi
 from yure.push.job import DeliveryJob
 from yure.push.limits import MAX_SUBSCRIPTIONS
-from yure.push.sender import PushSender, client_session
+from yure.push.sender import PushSender, push_client
 from yure.push.store import SubscriptionStore
 from yure.push.vapid import VapidSigner
 from yure.settings import Settings
@@ -62,22 +62,23 @@ class PushService:
 
         async def work() -> None:
             encryptor = default_encryptor()
+            client = push_client(
+                allow_local=settings.push_allow_insecure_local,
+                connections=settings.push_concurrency,
+            )
             try:
-                async with client_session(
-                    allow_local=settings.push_allow_insecure_local,
-                    connections=settings.push_concurrency,
-                ) as session:
-                    job = DeliveryJob(
-                        self.redis,
-                        self.timeline,
-                        self.store,
-                        PushSender(session, signer),
-                        concurrency=settings.push_concurrency,
-                        retention_s=settings.retention_s,
-                        encryptor=encryptor,
-                    )
-                    await job.run()
+                job = DeliveryJob(
+                    self.redis,
+                    self.timeline,
+                    self.store,
+                    PushSender(client, signer),
+                    concurrency=settings.push_concurrency,
+                    retention_s=settings.retention_s,
+                    encryptor=encryptor,
+                )
+                await job.run()
             finally:
+                client.close()
                 if isinstance(encryptor, PoolEncryptor):
                     encryptor.close()
 

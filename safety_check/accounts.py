@@ -11,7 +11,7 @@ import logging
 
 from redis.asyncio.client import Pipeline
 
-from yure.safety_check import keys, store
+from yure.safety_check import keys, store, voices
 from yure.safety_check.config import Clock, SafetyConfig
 from yure.safety_check.errors import Conflict, Unauthorized
 from yure.safety_check.hashing import PasswordHasher
@@ -30,9 +30,10 @@ class Accounts:
         self._clock = clock
         self._hasher = PasswordHasher(config)
 
-    async def create(self, handle: str, password: str, *, subject: str) -> Account:
+    async def create(self, handle: str, password: str, *, subject: str, network: str) -> Account:
         """Create an account for a canonical ``handle``; ``subject`` is the client's
-        address subject (its turn in the hashing queue).
+        address subject (its turn in the hashing queue), ``network`` its network subject
+        (the account's sign-up cohort, :mod:`.voices`).
 
         Raises:
             Conflict: the handle is taken.
@@ -42,11 +43,13 @@ class Accounts:
         timeout = self._config.redis_timeout_s
         if await store.call(self._redis.exists(keys.handle(handle)), timeout):
             raise Conflict("handle is taken")
+        now = self._clock()
         account = Account(
             uid=new_id(),
             handle=handle,
             password_hash=await self._hasher.hash(password, subject=subject),
-            created_at=self._clock(),
+            created_at=now,
+            cohort=voices.cohort_of(network, now),
         )
 
         async def body(pipe: Pipeline) -> Account:
@@ -60,6 +63,7 @@ class Accounts:
                     "handle": handle,
                     "pw": account.password_hash,
                     "created_at": repr(account.created_at),
+                    "cohort": account.cohort,
                 },
             )
             return account
@@ -67,8 +71,43 @@ class Accounts:
         created = await store.transaction(
             self._redis, [keys.handle(handle)], body, timeout_s=timeout
         )
+        await self._count_signup(created.cohort)
         log.info("account created")
         return created
+
+    async def _count_signup(self, cohort: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(keys.signups(cohort))
+            pipe.expire(keys.signups(cohort), round(2 * voices.COHORT_WINDOW_S))
+            made = int((await store.call(pipe.execute(), self._config.redis_timeout_s))[0])
+        if made >= voices.COHORT_MIN_SIGNUPS:
+            await store.call(
+                self._redis.set(keys.cohort(cohort), "1"), self._config.redis_timeout_s
+            )
+
+    async def voice(self, uid: str, network: str) -> tuple[str, ...]:
+        """The voice tokens of a report by ``uid`` from ``network`` (:mod:`.voices`).
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        account = await self.get(uid)
+        if account is None:
+            return (network, f"acct:{uid}")
+        bursty = bool(
+            account.cohort
+            and await store.call(
+                self._redis.exists(keys.cohort(account.cohort)), self._config.redis_timeout_s
+            )
+        )
+        token = voices.account_token(
+            uid,
+            created_at=account.created_at,
+            cohort=account.cohort,
+            cohort_signups=voices.COHORT_MIN_SIGNUPS if bursty else 0,
+            now=self._clock(),
+        )
+        return voices.voice(network, token)
 
     async def verify(self, handle: str, password: str, *, subject: str) -> Account:
         """The account of ``handle`` if ``password`` is right.
@@ -124,6 +163,7 @@ class Accounts:
             handle=fields["handle"],
             password_hash=fields.get("pw", ""),
             created_at=float(fields.get("created_at", "0")),
+            cohort=fields.get("cohort", ""),
         )
 
     async def handles_of(self, uids: list[str]) -> dict[str, str]:

@@ -1,11 +1,11 @@
 """ "揺れた" reports: count them per prefecture in Redis and publish aggregates (driver).
 
 The grouping rules are pure (:mod:`safety_check.felt`); this module keeps each prefecture's
-current burst in Redis (so every worker process counts into the same burst), counts a user
-once per burst, and publishes aggregates to the public timeline: at once for the first
-report, then at most every ``felt_publish_interval_s`` (a background flusher picks up
-growth that arrived in between). Relayed P2P地震情報 561 records enter through
-:meth:`FeltReports.add_p2p`.
+current burst in Redis (so every worker process counts into the same burst), counts a
+voice (a network, an account or a cohort of accounts: :mod:`.voices`) once per burst,
+and publishes aggregates to the public timeline: at once for the first report, then at
+most every ``felt_publish_interval_s`` (a background flusher picks up growth that arrived
+in between). Relayed P2P地震情報 561 records enter through :meth:`FeltReports.add_p2p`.
 """
 
 from __future__ import annotations
@@ -81,10 +81,17 @@ class FeltReports:
         self._clock = clock
 
     async def report(
-        self, pref: str, *, source: FeltSource, reporter: str | None, at: float | None = None
+        self,
+        pref: str,
+        *,
+        source: FeltSource,
+        voice: tuple[str, ...] | None,
+        at: float | None = None,
     ) -> FeltBurst | None:
-        """Count one report (a reporter is counted once per burst) and publish when due.
-        Returns the burst as it is now, or None for a stale P2P record.
+        """Count one report and publish when due. A user report carries its ``voice``
+        tokens (:mod:`.voices`) and is counted only if none of them was counted in this
+        burst yet; a P2P record (``voice`` None) always counts. Returns the burst as it is
+        now, or None for a stale P2P record.
 
         Raises:
             StoreError: Redis failed.
@@ -92,7 +99,6 @@ class FeltReports:
         at = self._clock() if at is None else at
         cfg = self._config
         state_key = keys.felt(pref)
-        who_key = None if reporter is None else keys.felt_reporter(pref, reporter)
         keep_ms = store.ms(cfg.felt_gap_s * STATE_KEEP_GAPS)
 
         async def body(pipe: Pipeline) -> FeltBurst | None:
@@ -100,23 +106,23 @@ class FeltReports:
             grown = add_report(burst, pref=pref, source=source, at=at, gap_s=cfg.felt_gap_s)
             if grown is None:
                 return None
-            # A reporter already counted in this burst is not counted again.
-            if (
-                who_key is not None
-                and burst is not None
-                and grown.key == burst.key
-                and store.opt_text(await pipe.get(who_key)) == burst.key
-            ):
-                return burst
+            voices_key = keys.felt_voices(grown.key)
+            if voice is not None:
+                await pipe.watch(voices_key)
+                counted = await pipe.smismember(voices_key, list(voice))
+                if burst is not None and grown.key == burst.key and any(counted):
+                    return burst
             store.begin(pipe)
             pipe.set(state_key, burst_to_json(grown), px=keep_ms)
-            if who_key is not None:
-                pipe.set(who_key, grown.key, px=keep_ms)
+            if voice is not None:
+                pipe.sadd(voices_key, *voice)
+                pipe.pexpire(voices_key, keep_ms)
             pipe.sadd(keys.FELT_DIRTY, pref)
             return grown
 
-        watch = [state_key] if who_key is None else [state_key, who_key]
-        burst = await store.transaction(self._redis, watch, body, timeout_s=cfg.redis_timeout_s)
+        burst = await store.transaction(
+            self._redis, [state_key], body, timeout_s=cfg.redis_timeout_s
+        )
         if burst is not None:
             await self.flush_pref(pref)
         return burst
@@ -129,7 +135,7 @@ class FeltReports:
             InvalidInput: ``pref`` is not a JIS prefecture code.
             StoreError: Redis failed.
         """
-        return await self.report(validate_pref(pref), source=FeltSource.P2P, reporter=None, at=at)
+        return await self.report(validate_pref(pref), source=FeltSource.P2P, voice=None, at=at)
 
     async def flush_pref(self, pref: str) -> bool:
         """Publish ``pref``'s burst if it has growth due; True when something was published.

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from yure.aio import background
 from yure.broadcast.timeline import Timeline
 from yure.geo.locate import pref_at
-from yure.safety_check import live, wire
+from yure.replication import ReplicatedWriter
+from yure.safety_check import keys, live, store, wire
 from yure.safety_check.auth import (
     authenticate,
     clear_session_cookie,
@@ -56,7 +57,9 @@ async def create_account(request: web.Request, s: Services) -> web.StreamRespons
     address = client_address(request)
     await s.limiter.hit(s.config.limits.account_net, s.subjects.network(address))
     handle, password = wire.parse_credentials(await read_json(request))
-    account = await s.accounts.create(handle, password, subject=s.subjects.address(address))
+    account = await s.accounts.create(
+        handle, password, subject=s.subjects.address(address), network=s.subjects.network(address)
+    )
     token = await s.sessions.issue(account.uid)
     response = json_response({"token": token, "handle": account.handle}, status=201)
     set_session_cookie(request, response, token, s.config.session_ttl_s)
@@ -169,6 +172,9 @@ async def create_checkin(request: web.Request, s: Services) -> web.StreamRespons
     if draft.pref is None and point is not None:
         draft = dataclasses.replace(draft, pref=locate(s.locator, *point))
     checkin, replayed = await s.checkins.create(me.uid, draft, idempotency_key=key)
+    if s.replicated is not None:
+        # Acknowledged means on a replica too: a failover cannot take it back.
+        await store.replicated(s.replicated, keys.HASH_TAG, timeout_s=s.config.redis_timeout_s)
     response = json_response(wire.checkin_json(checkin, me.handle), status=201)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -216,7 +222,8 @@ async def report_post(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/posts/{id}/report → 202."""
     me = await authenticate(request, s)
     await s.limiter.hit(s.config.limits.report_user, me.uid)
-    await s.posts.report(me.uid, request.match_info["id"])
+    voice = await s.accounts.voice(me.uid, s.subjects.network(client_address(request)))
+    await s.posts.report(me.uid, request.match_info["id"], voice=voice)
     return json_response({"status": "reported"}, status=202)
 
 
@@ -230,7 +237,8 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
         pref = locate(s.locator, *point) or pref
     if pref is None:
         raise InvalidInput("that point is not in a Japanese prefecture")
-    burst = await s.felt.report(pref, source=FeltSource.USER, reporter=me.uid)
+    voice = await s.accounts.voice(me.uid, s.subjects.network(client_address(request)))
+    burst = await s.felt.report(pref, source=FeltSource.USER, voice=voice)
     counts = None if burst is None else wire.felt_counts(burst)
     return json_response({"status": "counted", "pref": pref, "counts": counts}, status=202)
 
@@ -267,19 +275,23 @@ def setup(
     config: SafetyConfig | None = None,
     clock: Clock | None = None,
     locator: Locator | None = None,
+    replicated: ReplicatedWriter | None = None,
 ) -> None:
     """Register the safety-check API routes on ``app``, the felt-report flusher on its
     lifecycle, and a start-up check that Redis is durable.
 
+    ``redis`` holds the safety check's own keys (one hash tag, :data:`keys.HASH_TAG`);
     ``public`` is the app's one public timeline (posts and felt reports go there; the
-    current event is read from it). ``config``, ``clock`` and ``locator`` default to
-    production values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests
-    pass their own.
+    current event is read from it); with ``replicated``, a check-in is acknowledged only
+    once the replicas hold it. ``config``, ``clock`` and ``locator`` default to production
+    values (from ``settings``, ``time.time`` and ``geo.locate.pref_at``); tests pass their
+    own.
     """
     cfg = config if config is not None else SafetyConfig.from_settings(settings)
     services = build_services(
         redis,
         public=public,
+        replicated=replicated,
         config=cfg,
         clock=clock if clock is not None else system_clock,
         locator=locator if locator is not None else pref_at,

@@ -1,6 +1,6 @@
 """Private per-user inbox streams: live notifications for one account (driver).
 
-Each user has a ``broadcast.timeline.Timeline`` named ``yure:inbox:<uid>``. What goes in
+Each user has a ``broadcast.timeline.Timeline`` named ``{yure:sc}:inbox:<uid>``. What goes in
 is a *notification*, not the content: ``{"type": "checkin", "id": ...}``. The live channel
 (:mod:`safety_check.live`) looks the check-in up and re-checks the friendship when it
 delivers, so a deleted or expired check-in is never served from an inbox and an ex-friend

@@ -1,7 +1,7 @@
 """Every Redis key safety_check uses, in one place (pure).
 
-All keys start with ``yure:sc:`` except the per-user inbox streams, which follow the
-broadcast naming (``yure:inbox:<uid>``, wrapped in a hash tag by ``Timeline``). Ids and
+All keys start with ``{yure:sc}:``, the per-user inbox streams too
+(``{yure:sc}:inbox:<uid>``, a ``broadcast.timeline.Timeline``). Ids and
 handles inside keys are checked for shape before they get here, so no key can be forged to
 reach another namespace.
 
@@ -9,7 +9,9 @@ reach another namespace.
 key                          type         holds
 ===========================  ===========  ==================================================
 handle:<handle>              string       uid (handles are never reused)
-user:<uid>                   hash         handle, pw (argon2id PHC string), created_at
+user:<uid>                   hash         handle, pw (argon2id PHC string), created_at, cohort
+signups:<cohort>             string       sign-ups of one network in one window; expires
+cohort:<cohort>              string       "1": that window had a burst of sign-ups (kept)
 session:<sha256>             hash         uid, created_at; expires with the session
 sessions:<uid>               set          sha256 of that user's sessions
 friends:<uid>                set          uids of mutual friends
@@ -21,8 +23,10 @@ checkins:<uid>               zset         check-in ids by creation time
 idem:<uid>:<sha256>          string       {fp, id}: Idempotency-Key → check-in, same expiry
 post:<id>                    hash         one post (coarsened); expires with the timeline
 reports:<id>                 set          uids that reported the post
+reports:voices:<id>          set          voice tokens already counted for the post
+hidden_posts                 zset         ids of hidden posts by hiding time (operator list)
 felt:<pref>                  string       the current burst (JSON) of a prefecture
-felt:who:<pref>:<reporter>   string       burst key the reporter was last counted in
+felt:voices:<burst key>      set          voice tokens counted in that burst
 felt:dirty                   set          prefectures whose burst has unpublished growth
 rate:<name>:<subject>:<win>  string       request counter of one rate-limit window
 guess:<scope>:<subject>      hash         n wrong passwords, until (next try allowed)
@@ -31,7 +35,10 @@ guess:<scope>:<subject>      hash         n wrong passwords, until (next try all
 
 from __future__ import annotations
 
-PREFIX = "yure:sc:"
+#: One hash tag for every key: transactions span two users (friends), so on Redis Cluster
+#: all of them must share one slot (docs/operations.md, "Redis Cluster").
+HASH_TAG = "{yure:sc}"
+PREFIX = HASH_TAG + ":"
 FELT_DIRTY = PREFIX + "felt:dirty"
 
 
@@ -91,8 +98,23 @@ def felt(pref: str) -> str:
     return f"{PREFIX}felt:{pref}"
 
 
-def felt_reporter(pref: str, reporter: str) -> str:
-    return f"{PREFIX}felt:who:{pref}:{reporter}"
+def felt_voices(burst_key: str) -> str:
+    return f"{PREFIX}felt:voices:{burst_key}"
+
+
+def signups(cohort: str) -> str:
+    return f"{PREFIX}signups:{cohort}"
+
+
+def cohort(cohort: str) -> str:
+    return f"{PREFIX}cohort:{cohort}"
+
+
+def post_voices(pid: str) -> str:
+    return f"{PREFIX}reports:voices:{pid}"
+
+
+HIDDEN_POSTS = PREFIX + "hidden_posts"
 
 
 def rate(name: str, subject: str, window: int) -> str:
@@ -105,4 +127,4 @@ def guess(scope: str, subject: str) -> str:
 
 def inbox_stream(uid: str) -> str:
     """Name of the private inbox stream (a ``broadcast.timeline.Timeline``) of ``uid``."""
-    return f"yure:inbox:{uid}"
+    return f"{PREFIX}inbox:{uid}"

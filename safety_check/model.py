@@ -28,6 +28,9 @@ class Account:
     handle: str
     password_hash: str
     created_at: float
+    #: The sign-up cohort (keyed hash of the network, hour window; :mod:`.voices`);
+    #: empty for accounts made before cohorts were kept.
+    cohort: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,14 +4,19 @@ A post is published as kind ``post``, ``official: false``, with its prefecture a
 routing pref. When it carries a point, the point is tagged to a prefecture with
 ``geo.locate.pref_at`` and then rounded to 0.1°; the precise value is never stored or
 published. The author's uid is kept next to the post (never published) only to stop
-self-reports; it expires with the post. After ``post_hide_reports`` distinct accounts
-report it, a retraction replacing the post is published so live clients hide it.
+self-reports; it expires with the post. After ``post_hide_reports`` distinct voices
+(:mod:`.voices`: networks, established accounts; new accounts count once together) report
+it, a retraction replacing the post is published so live clients hide it. The operator
+lists hidden posts and restores them (``yure admin posts hidden|restore``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
+
+from redis.asyncio.client import Pipeline
 
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import TimelineError
@@ -122,9 +127,11 @@ class Posts:
         post = await self._load(pid)
         return None if post is None or post.hidden else post
 
-    async def report(self, reporter: str, pid: str) -> None:
-        """Record ``reporter``'s report; hide the post at the threshold of distinct
-        reporters (the author's own report does not count).
+    async def report(self, reporter: str, pid: str, *, voice: tuple[str, ...]) -> None:
+        """Record ``reporter``'s report. It counts towards hiding only when none of its
+        ``voice`` tokens (:mod:`.voices`: network, account or cohort) counted before for
+        this post; the post is hidden at ``post_hide_reports`` voices. The author's own
+        report and an account's repeated reports do not count.
 
         Raises:
             NotFound: no such post.
@@ -136,25 +143,98 @@ class Posts:
         if post.author == reporter:
             return
         timeout = self._config.redis_timeout_s
-        ttl = int(await store.call(self._redis.pttl(keys.post(pid)), timeout))
-        async with self._redis.pipeline(transaction=True) as pipe:
+        ttl_ms = max(int(await store.call(self._redis.pttl(keys.post(pid)), timeout)), 1000)
+        voices_key = keys.post_voices(pid)
+
+        async def body(pipe: Pipeline) -> int | None:
+            if await pipe.sismember(keys.post_reports(pid), reporter):
+                return None
+            counted = await pipe.smismember(voices_key, list(voice))
+            so_far = int(store.opt_text(await pipe.hget(keys.post(pid), "reports")) or "0")
+            store.begin(pipe)
             pipe.sadd(keys.post_reports(pid), reporter)
-            pipe.pexpire(keys.post_reports(pid), max(ttl, 1000))
-            pipe.scard(keys.post_reports(pid))
-            results = await store.call(pipe.execute(), timeout)
-        if not post_hidden(int(results[2]), self._config.post_hide_reports):
+            pipe.pexpire(keys.post_reports(pid), ttl_ms)
+            if any(counted):
+                return None
+            pipe.sadd(voices_key, *voice)
+            pipe.pexpire(voices_key, ttl_ms)
+            pipe.hincrby(keys.post(pid), "reports", 1)
+            return so_far + 1
+
+        watch = [keys.post_reports(pid), voices_key, keys.post(pid)]
+        voices = await store.transaction(self._redis, watch, body, timeout_s=timeout)
+        if voices is None or post.hidden:
             return
-        await store.call(self._redis.hset(keys.post(pid), "hidden", "1"), timeout)
-        log.info("post hidden reports=%d", int(results[2]))
+        if not post_hidden(voices, self._config.post_hide_reports):
+            return
+        await self._hide(post, voices)
+
+    async def _hide(self, post: Post, voices: int) -> None:
+        timeout = self._config.redis_timeout_s
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.post(post.id), "hidden", "1")
+            pipe.zadd(keys.HIDDEN_POSTS, {post.id: self._clock()})
+            await store.call(pipe.execute(), timeout)
+        log.info("post hidden voices=%d", voices)
         await self._append(
             Envelope(
-                key=f"post_hidden:{pid}",
-                kind=Kind.POST,
+                key=f"post_hidden:{post.id}:{round(self._clock() * 1000)}",
+                kind="post",
                 prefs=() if post.pref is None else (post.pref,),
                 payload=wire.dumps(wire.post_hidden_json(post)),
+                replaces=post_key(post.id),
+            )
+        )
+
+    async def hidden(self) -> list[Post]:
+        """Hidden posts that still exist, oldest hiding first (for the operator).
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        timeout = self._config.redis_timeout_s
+        ids = [
+            store.text(i)
+            for i in await store.call(self._redis.zrange(keys.HIDDEN_POSTS, 0, -1), timeout)
+        ]
+        out: list[Post] = []
+        for pid in ids:
+            post = await self._load(pid)
+            if post is None or not post.hidden:
+                await store.call(self._redis.zrem(keys.HIDDEN_POSTS, pid), timeout)
+                continue
+            out.append(post)
+        return out
+
+    async def restore(self, pid: str) -> bool:
+        """Show a hidden post again (the operator overruled its reports): the reports are
+        forgotten and the post is published again, replacing its retraction. False when
+        ``pid`` is not a hidden post.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        post = await self._load(pid)
+        timeout = self._config.redis_timeout_s
+        if post is None or not post.hidden:
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.post(pid), mapping={"hidden": "0", "reports": "0"})
+            pipe.delete(keys.post_reports(pid), keys.post_voices(pid))
+            pipe.zrem(keys.HIDDEN_POSTS, pid)
+            await store.call(pipe.execute(), timeout)
+        log.info("post restored by the operator")
+        shown = dataclasses.replace(post, hidden=False)
+        await self._append(
+            Envelope(
+                key=f"post_restored:{pid}:{round(self._clock() * 1000)}",
+                kind="post",
+                prefs=() if post.pref is None else (post.pref,),
+                payload=wire.dumps(wire.post_json(shown)),
                 replaces=post_key(pid),
             )
         )
+        return True
 
     async def _load(self, pid: str) -> Post | None:
         if not is_id(pid):

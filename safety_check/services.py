@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 
 from yure.broadcast.timeline import Timeline
+from yure.replication import ReplicatedWriter
 from yure.safety_check import store
 from yure.safety_check.accounts import Accounts
 from yure.safety_check.checkins import Checkins
@@ -49,6 +50,8 @@ class Services:
     limiter: Limiter
     subjects: Subjects
     guesses: GuessThrottle
+    #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
+    replicated: ReplicatedWriter | None = None
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
     live_connections: int = 0
     #: Open live WebSockets, closed with 1001 when the server shuts down.
@@ -66,6 +69,7 @@ def build_services(
     clock: Clock,
     locator: Locator,
     address_secret: bytes,
+    replicated: ReplicatedWriter | None = None,
 ) -> Services:
     """Wire the stores of one process around the app's one public timeline ``public``."""
     accounts = Accounts(redis, config=config, clock=clock)
@@ -76,6 +80,7 @@ def build_services(
     )
     return Services(
         redis=redis,
+        replicated=replicated,
         config=config,
         clock=clock,
         locator=locator,

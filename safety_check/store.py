@@ -23,6 +23,7 @@ from redis.asyncio.client import Pipeline
 
 from yure.aio import bounded_call
 from yure.broadcast.errors import BroadcastError
+from yure.replication import ReplicatedWriter, ReplicationError
 from yure.safety_check.errors import StoreError
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "call",
     "ms",
     "opt_text",
+    "replicated",
     "text",
     "text_map",
     "transaction",
@@ -94,6 +96,18 @@ async def transaction(
             raise StoreError(f"redis failed: {type(err).__name__}") from err
     log.warning("transaction contended keys=%d attempts=%d", len(watch), MAX_TRANSACTION_ATTEMPTS)
     raise StoreError("too much contention, retry")
+
+
+async def replicated(writer: ReplicatedWriter, tag: str, *, timeout_s: float) -> None:
+    """Return once the replicas hold every write made so far to the slot of ``tag``.
+
+    Raises:
+        StoreError: Redis failed, or too few replicas acknowledged in time.
+    """
+    try:
+        await call(writer.barrier(tag), timeout_s)
+    except ReplicationError as err:
+        raise StoreError("not replicated in time") from err
 
 
 def begin(pipe: Pipeline) -> None:

@@ -126,15 +126,27 @@ class Cluster:
                     return next(n for n in self.nodes if n.port == port)
         raise RuntimeError(f"no master serves slot {slot}")
 
+    def revive(self) -> None:
+        """Restart every killed node (each rejoins as a replica) and wait until all is well,
+        so the next test starts with one replica per master again."""
+        for node in self.nodes:
+            if node.process is None:
+                node.start()
+        self.wait_ok()
+
     def alive(self) -> list[Node]:
         return [n for n in self.nodes if n.process is not None]
 
     def wait_ok(self) -> None:
-        """Until every live node reports ``cluster_state:ok`` and all slots are served."""
+        """Until every live node reports ``cluster_state:ok``, all slots are served and every
+        replica's link to its master is up."""
         deadline = time.monotonic() + FAILOVER_DEADLINE_S
         while time.monotonic() < deadline:
             infos = [redis_cli(n.port, "CLUSTER", "INFO") for n in self.alive()]
-            if all("cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos):
+            links = [redis_cli(n.port, "INFO", "replication") for n in self.alive()]
+            if all(
+                "cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos
+            ) and all("role:master" in r or "master_link_status:up" in r for r in links):
                 return
             time.sleep(0.1)
         raise RuntimeError("cluster did not reach cluster_state:ok")

@@ -34,9 +34,11 @@ from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.geo.locate import pref_at
 from yure.push import service as push_service
+from yure.redis_url import pinned
 from yure.replication import ReplicatedWriter
+from yure.safety_check import keys as safety_keys
 from yure.settings import Settings
-from yure.web import access, feeds, health, keys, lite, openapi, proxy
+from yure.web import access, event_page, feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -48,6 +50,8 @@ CORS_PREFIXES = ("/api/timeline", "/api/history", "/sse", "/feeds/", "/healthz")
 MAX_REQUEST_BYTES = 64 * 1024
 #: How long a timeline append waits for its replicas (YURE_REDIS_WAIT_REPLICAS) at most.
 REPLICA_WAIT_MS = 1000
+#: Connections to the safety-check slot's master per worker (Redis Cluster only).
+SAFETY_MAX_CONNECTIONS = 64
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -118,7 +122,19 @@ def build_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
 
-    yure.safety_check.http.setup(app, redis=redis, settings=settings, public=timeline)
+    # Every safety_check key carries one hash tag: on Redis Cluster its client is pinned to
+    # the master of that slot (transactions, WAIT, XREAD over many inboxes).
+    safety_redis = pinned(redis, safety_keys.HASH_TAG, max_connections=SAFETY_MAX_CONNECTIONS)
+    safety_writer = None
+    if settings.redis_wait_replicas:
+        safety_writer = ReplicatedWriter(
+            safety_redis, replicas=settings.redis_wait_replicas, timeout_ms=REPLICA_WAIT_MS
+        )
+    if safety_redis is not redis:
+        app.on_cleanup.append(lambda _app: safety_redis.aclose())
+    yure.safety_check.http.setup(
+        app, redis=safety_redis, settings=settings, public=timeline, replicated=safety_writer
+    )
     yure.archive.http.setup(app, settings=settings, resolve=resolve_prefs)
     push_service.setup(
         app,
@@ -129,6 +145,7 @@ def build_app(
         locator=pref_at,
     )
     web_pages.setup(app)
+    event_page.setup(app)
     openapi.setup(app)
     return app
 

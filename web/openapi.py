@@ -39,15 +39,10 @@ def other_response(description: str, media_type: str) -> Schema:
     return {"description": description, "content": content({"type": "string"}, media_type)}
 
 
-#: Any error: RFC 9457 problem details (older routes: ``{"error", "message"}`` JSON or
-#: plain text) — docs/api.md, "Errors".
+#: Any error of any route: RFC 9457 problem details (web.problems) — docs/api.md, "Errors".
 ERRORS: Schema = {
     "description": "an error (4xx client, 5xx server): a problem details object",
-    "content": {
-        PROBLEM: {"schema": ref("Problem")},
-        JSON: {"schema": ref("Problem")},
-        "text/plain": {"schema": {"type": "string"}},
-    },
+    "content": {PROBLEM: {"schema": ref("Problem")}},
 }
 NO_CONTENT: Schema = {"description": "done"}
 

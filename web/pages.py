@@ -77,6 +77,7 @@ MANIFEST = "manifest.webmanifest"
 PAGES: Mapping[str, tuple[str, Policy]] = {
     "/": ("index.html", Policy.PAGE),
     "/safety": ("safety.html", Policy.PAGE),
+    "/history": ("history.html", Policy.PAGE),
     "/embed": ("embed.html", Policy.EMBED),
     "/embed/builder": ("builder.html", Policy.BUILDER),
 }

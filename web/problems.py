@@ -26,6 +26,7 @@ from http import HTTPStatus
 import orjson
 from aiohttp import hdrs, web
 
+from yure.archive import errors as archive
 from yure.broadcast.errors import BroadcastError, ProtocolError, TimelineError
 from yure.errors import YureError
 from yure.push import errors as push
@@ -72,6 +73,9 @@ STATUS: Mapping[type[YureError], int] = {
     push.TooManySubscriptions: 429,
     push.StoreError: 503,
     push.VapidKeyError: 503,
+    archive.QueryError: 400,
+    archive.UnknownEvent: 404,
+    archive.StorageError: 503,
 }
 
 #: ``code`` of error classes that carry none of their own (safety_check's errors do).
@@ -83,6 +87,9 @@ CODE: Mapping[type[YureError], str] = {
     push.TooManySubscriptions: "too_many_subscriptions",
     push.StoreError: "unavailable",
     push.VapidKeyError: "unavailable",
+    archive.QueryError: "invalid_query",
+    archive.UnknownEvent: "not_found",
+    archive.StorageError: "unavailable",
 }
 
 #: Headers of an aiohttp exception that its problem answer must not copy.
@@ -139,9 +146,11 @@ def error_response(err: YureError) -> web.Response:
         headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="yure"'
     if isinstance(err, RateLimited):
         headers[hdrs.RETRY_AFTER] = str(err.retry_after_s)
-    code = _code_of(err)
+    # A server-side failure says what it was only when its class has its own public code
+    # (safety_check's "unavailable" is worded for clients); others may carry internals.
+    public = status < 500 or isinstance(getattr(type(err), "code", None), str)
     return problem_response(
-        status, detail=str(err) if status < 500 or code else None, code=code, headers=headers
+        status, detail=str(err) if public else None, code=_code_of(err), headers=headers
     )
 
 
@@ -175,7 +184,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except YureError as err:
         if _started(request):
             raise
-        return error_response(err)
+        response = error_response(err)
+        if response.status >= 500:
+            log.warning(
+                "error answered status=%s path=%s error=%r", response.status, request.path, err
+            )
+        return response
     except Exception:
         if _started(request):
             raise

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from yure.ingest.event import Kind
+
 Schema = dict[str, Any]
 
 REF = "#/components/schemas/"
@@ -44,7 +46,7 @@ PREF: Schema = {"type": "string", "pattern": "^(0[1-9]|[1-3][0-9]|4[0-7])$"}
 HANDLE: Schema = {"type": "string", "pattern": "^[a-z0-9_]{3,20}$"}
 STREAM_ID: Schema = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
-KINDS = ["quake", "eew", "tsunami", "notice", "other", "post", "felt"]
+KINDS = [kind.value for kind in Kind]
 
 #: One timeline item: an official event (ingest's ``event_to_json``), a user post or a
 #: felt aggregate (docs/api.md). The fields every item has are required; the rest
@@ -266,14 +268,13 @@ BODIES: dict[str, Schema] = {
     # RFC 9457 problem details; older routes still answer {"error", "message"}.
     "Problem": {
         "type": "object",
+        "required": ["type", "title", "status", "code"],
         "properties": {
             "type": STRING,
             "title": STRING,
             "status": INTEGER,
             "detail": STRING,
-            "instance": STRING,
-            "error": STRING,
-            "message": STRING,
+            "code": STRING,
         },
     },
 }

@@ -18,9 +18,10 @@ data nodes' password).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import redis.asyncio
@@ -28,6 +29,13 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import (
+    ConnectionError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+)
 
 #: Retries of one cluster command (with backoff up to 1 s) while slots move or fail over.
 CLUSTER_RETRIES = 12
@@ -139,5 +147,71 @@ def connect(url: str, *, max_connections: int, timeout_s: float) -> redis.asynci
         return master
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=timeout_s
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+class _PinnedConnection(redis.asyncio.Connection):
+    """A connection that (re)connects to whichever master serves its pool's hash tag."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.pinned_pool: _PinnedPool = kwargs.pop("pinned_pool")
+        super().__init__(**kwargs)
+
+    async def connect(self) -> None:
+        self.host, self.port = await self.pinned_pool.master_address()
+        await super().connect()  # type: ignore[no-untyped-call]
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().read_response(*args, **kwargs)
+        except ReadOnlyError as err:
+            # The master we hold was demoted (failover): reconnect to the new one.
+            await self.disconnect()
+            raise ConnectionError("the master was demoted") from err
+        except ResponseError as err:
+            if str(err).startswith(("MOVED", "ASK")):
+                await self.disconnect()
+                raise ConnectionError(f"the slot moved: {err}") from err
+            raise
+
+
+class _PinnedPool(redis.asyncio.BlockingConnectionPool):
+    def __init__(self, cluster: RedisCluster, tag: str, **kwargs: Any) -> None:
+        self.cluster = cluster
+        self.tag = tag
+        super().__init__(connection_class=_PinnedConnection, **kwargs)
+        self.connection_kwargs["pinned_pool"] = self
+
+    async def master_address(self) -> tuple[str, int]:
+        # A keyed command through the cluster client rides over a failover with the
+        # client's retries and refreshes its slot map; then the map names the master.
+        with contextlib.suppress(RedisError, RedisClusterException, OSError):
+            await self.cluster.exists(self.tag)
+        try:
+            node = self.cluster.get_node_from_key(self.tag)
+        except RedisClusterException as err:  # no master for the slot yet (mid-failover)
+            raise ConnectionError(f"no master serves {self.tag} now") from err
+        if node is None:
+            raise ConnectionError(f"no master serves {self.tag} now")
+        return str(node.host), int(node.port)
+
+
+def pinned(client: redis.asyncio.Redis, tag: str, *, max_connections: int) -> redis.asyncio.Redis:
+    """A client of the master that serves hash tag ``tag`` (``"{yure:sc}"``), for a package
+    whose keys all carry that tag and that needs what Redis Cluster's client cannot give
+    (``WATCH``/``MULTI`` optimistic transactions, ``WAIT`` after a write, ``XREAD`` over many
+    streams). It follows failovers: a new connection asks the cluster for the slot's master.
+    Any other topology: ``client`` itself.
+    """
+    if not isinstance(client, RedisCluster):
+        return client
+    kwargs = client.get_connection_kwargs()
+    pool = _PinnedPool(
+        client,
+        tag,
+        max_connections=max_connections,
+        password=kwargs.get("password"),
+        socket_connect_timeout=kwargs.get("socket_connect_timeout"),
     )
     return redis.asyncio.Redis(connection_pool=pool)

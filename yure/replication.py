@@ -33,6 +33,7 @@ from yure.errors import YureError
 
 log = logging.getLogger(__name__)
 
+_BARRIER_LUA = "return redis.call('INCR', KEYS[1])"
 #: How often a master with fewer replicas than wanted is asked again.
 ATTACHED_RECHECK_S = 1.0
 #: Connections of a direct pool to one cluster master (used only for replicated writes).
@@ -103,6 +104,17 @@ class ReplicatedWriter:
             self._attached.pop(id(connection), None)
             raise ReplicationError(f"{replies[1]} of {wanted} replicas acknowledged in time")
         return replies[0]
+
+    async def barrier(self, tag: str) -> None:
+        """Return once the replicas hold every write made so far to the slot of hash tag
+        ``tag`` (from any connection): a write after them on one connection, then ``WAIT``
+        — a master's replication stream is one ordered log, so the earlier writes are in.
+
+        Raises:
+            ReplicationError: fewer than ``replicas`` replicas acknowledged in time.
+            redis.exceptions.RedisError, OSError: Redis failed.
+        """
+        await self.eval(_BARRIER_LUA, [tag + ":barrier"], [])
 
     async def _replicas_to_wait_for(self, connection: redis.asyncio.Redis) -> int:
         """``replicas``, or fewer while the master has fewer attached (after a failover,

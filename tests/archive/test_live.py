@@ -32,6 +32,7 @@ from yure.ingest.poller import JmaPoller
 from yure.ingest.quarantine import Quarantine
 from yure.ingest.seen import SeenStore
 from yure.settings import Settings
+from yure.web.problems import problem_middleware
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=jma.JST)
 TOKYO = jma.PrefIntensity("13", "東京都", "350", "東京都２３区", "5-")
@@ -138,7 +139,7 @@ async def history(
             assert poller.counters.published == 15 and poller.counters.dropped_training == 1
     finally:
         await archive.close()
-    app = web.Application()
+    app = web.Application(middlewares=[problem_middleware])
     archive_http.setup(app, settings=settings, resolve=_resolve)
     async with serving(app) as runner:
         yield base_url(runner)
@@ -214,7 +215,9 @@ async def test_event_detail_and_errors(history: str) -> None:
         ):
             async with client.get(f"{history}/api/history?{query}") as r:
                 assert r.status == 400, query
-                assert reason in (await r.text()), query
+                assert r.content_type == "application/problem+json"
+                problem = await r.json(content_type=None)
+                assert problem["code"] == "invalid_query" and reason in problem["detail"], query
 
 
 async def test_exports_stream_every_match(history: str) -> None:

@@ -22,6 +22,7 @@ from tests.support import base_url, serving
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.limits import Limits
 from yure.broadcast.timeline import Timeline
+from yure.redis_url import connect
 from yure.settings import Settings
 from yure.web import keys
 from yure.web.app import build_app
@@ -62,7 +63,7 @@ async def running_server(
     redis_url: str, tmp_path: Path, *, limits: Limits | None = None, **settings: Any
 ) -> AsyncIterator[Server]:
     """build_app on 127.0.0.1:0 with the hub started; everything closed afterwards."""
-    client = redis.asyncio.Redis.from_url(redis_url)
+    client = connect(redis_url, max_connections=64, timeout_s=WAIT_S)
     conf = Settings(redis_url=redis_url, data_dir=tmp_path, ingest_enabled=False, **settings)
     app = build_app(conf, client, limits=limits)
     try:

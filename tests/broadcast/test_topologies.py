@@ -46,6 +46,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture
+def healthy_cluster(cluster: Cluster) -> Iterator[Cluster]:
+    """The module's cluster, with any node a test killed restarted afterwards."""
+    cluster.wait_ok()
+    yield cluster
+    cluster.revive()
+
+
+@pytest.fixture
 def sentinel(tmp_path: Path) -> Iterator[SentinelGroup]:
     with running_sentinel(tmp_path / "sentinel") as running:
         yield running
@@ -122,7 +130,10 @@ async def _appends_survive(client: redis.asyncio.Redis, stream: str, kill: objec
     await writer.aclose()
 
 
-async def test_cluster_master_killed_loses_no_acknowledged_append(cluster: Cluster) -> None:
+async def test_cluster_master_killed_loses_no_acknowledged_append(
+    healthy_cluster: Cluster,
+) -> None:
+    cluster = healthy_cluster
     stream = "yure:timeline:failover"
     victim = cluster.master_of("{" + stream + "}")
     async for client in _client(cluster.url):

@@ -13,13 +13,12 @@ from yure.push import ece, vapid
 from yure.push.alert import Message, Urgency
 from yure.push.endpoint import (
     Endpoint,
-    PublicResolver,
     address_allowed,
     check_endpoint,
     check_resolves_public,
 )
 from yure.push.errors import EndpointError
-from yure.push.sender import Outcome, PushSender, Target, client_session
+from yure.push.sender import Outcome, PushSender, Target, push_client
 
 ADDRESSES = [
     ("8.8.8.8", False, True),
@@ -94,22 +93,6 @@ async def test_a_name_that_does_not_resolve_is_refused() -> None:
         await check_resolves_public(endpoint, allow_local=False)
 
 
-async def test_resolver_drops_private_answers() -> None:
-    strict = PublicResolver(allow_local=False)
-    try:
-        with pytest.raises(OSError, match="no public address"):
-            await strict.resolve("localhost", 80)
-    finally:
-        await strict.close()
-    loose = PublicResolver(allow_local=True)
-    try:
-        answers = await loose.resolve("localhost", 80)
-        assert answers
-        assert all(ipaddress.ip_address(a["host"]).is_loopback for a in answers)
-    finally:
-        await loose.close()
-
-
 async def test_sending_to_a_name_that_now_resolves_privately_never_connects(
     tmp_path: Path,
 ) -> None:
@@ -124,11 +107,12 @@ async def test_sending_to_a_name_that_now_resolves_privately_never_connects(
         message = Message(b"{}", "t", Urgency.NORMAL, 60)
         body = ece.encrypt(b"{}", ece.parse_receiver(keys.p256dh, keys.auth))
         target = Target("id", f"{service.origin}/push/a", body)
-        async with client_session(allow_local=False, connections=4) as session:
-            result = await PushSender(session, signer).send(target, message, ttl_s=60)
+        strict = push_client(allow_local=False, connections=4)
+        result = await PushSender(strict, signer).send(target, message, ttl_s=60)
         assert result.outcome is Outcome.RETRY
         assert service.requests == []
-        async with client_session(allow_local=True, connections=4) as session:
-            result = await PushSender(session, signer).send(target, message, ttl_s=60)
+        loose = push_client(allow_local=True, connections=4)
+        result = await PushSender(loose, signer).send(target, message, ttl_s=60)
+        loose.close()
         assert result.outcome is Outcome.DELIVERED
         assert service.requests == [("a", 201)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.safety_check.conftest import Api
+from tests.safety_check.conftest import PASSWORD, Api
 
 
 @asynccontextmanager
@@ -36,3 +36,23 @@ async def call_from(
     async with session.request(method, url, headers=headers, **kwargs) as resp:
         body = await resp.json() if "json" in resp.headers.get("Content-Type", "") else None
         return resp.status, body, dict(resp.headers)
+
+
+async def signup_from(api: Api, handle: str, address: str, password: str = PASSWORD) -> str:
+    """Sign ``handle`` up from ``address``; the token is kept in ``api.tokens``."""
+    async with client_from(address) as session:
+        status, body, _ = await call_from(
+            session, api, "POST", "/api/accounts", json={"handle": handle, "password": password}
+        )
+    assert status == 201, body
+    api.tokens[handle] = str(body["token"])
+    return api.tokens[handle]
+
+
+async def call_as(
+    api: Api, handle: str, address: str, method: str, path: str, **kwargs: Any
+) -> tuple[int, Any]:
+    """One request of ``handle`` from ``address``: (status, JSON body or None)."""
+    async with client_from(address) as session:
+        status, body, _ = await call_from(session, api, method, path, api.tokens[handle], **kwargs)
+    return status, body

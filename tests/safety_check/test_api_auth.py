@@ -34,7 +34,7 @@ async def test_signup_login_logout(api: Api) -> None:
 async def test_tokens_are_stored_hashed(api: Api) -> None:
     token = await api.signup("hashed")
     dump = await redis_dump(api.redis)
-    assert b"yure:sc:session:" in dump
+    assert keys.PREFIX.encode() + b"session:" in dump
     assert token.encode() not in dump
     assert b"correct horse" not in dump
 

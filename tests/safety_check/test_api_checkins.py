@@ -162,7 +162,7 @@ async def test_checkin_expires_and_is_deleted(make_api: AppFactory) -> None:
     assert (await api.call("GET", "/api/checkins/mine", "owner"))[1] == {"checkins": []}
     # The note is nowhere in Redis any more (idempotency record included).
     dump = await redis_dump(api.redis)
-    assert b"short" not in dump and b"yure:sc:idem:" not in dump
+    assert b"short" not in dump and keys.PREFIX.encode() + b"idem:" not in dump
 
 
 async def test_idempotency_key(api: Api) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from tests.safety_check.addresses import call_as, signup_from
 from tests.safety_check.conftest import Api, AppFactory, FakeClock, fast_config
 from tests.support import event_json
 from yure.broadcast.envelope import Entry, Envelope
@@ -38,10 +39,18 @@ async def _wait_for_total(api: Api, total: int) -> dict[str, Any]:
 
 
 async def test_one_tap_publishes_at_once_then_aggregates(make_api: AppFactory) -> None:
-    api: Api = await make_api(config=fast_config(felt_publish_interval_s=0.3))
-    for h in ("tap1", "tap2", "tap3"):
-        await api.signup(h)
-    status, body = await api.call("POST", "/api/felt", "tap1", json={"pref": "13"})
+    clock = FakeClock(time.time())
+    api: Api = await make_api(clock=clock, config=fast_config(felt_publish_interval_s=0.3))
+    # Three established people on three networks (tests/safety_check/test_voices.py).
+    where = {"tap1": "127.0.1.1", "tap2": "127.0.2.1", "tap3": "127.0.3.1"}
+    for h, address in where.items():
+        await signup_from(api, h, address)
+    clock.advance(2 * 3600)
+
+    async def tap(h: str, **body: Any) -> tuple[int, Any]:
+        return await call_as(api, h, where[h], "POST", "/api/felt", json=body)
+
+    status, body = await tap("tap1", pref="13")
     assert (status, body["pref"], body["counts"]) == (202, "13", {"user": 1, "p2p": 0, "total": 1})
     (first,) = await _felt_entries(api)  # published before the request returned
     event = orjson.loads(first.payload)
@@ -50,9 +59,10 @@ async def test_one_tap_publishes_at_once_then_aggregates(make_api: AppFactory) -
     assert event["counts"] == {"user": 1, "p2p": 0, "total": 1}
     assert event["event_id"] is None
     # The same account again is not counted twice in one burst.
-    await api.call("POST", "/api/felt", "tap1", json={"pref": "13"})
-    await api.call("POST", "/api/felt", "tap2", json={"pref": "13"})
-    await api.call("POST", "/api/felt", "tap3", json={"lat": 35.68, "lon": 139.76})
+    await tap("tap1", pref="13")
+    await tap("tap2", pref="13")
+    await tap("tap3", lat=35.68, lon=139.76)
+    clock.advance(1.0)  # past felt_publish_interval_s: the flusher publishes the growth
     latest = await _wait_for_total(api, 3)
     assert latest["id"] == event["id"]
     assert latest["counts"] == {"user": 3, "p2p": 0, "total": 3}

@@ -4,11 +4,13 @@ reports that hide, rate limits."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import orjson
 import pytest
 
-from tests.safety_check.conftest import Api, AppFactory, fast_config
+from tests.safety_check.addresses import call_as, signup_from
+from tests.safety_check.conftest import Api, AppFactory, FakeClock, fast_config
 from yure.broadcast.timeline import Timeline
 from yure.safety_check import keys, store
 from yure.safety_check.ratelimit import Limit
@@ -93,18 +95,26 @@ async def test_280_code_points_after_nfc(api: Api) -> None:
 
 
 async def test_reports_hide_after_distinct_accounts(make_api: AppFactory) -> None:
-    api: Api = await make_api(config=fast_config(post_hide_reports=2))
-    for h in ("author", "rep1", "rep2"):
-        await api.signup(h)
+    clock = FakeClock(time.time())
+    api: Api = await make_api(clock=clock, config=fast_config(post_hide_reports=2))
+    # Established people on distinct networks (tests/safety_check/test_voices.py).
+    where = {"author": "127.0.1.1", "rep1": "127.0.2.1", "rep2": "127.0.3.1"}
+    for h, address in where.items():
+        await signup_from(api, h, address)
+    clock.advance(2 * 3600)
+
+    async def report(who: str, pid: str) -> int:
+        return (await call_as(api, who, where[who], "POST", f"/api/posts/{pid}/report"))[0]
+
     body = {"text": "spam", "lat": 35.68, "lon": 139.76}
     _, post = await api.call("POST", "/api/posts", "author", json=body)
     pid = post["id"]
     # The author's own report and repeated reports of one account do not count.
     for who in ("author", "author", "rep1", "rep1"):
-        assert (await api.call("POST", f"/api/posts/{pid}/report", who))[0] == 202
+        assert await report(who, pid) == 202
     assert (await api.call("GET", f"/api/posts/{pid}"))[0] == 200
     assert len(await _timeline_payloads(api)) == 1
-    assert (await api.call("POST", f"/api/posts/{pid}/report", "rep2"))[0] == 202
+    assert await report("rep2", pid) == 202
     assert (await api.call("GET", f"/api/posts/{pid}"))[0] == 404
     timeline = Timeline(api.redis, retention_s=48 * 3600)
     original, retraction = await timeline.read_after("0-0", limit=10)
@@ -120,8 +130,8 @@ async def test_reports_hide_after_distinct_accounts(make_api: AppFactory) -> Non
     # Same id, prefecture and time; no text and no point.
     assert hidden == {**shown, "text": None, "lat": None, "lon": None, "hidden": True}
     assert retraction.prefs == ("13",)
-    assert (await api.call("POST", "/api/posts/nonexistent00000/report", "rep1"))[0] == 404
-    assert (await api.call("POST", "/api/posts/bad/report", "rep1"))[0] == 404
+    assert await report("rep1", "nonexistent00000") == 404
+    assert await report("rep1", "bad") == 404
 
 
 async def test_post_rate_limits_answer_429(make_api: AppFactory) -> None:

@@ -31,6 +31,9 @@ function project(lon, lat, inset) {
   return [(lon - VIEW.west) * KX * SCALE, (VIEW.north - lat) * SCALE];
 }
 
+/** SVG coordinates of a point; epicentres south-west of 奄美 go in the 沖縄 inset. */
+export const pointAt = (lon, lat) => project(lon, lat, inInsetArea(lon, lat));
+
 function linePath(points, inset) {
   let d = "";
   for (let i = 0; i < points.length; i++) {
