@@ -29,6 +29,7 @@ felt:<pref>                  string       the current burst (JSON) of a prefectu
 felt:voices:<burst key>      set          voice tokens counted in that burst
 felt:dirty                   set          prefectures whose burst has unpublished growth
 rate:<name>:<subject>:<win>  string       request counter of one rate-limit window
+live:<uid>                   zset         open live channels → lease end (per-account cap)
 guess:<scope>:<subject>      hash         n wrong passwords, until (next try allowed)
 ===========================  ===========  ==================================================
 """
@@ -119,6 +120,10 @@ HIDDEN_POSTS = PREFIX + "hidden_posts"
 
 def rate(name: str, subject: str, window: int) -> str:
     return f"{PREFIX}rate:{name}:{subject}:{window}"
+
+
+def live_seats(uid: str) -> str:
+    return f"{PREFIX}live:{uid}"
 
 
 def guess(scope: str, subject: str) -> str:
