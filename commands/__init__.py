@@ -48,10 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
     archive_cli.add_parser(subparsers)
+    from yure.commands import backup as backup_cli
+
+    backup_cli.add_parsers(subparsers)
     admin = subparsers.add_parser("admin", help="operator tasks on a deployment's data")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     # ``yure admin`` is shared: each package adds its commands to the one group.
     safety_cli.add_admin_commands(admin_commands)
+    from yure.safety_check import account_cli
+
+    account_cli.add_admin_commands(admin_commands)
     _name_the_environment(parser)
     return parser
 

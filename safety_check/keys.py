@@ -9,11 +9,13 @@ reach another namespace.
 key                          type         holds
 ===========================  ===========  ==================================================
 handle:<handle>              string       uid (handles are never reused)
+skel:<skeleton>              string       uid holding a handle with that skeleton
 user:<uid>                   hash         handle, pw (argon2id PHC string), created_at, cohort
 signups:<cohort>             string       sign-ups of one network in one window; expires
 cohort:<cohort>              string       "1": that window had a burst of sign-ups (kept)
 session:<sha256>             hash         uid, created_at; expires with the session
 sessions:<uid>               set          sha256 of that user's sessions
+recovery:<uid>               set          sha256 of that user's unused recovery codes
 friends:<uid>                set          uids of mutual friends
 incoming:<uid>               set          uids that asked for uid
 outgoing:<uid>               hash         handle asked for → its uid ("" if nobody holds it)
@@ -47,12 +49,20 @@ def handle(handle: str) -> str:
     return f"{PREFIX}handle:{handle}"
 
 
+def skeleton(skeleton: str) -> str:
+    return f"{PREFIX}skel:{skeleton}"
+
+
 def user(uid: str) -> str:
     return f"{PREFIX}user:{uid}"
 
 
 def session(token_hash: str) -> str:
     return f"{PREFIX}session:{token_hash}"
+
+
+def recovery(uid: str) -> str:
+    return f"{PREFIX}recovery:{uid}"
 
 
 def user_sessions(uid: str) -> str:

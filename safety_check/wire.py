@@ -102,13 +102,14 @@ def _opt_point(obj: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def parse_credentials(obj: dict[str, Any]) -> tuple[str, str]:
-    """``{handle, password}`` → (canonical handle, password).
+    """``{handle, password}`` of a new account → (canonical handle, password).
 
     Raises:
-        InvalidInput: a missing field or one breaking the handle/password rules.
+        InvalidInput: a missing field or one breaking the handle rules or the rules for
+            new passwords (safety_check.passwords).
     """
     handle = text.normalize_handle(_req_str(obj, "handle"))
-    password = text.validate_password(_req_str(obj, "password"))
+    password = text.validate_new_password(_req_str(obj, "password"), handle)
     return handle, password
 
 
@@ -124,6 +125,21 @@ def parse_login(obj: dict[str, Any]) -> tuple[str, str]:
     if len(password) > text.MAX_PASSWORD_CHARS:
         raise InvalidInput(f"password must be at most {text.MAX_PASSWORD_CHARS} characters")
     return handle, password
+
+
+def parse_recovery(obj: dict[str, Any]) -> tuple[str, str, str]:
+    """``{handle, code, new_password}`` → (canonical handle, code as sent, new password).
+
+    Raises:
+        InvalidInput: a missing field, a malformed handle, an over-long code, or a new
+            password that breaks the rules (safety_check.passwords).
+    """
+    handle = text.normalize_handle(_req_str(obj, "handle"))
+    code = _req_str(obj, "code")
+    if len(code) > MAX_TOKEN_CHARS:
+        raise InvalidInput("code is too long")
+    password = text.validate_new_password(_req_str(obj, "new_password"), handle)
+    return handle, code, password
 
 
 def parse_handle(obj: dict[str, Any]) -> str:
