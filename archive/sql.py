@@ -11,6 +11,8 @@ Tables (schema version :data:`SCHEMA_VERSION`)::
     schema_migrations(version, name, applied_at)       one row per applied migration
     telegrams(key PK, event_id, … facts …, payload)     every archived telegram, once
     events(event_id PK, … summary …, pref_mask, kind_mask)   one row per event
+    event_prefs(pref, first_at, event_id)                    prefecture index (v2)
+    event_kinds(kind, first_at, event_id)                    kind index (v2)
 
 Searching: every filter is a column of one covering index, ``events_scan`` (time, id,
 intensity, magnitude, depth, prefecture bits, kind bits), walked newest first, so any
@@ -18,13 +20,18 @@ combination of filters is answered from the index and only the rows of the page 
 read. Prefectures and kinds are bit sets (bit ``n − 1`` for JIS code ``n``; bit ``i`` for
 the ``i``-th archived kind), tested with ``&``. Separate single-column indexes are left
 out on purpose: with them SQLite's planner picked a magnitude or intensity range and
-then sorted every match (a 10-year archive: 90–200 ms instead of a few).
+then sorted every match (a 10-year archive: 90–200 ms instead of a few). PostgreSQL
+cannot test non-leading index columns before reading the row, so for it prefectures
+and kinds go through their index tables instead (``event_id IN (SELECT … WHERE pref IN
+(…) AND first_at …)``), which it joins well; the other filters are the same
+(:class:`Dialect`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from enum import StrEnum
 
 from yure.archive.facts import ARCHIVED_KINDS, EventSummary, TelegramFacts, intensity_rank
 from yure.archive.query import HistoryQuery
@@ -32,6 +39,13 @@ from yure.ingest.event import InfoType, Intensity, Kind, TsunamiGrade
 
 SqlValue = str | int | float | None
 Row = Sequence[SqlValue]
+
+
+class Dialect(StrEnum):
+    """Which database a search is written for (the drivers' ``name``)."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +87,13 @@ _FACT_COLUMNS = """
     tsunami_grade TEXT,
     prefs TEXT NOT NULL"""
 
+#: JIS code and bit of every prefecture, as rows (for migration 2's backfill).
+_PREF_BIT_ROWS = " UNION ALL ".join(
+    f"SELECT '{n:02d}' AS code, {n - 1} AS bit" for n in range(1, 48)
+)
+_KIND_BIT_ROWS = " UNION ALL ".join(
+    f"SELECT '{kind.value}' AS kind, {bit} AS bit" for bit, kind in enumerate(ARCHIVED_KINDS)
+)
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -93,6 +114,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX events_scan ON events"
             " (first_at, event_id, intensity_rank, magnitude, depth_km, pref_mask, kind_mask)",
             "CREATE INDEX events_last ON events (last_at)",
+        ),
+    ),
+    Migration(
+        2,
+        "prefecture and kind index tables (PostgreSQL searches use them)",
+        (
+            "CREATE TABLE event_prefs ("
+            " pref TEXT NOT NULL, first_at BIGINT NOT NULL, event_id TEXT NOT NULL,"
+            " PRIMARY KEY (pref, first_at, event_id))",
+            "CREATE INDEX event_prefs_event ON event_prefs (event_id)",
+            "CREATE TABLE event_kinds ("
+            " kind TEXT NOT NULL, first_at BIGINT NOT NULL, event_id TEXT NOT NULL,"
+            " PRIMARY KEY (kind, first_at, event_id))",
+            "CREATE INDEX event_kinds_event ON event_kinds (event_id)",
+            "INSERT INTO event_prefs (pref, first_at, event_id)"
+            f" SELECT p.code, e.first_at, e.event_id FROM events e, ({_PREF_BIT_ROWS}) p"
+            " WHERE (e.pref_mask & (CAST(1 AS BIGINT) << p.bit)) <> 0",
+            "INSERT INTO event_kinds (kind, first_at, event_id)"
+            f" SELECT k.kind, e.first_at, e.event_id FROM events e, ({_KIND_BIT_ROWS}) k"
+            " WHERE (e.kind_mask & (1 << k.bit)) <> 0",
         ),
     ),
 )
@@ -225,12 +266,12 @@ def facts_from_row(row: Row) -> TelegramFacts:
 
 
 def write_event(summary: EventSummary) -> list[Statement]:
-    """Store ``summary`` as the event's row."""
+    """Store ``summary`` as the event's row and rebuild its prefecture and kind rows."""
     marks = ", ".join("?" * _EVENT_COUNT)
     columns = f"{_EVENT_COLUMNS}, {_MASK_COLUMNS}".split(",")[1:]
     updates = ", ".join(f"{column.strip()} = excluded.{column.strip()}" for column in columns)
     s = summary
-    return [
+    statements = [
         Statement(
             f"INSERT INTO events ({_EVENT_COLUMNS}, {_MASK_COLUMNS}) VALUES ({marks})"
             f" ON CONFLICT (event_id) DO UPDATE SET {updates}",
@@ -260,6 +301,28 @@ def write_event(summary: EventSummary) -> list[Statement]:
             ),
         )
     ]
+    statements += [
+        Statement("DELETE FROM event_prefs WHERE event_id = ?", (s.event_id,)),
+        Statement("DELETE FROM event_kinds WHERE event_id = ?", (s.event_id,)),
+    ]
+    codes = [pref for pref in s.prefs if pref_mask([pref])]
+    if codes:
+        statements.append(
+            Statement(
+                "INSERT INTO event_prefs (pref, first_at, event_id) VALUES "
+                + ", ".join("(?, ?, ?)" for _ in codes),
+                tuple(v for pref in codes for v in (pref, s.first_at, s.event_id)),
+            )
+        )
+    if s.kinds:
+        statements.append(
+            Statement(
+                "INSERT INTO event_kinds (kind, first_at, event_id) VALUES "
+                + ", ".join("(?, ?, ?)" for _ in s.kinds),
+                tuple(v for kind in s.kinds for v in (kind.value, s.first_at, s.event_id)),
+            )
+        )
+    return statements
 
 
 def select_expired_events(before: int, limit: int) -> Statement:
@@ -275,14 +338,16 @@ def delete_events(event_ids: Sequence[str]) -> list[Statement]:
     ids = tuple(event_ids)
     return [
         Statement(f"DELETE FROM {table} WHERE event_id IN ({marks})", ids)
-        for table in ("telegrams", "events")
+        for table in ("telegrams", "event_prefs", "event_kinds", "events")
     ]
 
 
 # -- reads ---------------------------------------------------------------------------------
 
 
-def _filter(query: HistoryQuery, *, with_cursor: bool) -> tuple[str, list[SqlValue]]:
+def _filter(
+    query: HistoryQuery, dialect: Dialect, *, with_cursor: bool
+) -> tuple[str, list[SqlValue]]:
     """The WHERE clause (or "") of ``query`` over ``events e`` and its parameters."""
     where: list[str] = []
     params: list[SqlValue] = []
@@ -292,12 +357,30 @@ def _filter(query: HistoryQuery, *, with_cursor: bool) -> tuple[str, list[SqlVal
     if query.until is not None:
         where.append("e.first_at < ?")
         params.append(query.until)
-    if query.prefs:
-        where.append("(e.pref_mask & ?) <> 0")
-        params.append(pref_mask(query.prefs))
-    if query.kinds:
-        where.append("(e.kind_mask & ?) <> 0")
-        params.append(kind_mask(query.kinds))
+    if dialect is Dialect.SQLITE:
+        if query.prefs:
+            where.append("(e.pref_mask & ?) <> 0")
+            params.append(pref_mask(query.prefs))
+        if query.kinds:
+            where.append("(e.kind_mask & ?) <> 0")
+            params.append(kind_mask(query.kinds))
+    else:
+        for table, column, values in (
+            ("event_prefs", "pref", sorted(query.prefs)),
+            ("event_kinds", "kind", sorted(kind.value for kind in query.kinds)),
+        ):
+            if not values:
+                continue
+            # The index table is ordered by (value, first_at): the time range narrows it.
+            inner = [f"{column} IN ({', '.join('?' * len(values))})"]
+            params.extend(values)
+            for op, bound in ((">=", query.since), ("<", query.until)):
+                if bound is not None:
+                    inner.append(f"first_at {op} ?")
+                    params.append(bound)
+            where.append(
+                f"e.event_id IN (SELECT event_id FROM {table} WHERE {' AND '.join(inner)})"
+            )
     if query.min_intensity_rank is not None:
         where.append("e.intensity_rank >= ?")
         params.append(query.min_intensity_rank)
@@ -313,10 +396,12 @@ def _filter(query: HistoryQuery, *, with_cursor: bool) -> tuple[str, list[SqlVal
     return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
 
-def search(query: HistoryQuery, *, limit: int | None = None) -> Statement:
+def search(
+    query: HistoryQuery, dialect: Dialect = Dialect.SQLITE, *, limit: int | None = None
+) -> Statement:
     """Events matching ``query``, newest first, after its cursor, at most ``limit``
     (default ``query.limit``) rows."""
-    clause, params = _filter(query, with_cursor=True)
+    clause, params = _filter(query, dialect, with_cursor=True)
     columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
     params.append(query.limit if limit is None else limit)
     return Statement(
@@ -325,11 +410,13 @@ def search(query: HistoryQuery, *, limit: int | None = None) -> Statement:
     )
 
 
-def count_per_day(query: HistoryQuery, utc_offset_s: int) -> Statement:
+def count_per_day(
+    query: HistoryQuery, utc_offset_s: int, dialect: Dialect = Dialect.SQLITE
+) -> Statement:
     """How many events match ``query`` (cursor and limit ignored) per day, days starting
     at ``utc_offset_s`` after UTC midnight's offset (JST: 32400); rows are
     (days since 1970-01-01, count), oldest first."""
-    clause, params = _filter(query, with_cursor=False)
+    clause, params = _filter(query, dialect, with_cursor=False)
     return Statement(
         "SELECT (e.first_at + ?) / 86400 AS day, COUNT(*) FROM events e"
         f"{clause} GROUP BY day ORDER BY day",

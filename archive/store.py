@@ -65,6 +65,7 @@ class Archive:
 
     def __init__(self, database: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.database = database
+        self._dialect = sql.Dialect(database.name)
         self._clock = clock
 
     @classmethod
@@ -173,7 +174,7 @@ class Archive:
         Raises:
             StorageError: the database failed.
         """
-        rows = await self.database.read(sql.search(query, limit=query.limit + 1))
+        rows = await self.database.read(sql.search(query, self._dialect, limit=query.limit + 1))
         items = tuple(sql.summary_from_row(row) for row in rows[: query.limit])
         more = len(rows) > query.limit
         last = items[-1] if items else None
@@ -191,7 +192,7 @@ class Archive:
         page_query = query
         while remaining > 0:
             size = min(EXPORT_PAGE_ROWS, remaining)
-            rows = await self.database.read(sql.search(page_query, limit=size))
+            rows = await self.database.read(sql.search(page_query, self._dialect, limit=size))
             for row in rows:
                 yield sql.summary_from_row(row)
             remaining -= len(rows)
@@ -208,7 +209,7 @@ class Archive:
         Raises:
             StorageError: the database failed.
         """
-        rows = await self.database.read(sql.count_per_day(query, _JST_OFFSET_S))
+        rows = await self.database.read(sql.count_per_day(query, _JST_OFFSET_S, self._dialect))
         epoch = date(1970, 1, 1)
         return [(epoch + timedelta(days=int(row[0] or 0)), int(row[1] or 0)) for row in rows]
 

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     geo_cli.add_parser(subparsers)
     web_cli.add_parser(subparsers)
     archive_cli.add_parser(subparsers)
+    from yure.commands import backup as backup_cli
+
+    backup_cli.add_parsers(subparsers)
     admin = subparsers.add_parser("admin", help="operator tasks on a deployment's data")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     # ``yure admin`` is shared: each package adds its commands to the one group.

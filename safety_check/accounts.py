@@ -16,6 +16,7 @@ from yure.safety_check.config import Clock, SafetyConfig
 from yure.safety_check.errors import Conflict, Unauthorized
 from yure.safety_check.hashing import PasswordHasher
 from yure.safety_check.model import Account
+from yure.safety_check.text import handle_skeleton
 from yure.safety_check.tokens import new_id
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,15 @@ class Accounts:
         (the account's sign-up cohort, :mod:`.voices`).
 
         Raises:
-            Conflict: the handle is taken.
+            Conflict: the handle, or one with the same skeleton (``al1ce1`` for
+                ``alice1``: :func:`.text.handle_skeleton`), is taken.
             RateLimited: ``subject`` has its share of hashes waiting.
             StoreError: Redis failed or hashing is saturated.
         """
         timeout = self._config.redis_timeout_s
-        if await store.call(self._redis.exists(keys.handle(handle)), timeout):
-            raise Conflict("handle is taken")
+        skeleton_key = keys.skeleton(handle_skeleton(handle))
+        if await store.call(self._redis.exists(keys.handle(handle), skeleton_key), timeout):
+            raise Conflict("handle is taken (or looks like one that is)")
         now = self._clock()
         account = Account(
             uid=new_id(),
@@ -53,10 +56,11 @@ class Accounts:
         )
 
         async def body(pipe: Pipeline) -> Account:
-            if await pipe.exists(keys.handle(handle)):
-                raise Conflict("handle is taken")
+            if await pipe.exists(keys.handle(handle), skeleton_key):
+                raise Conflict("handle is taken (or looks like one that is)")
             store.begin(pipe)
             pipe.set(keys.handle(handle), account.uid)
+            pipe.set(skeleton_key, account.uid)
             pipe.hset(
                 keys.user(account.uid),
                 mapping={
@@ -69,7 +73,7 @@ class Accounts:
             return account
 
         created = await store.transaction(
-            self._redis, [keys.handle(handle)], body, timeout_s=timeout
+            self._redis, [keys.handle(handle), skeleton_key], body, timeout_s=timeout
         )
         await self._count_signup(created.cohort)
         log.info("account created")

@@ -105,8 +105,13 @@ class SafetyConfig:
     address_guesses: GuessPolicy = ADDRESS_GUESSES
     pair_guesses: GuessPolicy = PAIR_GUESSES
     redis_timeout_s: float = 5.0
-    #: Live channel: how long one blocking inbox read waits before re-checking the session.
+    #: Live channel: how long one blocking inbox read waits before re-checking the session
+    #: (at most half the Redis client's read timeout, whatever this says).
     live_block_s: float = 5.0
+    #: An idle live channel sends a heartbeat this often (and renews its seat).
+    live_heartbeat_s: float = 15.0
+    #: Live channels one account may hold open at once, over all worker processes.
+    max_live_per_account: int = 5
     live_auth_timeout_s: float = 10.0
     max_live_connections: int = 1000
     limits: Limits = dataclasses.field(default_factory=Limits)

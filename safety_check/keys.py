@@ -9,6 +9,7 @@ reach another namespace.
 key                          type         holds
 ===========================  ===========  ==================================================
 handle:<handle>              string       uid (handles are never reused)
+skel:<skeleton>              string       uid holding a handle with that skeleton
 user:<uid>                   hash         handle, pw (argon2id PHC string), created_at, cohort
 signups:<cohort>             string       sign-ups of one network in one window; expires
 cohort:<cohort>              string       "1": that window had a burst of sign-ups (kept)
@@ -29,6 +30,7 @@ felt:<pref>                  string       the current burst (JSON) of a prefectu
 felt:voices:<burst key>      set          voice tokens counted in that burst
 felt:dirty                   set          prefectures whose burst has unpublished growth
 rate:<name>:<subject>:<win>  string       request counter of one rate-limit window
+live:<uid>                   zset         open live channels → lease end (per-account cap)
 guess:<scope>:<subject>      hash         n wrong passwords, until (next try allowed)
 ===========================  ===========  ==================================================
 """
@@ -44,6 +46,10 @@ FELT_DIRTY = PREFIX + "felt:dirty"
 
 def handle(handle: str) -> str:
     return f"{PREFIX}handle:{handle}"
+
+
+def skeleton(skeleton: str) -> str:
+    return f"{PREFIX}skel:{skeleton}"
 
 
 def user(uid: str) -> str:
@@ -119,6 +125,10 @@ HIDDEN_POSTS = PREFIX + "hidden_posts"
 
 def rate(name: str, subject: str, window: int) -> str:
     return f"{PREFIX}rate:{name}:{subject}:{window}"
+
+
+def live_seats(uid: str) -> str:
+    return f"{PREFIX}live:{uid}"
 
 
 def guess(scope: str, subject: str) -> str:

@@ -9,7 +9,15 @@ On connect the client gets ``ready`` and a ``snapshot`` (each friend's latest ch
 ``GET /api/checkins/friends``), then one message per inbox notification. Every notification
 is re-checked when delivered (the check-in still exists, its owner is still a friend:
 :func:`safety_check.policy.may_view_checkin`), and the session is re-checked at least every
-``live_block_s``: a revoked session ends the channel (WebSocket close code 4401).
+``live_block_s``: a revoked or expired session ends the channel with an explicit
+``unauthorized`` (SSE event; WebSocket close code 4401), never ``unavailable``.
+
+An idle channel stays open for as long as the client likes: each blocking inbox read asks
+for less than the Redis client's read timeout (:func:`services.live_block`), and a
+heartbeat goes out every ``live_heartbeat_s`` (WebSocket ``{"type": "heartbeat"}``, SSE
+``: keep-alive``), which also renews the channel's seat: an account holds at most
+``max_live_per_account`` channels over all workers (more: 429 before the upgrade, or close
+code 4429 after a first-message auth).
 """
 
 from __future__ import annotations
@@ -28,7 +36,13 @@ from yure.broadcast.frames import CloseCode, sse_event
 from yure.broadcast.sse import SSE_HEADERS
 from yure.safety_check import wire
 from yure.safety_check.auth import authenticate
-from yure.safety_check.errors import Forbidden, SafetyCheckError, StoreError, Unauthorized
+from yure.safety_check.errors import (
+    Forbidden,
+    RateLimited,
+    SafetyCheckError,
+    StoreError,
+    Unauthorized,
+)
 from yure.safety_check.inbox import NoticeKind
 from yure.safety_check.model import Principal
 from yure.safety_check.policy import may_view_checkin, websocket_cookie_ok
@@ -41,6 +55,13 @@ log = logging.getLogger(__name__)
 WS_MAX_MESSAGE_BYTES = 4096
 #: WebSocket ping period (aiohttp answers pongs and drops dead peers).
 WS_HEARTBEAT_S = 20.0
+#: What an idle WebSocket channel gets every ``live_heartbeat_s``.
+HEARTBEAT_TEXT = '{"type":"heartbeat"}'
+#: A first-message-authenticated WebSocket of an account at its channel cap is closed
+#: with this (RFC 6455 §7.4.2: 4000–4999 are for applications; 429 as in HTTP).
+CLOSE_TOO_MANY_CHANNELS = 4429
+#: A channel's seat lease lasts this many heartbeats (a dead worker's seats free up).
+SEAT_LEASE_HEARTBEATS = 3
 #: Inbox entries fetched per read.
 LIVE_BATCH_ENTRIES = 100
 
@@ -100,7 +121,7 @@ class Feed:
             entries = await self._inbox.read_live(
                 self._cursor,
                 count=LIVE_BATCH_ENTRIES,
-                block_ms=round(self._s.config.live_block_s * 1000),
+                block_ms=round(self._s.live_block_s * 1000),
             )
         except TimelineError as err:
             raise StoreError("inbox unavailable") from err
@@ -164,14 +185,48 @@ async def live(request: web.Request, s: Services) -> web.StreamResponse:
         raise StoreError("too many live connections, retry later")
     websocket = request.headers.get("Upgrade", "").lower() == "websocket"
     principal = await _handshake_auth(request, s, websocket=websocket)
+    seat = None if principal is None else await s.seats.take(principal.uid, _lease_s(s))
     s.live_connections += 1
     try:
         if websocket:
-            return await _serve_websocket(request, s, principal)
-        assert principal is not None
-        return await _serve_sse(request, s, principal)
+            return await _serve_websocket(request, s, principal, seat)
+        assert principal is not None and seat is not None
+        return await _serve_sse(request, s, principal, seat)
     finally:
         s.live_connections -= 1
+
+
+def _lease_s(s: Services) -> float:
+    return float(s.config.live_heartbeat_s * SEAT_LEASE_HEARTBEATS)
+
+
+class Beat:
+    """When a channel's next heartbeat (and seat renewal) is due, on the loop's clock."""
+
+    def __init__(self, s: Services, uid: str, seat: str) -> None:
+        self._s = s
+        self._uid = uid
+        self._seat = seat
+        self._every = s.config.live_heartbeat_s
+        self._next = asyncio.get_running_loop().time() + self._every
+
+    async def due(self) -> bool:
+        """True when a heartbeat is due; renews the seat then.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        now = asyncio.get_running_loop().time()
+        if now < self._next:
+            return False
+        self._next = now + self._every
+        await self._s.seats.renew(self._uid, self._seat, _lease_s(self._s))
+        return True
+
+    async def release(self) -> None:
+        """Give the seat back (errors ignored: the lease runs out anyway)."""
+        with contextlib.suppress(SafetyCheckError):
+            await self._s.seats.give_back(self._uid, self._seat)
 
 
 async def _handshake_auth(
@@ -222,7 +277,7 @@ async def _auth_message(ws: web.WebSocketResponse, s: Services) -> Principal | N
 
 
 async def _serve_websocket(
-    request: web.Request, s: Services, principal: Principal | None
+    request: web.Request, s: Services, principal: Principal | None, seat: str | None
 ) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MESSAGE_BYTES)
     await ws.prepare(request)
@@ -233,15 +288,26 @@ async def _serve_websocket(
     if me is None:
         await ws.close(code=CloseCode.UNAUTHORIZED, message=b"unauthorized")
         return ws
+    if seat is None:
+        try:
+            seat = await s.seats.take(me.uid, _lease_s(s))
+        except RateLimited:
+            await ws.close(code=CLOSE_TOO_MANY_CHANNELS, message=b"too many live channels")
+            return ws
+        except StoreError:
+            await ws.close(code=CloseCode.TRY_AGAIN_LATER, message=b"try again later")
+            return ws
+    beat = Beat(s, me.uid, seat)
     s.live_sockets.add(ws)
     try:
         async with asyncio.TaskGroup() as tg:
-            pump = tg.create_task(_pump_websocket(ws, Feed(s, me)))
+            pump = tg.create_task(_pump_websocket(ws, Feed(s, me), beat))
             async for _msg in ws:
                 pass  # Nothing is expected after auth; reading keeps pings and close flowing.
             pump.cancel()
     finally:
         s.live_sockets.discard(ws)
+        await beat.release()
     return ws
 
 
@@ -252,13 +318,16 @@ async def close_all(s: Services) -> None:
             await ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down")
 
 
-async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
+async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed, beat: Beat) -> None:
     try:
         for message in await feed.start():
             await ws.send_str(orjson.dumps(message).decode())
         while not ws.closed:  # feed.next() calls Redis through its wrappers
-            for _entry_id, message in await feed.next():
+            batch = await feed.next()
+            for _entry_id, message in batch:
                 await ws.send_str(orjson.dumps(message).decode())
+            if await beat.due() and not batch:
+                await ws.send_str(HEARTBEAT_TEXT)
     except Unauthorized:
         await ws.close(code=CloseCode.UNAUTHORIZED, message=b"session ended")
     except StoreError:
@@ -267,26 +336,32 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed) -> None:
         return
 
 
-async def _serve_sse(request: web.Request, s: Services, me: Principal) -> web.StreamResponse:
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    await response.prepare(request)
-    feed = Feed(s, me)
-    # Server-Sent Events framing: WHATWG HTML §9.2.6; orjson output has no raw newline.
-    with contextlib.suppress(ConnectionResetError):
-        try:
-            for message in await feed.start():
-                await response.write(_sse(None, message))
-            while True:  # feed.next() calls Redis through its wrappers
-                batch = await feed.next()
-                if not batch:
-                    await response.write(b": keep-alive\n\n")
-                for entry_id, message in batch:
-                    await response.write(_sse(entry_id, message))
-        except Unauthorized:
-            await response.write(_sse(None, {"type": "unauthorized"}))
-        except StoreError:
-            await response.write(_sse(None, {"type": "unavailable"}))
-    return response
+async def _serve_sse(
+    request: web.Request, s: Services, me: Principal, seat: str
+) -> web.StreamResponse:
+    beat = Beat(s, me.uid, seat)
+    try:
+        response = web.StreamResponse(headers=SSE_HEADERS)
+        await response.prepare(request)
+        feed = Feed(s, me)
+        # Server-Sent Events framing: WHATWG HTML §9.2.6; orjson output has no raw newline.
+        with contextlib.suppress(ConnectionResetError):
+            try:
+                for message in await feed.start():
+                    await response.write(_sse(None, message))
+                while True:  # feed.next() calls Redis through its wrappers
+                    batch = await feed.next()
+                    for entry_id, message in batch:
+                        await response.write(_sse(entry_id, message))
+                    if await beat.due() and not batch:
+                        await response.write(b": keep-alive\n\n")
+            except Unauthorized:
+                await response.write(_sse(None, {"type": "unauthorized"}))
+            except StoreError:
+                await response.write(_sse(None, {"type": "unavailable"}))
+        return response
+    finally:
+        await beat.release()
 
 
 def _sse(entry_id: str | None, message: dict[str, Any]) -> bytes:

@@ -24,6 +24,7 @@ from yure.safety_check.inbox import Inboxes
 from yure.safety_check.limiter import Limiter
 from yure.safety_check.network import Subjects
 from yure.safety_check.posts import Locator, Posts
+from yure.safety_check.seats import Seats
 from yure.safety_check.sessions import Sessions
 from yure.safety_check.throttle import GuessThrottle
 
@@ -50,6 +51,9 @@ class Services:
     limiter: Limiter
     subjects: Subjects
     guesses: GuessThrottle
+    seats: Seats
+    #: How long one blocking inbox read of a live channel waits (seconds).
+    live_block_s: float
     #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
     replicated: ReplicatedWriter | None = None
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
@@ -104,7 +108,26 @@ def build_services(
             per_address=config.address_guesses,
             per_pair=config.pair_guesses,
         ),
+        seats=Seats(
+            redis,
+            clock=clock,
+            timeout_s=config.redis_timeout_s,
+            max_per_account=config.max_live_per_account,
+        ),
+        live_block_s=live_block(config.live_block_s, store.read_timeout_s(redis)),
     )
+
+
+#: A live channel's blocking read asks for at most this share of the read timeout.
+LIVE_BLOCK_SHARE = 0.5
+
+
+def live_block(wanted_s: float, read_timeout_s: float | None) -> float:
+    """``wanted_s``, but at most half of the Redis client's read timeout (issue 10 #3: a
+    block as long as the timeout ended every idle channel with a timeout error)."""
+    if read_timeout_s is None:
+        return wanted_s
+    return min(wanted_s, read_timeout_s * LIVE_BLOCK_SHARE)
 
 
 async def check_durability(redis: store.Redis, *, timeout_s: float) -> bool:

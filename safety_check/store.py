@@ -33,6 +33,7 @@ __all__ = [
     "call",
     "ms",
     "opt_text",
+    "read_timeout_s",
     "replicated",
     "text",
     "text_map",
@@ -135,6 +136,20 @@ def opt_text(value: Any) -> str | None:
 def text_map(value: Any) -> dict[str, str]:
     """An HGETALL reply as ``{str: str}``."""
     return {text(k): text(v) for k, v in dict(value or {}).items()}
+
+
+def read_timeout_s(client: Redis) -> float | None:
+    """The socket read timeout of ``client``'s connections (redis-py's default is 5 s), or
+    None when unknown (a cluster client) or unlimited. A blocking read (XREAD BLOCK) must
+    ask for less, or an idle wait ends as a timeout error."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:
+        return None
+    try:
+        timeout = pool.connection_class(**pool.connection_kwargs).socket_timeout
+    except (TypeError, ValueError):
+        return None
+    return None if timeout is None else float(timeout)
 
 
 def ms(seconds: float) -> int:

@@ -3,8 +3,10 @@
 Lengths are counted in Unicode code points *after* the text has been cleaned: control
 characters removed (category ``Cc``, C0/C1/DEL), bidirectional overrides removed (the
 "Trojan Source" characters, CVE-2021-42574, which let a post display text that differs from
-its content), then NFC (UAX #15). User text is never HTML-escaped here: it is data, and
-clients insert it as text.
+its content), invisible characters removed (zero-width ones; a zero-width joiner only
+outside emoji sequences), then NFC (UAX #15). Handles are ASCII only (so no invisible or
+bidi character can be in one) and unique by their skeleton (:func:`handle_skeleton`).
+User text is never HTML-escaped here: it is data, and clients insert it as text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import unicodedata
 
 from yure.geo import codes
+from yure.safety_check import passwords
 from yure.safety_check.errors import InvalidInput
 
 MIN_HANDLE_CHARS = 3
@@ -22,9 +25,14 @@ MAX_HANDLE_CHARS = 20
 #: impersonate a friend by case); they are stored and shown folded to lower case.
 HANDLE_RE = re.compile(rf"[a-z0-9_]{{{MIN_HANDLE_CHARS},{MAX_HANDLE_CHARS}}}")
 
-MIN_PASSWORD_CHARS = 8
-#: At most 512 UTF-8 bytes (4 per code point): argon2 never hashes more.
-MAX_PASSWORD_CHARS = 128
+#: Handles are compared by their skeleton (:func:`handle_skeleton`): Unicode TR39's
+#: confusables.txt maps, among [A-Za-z0-9_], ``0``→``O``, ``1``→``l``, ``I``→``l`` and
+#: ``m``→``rn`` (entries 0030, 0031, 0049, 006D). Handles are case-insensitive, so the
+#: classes are closed under case folding: {0, o}, {1, i, l} (``I``→``l`` and ``i``≡``I``)
+#: and ``m`` = ``rn``. No library is used: handles are ASCII, and these four entries are
+#: all of confusables.txt that concerns them (confusable-homoglyphs checks mixed scripts,
+#: not skeleton equality; the "confusables" package is unmaintained since 2021).
+_SKELETON_CHARS = str.maketrans({"0": "o", "1": "l", "i": "l"})
 
 MAX_NOTE_CHARS = 100
 MAX_POST_CHARS = 280
@@ -42,6 +50,17 @@ PREF_CODES: frozenset[str] = frozenset(codes.PREF_CODES)
 #: bidi embedding/override/isolate controls (UAX #9 §2). They are format characters (Cf),
 #: not Cc, so they are listed by hand. Zero-width joiners stay: emoji need them.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Invisible characters dropped from posts and notes: zero-width space, non-joiner, word
+#: joiner, BOM/ZWNBSP, soft hyphen, LRM/RLM/ALM (marks that reorder text like the bidi
+#: controls), Mongolian vowel separator, invisible operators (U+2061–U+2064). They let two
+#: texts look the same and differ. The zero-width joiner is kept only inside an emoji
+#: sequence (UTS #51 §1.4.9: ZWJ sequences such as 👨‍👩‍👧), where it is needed.
+_INVISIBLE = frozenset(
+    "\u200b\u200c\u2060\ufeff\u00ad\u200e\u200f\u061c\u180e\u2061\u2062\u2063\u2064"
+)
+_ZWJ = "\u200d"
+#: Variation selector 16 and the skin-tone modifiers may sit between an emoji and a ZWJ.
+_EMOJI_TAIL = frozenset("\ufe0f") | frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))
 #: Line and paragraph separators (Zl, Zp) are treated as newlines.
 _LINE_BREAKS = ("\r\n", "\r", "\u2028", "\u2029", "\x85")
 
@@ -60,21 +79,28 @@ def normalize_handle(raw: str) -> str:
     return handle
 
 
+def handle_skeleton(handle: str) -> str:
+    """The TR39-style skeleton of a canonical handle: two handles that look alike
+    (``alice1``, ``al1ce1``, ``aIice1``) have the same one (see :data:`_SKELETON_CHARS`)."""
+    return handle.translate(_SKELETON_CHARS).replace("m", "rn")
+
+
 def validate_password(raw: str) -> str:
     """Return the password unchanged if its length is acceptable (never normalized: the
-    bytes the user typed are what argon2 hashes).
+    bytes the user typed are what argon2 hashes). New passwords also pass
+    :func:`validate_new_password`.
 
     Raises:
         InvalidInput: shorter than 8 or longer than 128 characters, or not encodable
             (lone surrogates).
     """
-    if not MIN_PASSWORD_CHARS <= len(raw) <= MAX_PASSWORD_CHARS:
-        raise InvalidInput(f"password must be {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} characters")
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise InvalidInput("password is not valid Unicode text") from err
-    return raw
+    return passwords.check_length(raw)
+
+
+validate_new_password = passwords.validate_new_password
+is_common_password = passwords.is_common_password
+MIN_PASSWORD_CHARS = passwords.MIN_PASSWORD_CHARS
+MAX_PASSWORD_CHARS = passwords.MAX_PASSWORD_CHARS
 
 
 def clean_text(raw: str, *, max_chars: int, keep_newlines: bool, allow_empty: bool) -> str:
@@ -99,14 +125,42 @@ def clean_text(raw: str, *, max_chars: int, keep_newlines: bool, allow_empty: bo
     kept = [
         ch
         for ch in raw
-        if ch == "\n" or (ch not in _BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs"))
+        if ch == "\n"
+        or (
+            ch not in _BIDI_CONTROLS
+            and ch not in _INVISIBLE
+            and unicodedata.category(ch) not in ("Cc", "Cs")
+        )
     ]
-    text = unicodedata.normalize("NFC", "".join(kept)).strip()
+    text = unicodedata.normalize("NFC", _emoji_joiners_only("".join(kept))).strip()
     if not text and not allow_empty:
         raise InvalidInput("text must not be empty")
     if len(text) > max_chars:
         raise InvalidInput(f"text must be at most {max_chars} characters")
     return text
+
+
+def _is_emoji(ch: str) -> bool:
+    # Extended_Pictographic lives mostly in these blocks (emoji-data.txt); symbols
+    # (So) outside them, such as ♀ or ⚕ in profession sequences, count too.
+    code = ord(ch)
+    return (
+        0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or unicodedata.category(ch) == "So"
+    )
+
+
+def _emoji_joiners_only(text: str) -> str:
+    """Drop every zero-width joiner that does not join two emoji."""
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if ch == _ZWJ:
+            before = next((c for c in reversed(text[:i]) if c not in _EMOJI_TAIL), "")
+            after = text[i + 1 : i + 2]
+            prev_ok = bool(before) and _is_emoji(before)
+            if not (prev_ok and after and _is_emoji(after)):
+                continue
+        out.append(ch)
+    return "".join(out)
 
 
 def clean_note(raw: str) -> str:

@@ -102,13 +102,14 @@ def _opt_point(obj: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def parse_credentials(obj: dict[str, Any]) -> tuple[str, str]:
-    """``{handle, password}`` → (canonical handle, password).
+    """``{handle, password}`` of a new account → (canonical handle, password).
 
     Raises:
-        InvalidInput: a missing field or one breaking the handle/password rules.
+        InvalidInput: a missing field or one breaking the handle rules or the rules for
+            new passwords (safety_check.passwords).
     """
     handle = text.normalize_handle(_req_str(obj, "handle"))
-    password = text.validate_password(_req_str(obj, "password"))
+    password = text.validate_new_password(_req_str(obj, "password"), handle)
     return handle, password
 
 

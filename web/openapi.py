@@ -461,6 +461,43 @@ PATHS.update(
                 "Unsubscribe.", PUSH, {"204": NO_CONTENT}, params=SUBSCRIPTION_ID, auth=True
             ),
         },
+        "/history": {
+            "get": operation(
+                "The history page (search the archive).",
+                PAGES,
+                {"200": other_response("page", "text/html")},
+            )
+        },
+        "/events/{id}": {
+            "get": operation(
+                "One event's page (its telegrams, map, intensities); Atom entries link here.",
+                PAGES,
+                {
+                    "200": other_response("page", "text/html"),
+                    "404": other_response("no such event: a page that says so", "text/html"),
+                },
+                params=[path_param("id")],
+            )
+        },
+        "/manifest.webmanifest": {
+            "get": operation(
+                "The web app manifest (installable page).",
+                PAGES,
+                {
+                    "200": {
+                        "description": "the manifest",
+                        "content": content({"type": "object"}, "application/manifest+json"),
+                    }
+                },
+            )
+        },
+        "/sw.js": {
+            "get": operation(
+                "The service worker (Web Push notifications).",
+                PAGES,
+                {"200": other_response("script", "text/javascript")},
+            )
+        },
         "/api/locate": {
             "get": operation(
                 "The prefecture at a point (null at sea or abroad); nothing is stored.",

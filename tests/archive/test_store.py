@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -119,3 +120,26 @@ async def test_prune_keeps_recent_events(database_url: str | None, tmp_path: obj
         assert (await archive.event("20240417000000")).summary.telegram_count == 1
     finally:
         await archive.close()
+
+
+async def test_migration_2_backfills_the_index_tables(archive: Archive) -> None:
+    """An archive written at schema 1 (prefecture/kind bits only) gains its prefecture
+    and kind tables at schema 2, filled from the bits."""
+    await archive.add([quake("VXSE53", "20240417000000", T0, serial=1, prefs=(TOKYO,))])
+
+    async def back_to_v1(tx: Any) -> None:
+        for statement in (
+            "DROP TABLE event_prefs",
+            "DROP TABLE event_kinds",
+            "DELETE FROM schema_migrations WHERE version = 2",
+        ):
+            await tx.execute(sql.Statement(statement))
+
+    await archive.database.write(back_to_v1)
+    assert await archive.migrate() == 2
+    rows = await archive.database.read(sql.Statement("SELECT pref FROM event_prefs ORDER BY pref"))
+    assert [r[0] for r in rows] == ["13"]
+    kinds = await archive.database.read(sql.Statement("SELECT kind FROM event_kinds"))
+    assert [r[0] for r in kinds] == ["quake"]
+    found = await archive.search(HistoryQuery(prefs=frozenset({"13"})))
+    assert [s.event_id for s in found.items] == ["20240417000000"]

@@ -21,12 +21,11 @@ from lxml import etree
 from tests.broadcast.support import running_server
 from tests.support import base_url, serving
 from yure.broadcast.envelope import Envelope
+from yure.broadcast.timeline import Timeline
 from yure.ingest.event import LgIntensity, event_to_json
 from yure.ingest.telegram import parse_telegram
-from yure.settings import Settings
 from yure.web import keys
-from yure.web.app import build_app
-from yure.web.feeds import ATOM_NS, entry_text
+from yure.web.feeds import ATOM_NS, atom_feed, entry_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "ingest" / "fixtures"
 ATOM_RNG = etree.RelaxNG(etree.parse(str(Path(__file__).with_name("atom.rng"))))
@@ -62,8 +61,11 @@ async def test_entries_link_to_their_page_and_carry_text(redis_url: str, tmp_pat
         running_server(redis_url, tmp_path) as server,
         aiohttp.ClientSession() as http,
     ):
-        for name in ("VXSE53_prefixed.xml", "VTSE41_major_tokyo_bay.xml"):
-            await server.timeline.append(fixture_envelope(name))
+        event_ids = {}
+        for pref, name in (("38", "VXSE53_prefixed.xml"), ("13", "VTSE41_major_tokyo_bay.xml")):
+            envelope = fixture_envelope(name)
+            event_ids[pref] = orjson.loads(envelope.payload)["event_id"]
+            await server.timeline.append(envelope)
         bodies = {}
         for pref in ("13", "38"):
             async with http.get(f"{server.base}/feeds/{pref}.atom") as resp:
@@ -74,9 +76,8 @@ async def test_entries_link_to_their_page_and_carry_text(redis_url: str, tmp_pat
         assert len(root.findall(f"{A}entry")) == 1
         parsed = feedparser.parse(body)
         (item,) = parsed.entries
-        # Until the app serves /events/{id}, an entry links to the live page of its
-        # prefecture on the same origin.
-        assert item.link == f"{server.base}/?prefs={pref}"
+        # Each entry links to its event's page (web/event_page.py).
+        assert item.link == f"{server.base}/events/{event_ids[pref]}"
         assert parsed.feed.link == f"{server.base}/?prefs={pref}"
         assert item.summary
         assert item.content[0].type == "text/plain"
@@ -87,31 +88,24 @@ async def test_entries_link_to_their_page_and_carry_text(redis_url: str, tmp_pat
     assert "震源" in quake and "最大震度" in quake
 
 
-async def test_entries_link_to_the_event_page_when_there_is_one(
+async def test_entries_link_to_the_live_page_without_an_event_page(
     redis_url: str, tmp_path: Path
 ) -> None:
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text=request.match_info["event_id"])
-
+    """An app without ``/events/{id}`` (the feed alone) links to the live page."""
     client = redis.asyncio.Redis.from_url(redis_url)
-    settings = Settings(redis_url=redis_url, data_dir=tmp_path, ingest_enabled=False)
-    app = build_app(settings, client)
-    # The event page is another package's route; the feed finds it on the router.
-    app.router.add_get("/events/{event_id}", page)
-    envelope = fixture_envelope("VTSE41_major_tokyo_bay.xml")
-    event_id = orjson.loads(envelope.payload)["event_id"]
+    app = web.Application()
+    app[keys.TIMELINE] = Timeline(client, retention_s=48 * 3600)
+    app.router.add_get(r"/feeds/{pref:\d{2}}.atom", atom_feed)
     try:
         async with serving(app) as runner, aiohttp.ClientSession() as http:
-            await app[keys.TIMELINE].append(envelope)
-            async with http.get(f"{base_url(runner)}/feeds/13.atom") as resp:
+            base = base_url(runner)
+            await app[keys.TIMELINE].append(fixture_envelope("VTSE41_major_tokyo_bay.xml"))
+            async with http.get(f"{base}/feeds/13.atom") as resp:
                 body = await resp.read()
-            check_atom(body)
-            link = feedparser.parse(body).entries[0].link
-            assert link == f"{base_url(runner)}/events/{event_id}"
-            async with http.get(link) as resp:
-                assert await resp.text() == event_id
     finally:
         await client.aclose()
+    check_atom(body)
+    assert feedparser.parse(body).entries[0].link == f"{base}/?prefs=13"
 
 
 def test_entry_text_of_a_quake_keeps_jma_values() -> None:
