@@ -3,10 +3,11 @@
 Driver module (it reads files; what the documents say is :mod:`archive.importer`'s).
 A document is one JMA XML telegram (``.xml``) or one P2P地震情報 JSON document
 (``.json``: one item, an array of items as ``/v2/history``, ``/v2/jma/quake`` and
-``/v2/jma/tsunami`` answer, or one item per line). Folders are walked in name order;
-archive members are read in their stored order; anything else is skipped and counted.
-Every document is read with a size cap; archive members that claim more are refused
-unread (no zip bomb is inflated).
+``/v2/jma/tsunami`` answer, or one item per line). Folders are walked in name order (a
+folder's files, then its subfolders); archive members are read in their stored order;
+anything else is skipped and counted. Every document is read with a size cap; archive
+members that claim more are refused unread, and one that inflates past it is dropped
+after reading the cap (no zip bomb is inflated whole).
 """
 
 from __future__ import annotations

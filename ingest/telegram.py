@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime
-from typing import Any
 from xml.etree.ElementTree import Element
 
 from yure.ingest.eew import parse_eew_forecast
@@ -142,33 +141,41 @@ def _envelope(report: Report, file_name: str | None) -> Event:
 def _with_body(event: Event, body: Element | None) -> Event:
     """``event`` completed with what its kind reads from the seismic body."""
     hypocenter = parse_hypocenter(body)
-    parts: dict[str, Any] = {}
-    prefs: frozenset[str] = frozenset()
+    event = dataclasses.replace(event, hypocenter=hypocenter)
     if event.kind is Kind.QUAKE:
         observation = parse_observation(body)
         long_period = parse_long_period(body)
-        parts = {
-            "max_intensity": observation.max_intensity,
-            "intensity": observation.intensity,
-            "stations": parse_stations(body),
-            "max_lg_intensity": long_period.max_lg_intensity,
-            "lg_intensity": long_period.lg_intensity,
-        }
-        prefs = observation.prefs or epicenter_prefs(hypocenter)
-    elif event.kind is Kind.EEW:
+        return dataclasses.replace(
+            event,
+            max_intensity=observation.max_intensity,
+            intensity=observation.intensity,
+            stations=parse_stations(body),
+            max_lg_intensity=long_period.max_lg_intensity,
+            lg_intensity=long_period.lg_intensity,
+            prefs=_sorted(observation.prefs or epicenter_prefs(hypocenter)),
+        )
+    if event.kind is Kind.EEW:
         forecast = parse_eew_forecast(body)
-        parts = {"max_intensity": forecast.max_intensity}
-        prefs = forecast.prefs or epicenter_prefs(hypocenter)
-    elif event.kind is Kind.TSUNAMI:
+        return dataclasses.replace(
+            event,
+            max_intensity=forecast.max_intensity,
+            prefs=_sorted(forecast.prefs or epicenter_prefs(hypocenter)),
+        )
+    if event.kind is Kind.TSUNAMI:
         info = parse_tsunami(body)
         readings = parse_tsunami_readings(body)
-        parts = {
-            "tsunami": info.areas,
-            "tsunami_observations": readings.observations,
-            "tsunami_estimates": readings.estimates,
-        }
-        prefs = info.prefs
-    return dataclasses.replace(event, hypocenter=hypocenter, prefs=tuple(sorted(prefs)), **parts)
+        return dataclasses.replace(
+            event,
+            tsunami=info.areas,
+            tsunami_observations=readings.observations,
+            tsunami_estimates=readings.estimates,
+            prefs=_sorted(info.prefs),
+        )
+    return event
+
+
+def _sorted(prefs: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(prefs))
 
 
 def parse_telegram(data: bytes, *, file_name: str | None = None) -> Event:

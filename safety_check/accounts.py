@@ -133,6 +133,19 @@ class Accounts:
             )
         return account
 
+    async def set_password(self, uid: str, password: str, *, subject: str) -> None:
+        """Replace the password of ``uid`` (recovery).
+
+        Raises:
+            RateLimited: ``subject`` has its share of hashes waiting.
+            StoreError: Redis failed or hashing is saturated.
+        """
+        new_hash = await self._hasher.hash(password, subject=subject)
+        await store.call(
+            self._redis.hset(keys.user(uid), "pw", new_hash), self._config.redis_timeout_s
+        )
+        log.info("password reset with a recovery code")
+
     async def uid_of(self, handle: str) -> str | None:
         """The uid holding canonical ``handle``, or None.
 

@@ -61,16 +61,51 @@ async def create_account(request: web.Request, s: Services) -> web.StreamRespons
         handle, password, subject=s.subjects.address(address), network=s.subjects.network(address)
     )
     token = await s.sessions.issue(account.uid)
-    response = json_response({"token": token, "handle": account.handle}, status=201)
+    codes = await s.recovery.issue(account.uid)
+    response = json_response(
+        {"token": token, "handle": account.handle, "recovery_codes": codes}, status=201
+    )
     set_session_cookie(request, response, token, s.config.session_ttl_s)
     return response
+
+
+async def recover_account(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/accounts/recover {handle, code, new_password} → 200 {token, handle,
+    codes_left}: a recovery code sets a new password, ends every session and is burnt.
+    A wrong or used code and an unknown handle answer the same 401; tries are throttled
+    like logins."""
+    subject = s.subjects.address(client_address(request))
+    await s.limiter.hit(s.config.limits.login_ip, subject)
+    handle, code, password = wire.parse_recovery(await read_json(request))
+    await s.guesses.check(subject, handle)
+    uid = await s.accounts.uid_of(handle)
+    left = None if uid is None else await s.recovery.redeem(uid, code)
+    if uid is None or left is None:
+        await s.guesses.failed(subject, handle)
+        raise Unauthorized("wrong handle or recovery code")
+    await s.guesses.succeeded(subject, handle)
+    await s.accounts.set_password(uid, password, subject=subject)
+    await s.sessions.revoke_all(uid)
+    token = await s.sessions.issue(uid)
+    response = json_response({"token": token, "handle": handle, "codes_left": left})
+    set_session_cookie(request, response, token, s.config.session_ttl_s)
+    return response
+
+
+async def new_recovery_codes(request: web.Request, s: Services) -> web.StreamResponse:
+    """POST /api/recovery-codes → 201 {recovery_codes}: a fresh set; the old one stops
+    working."""
+    me = await authenticate(request, s)
+    await s.limiter.hit(s.config.limits.recovery_codes_user, me.uid)
+    return json_response({"recovery_codes": await s.recovery.issue(me.uid)}, status=201)
 
 
 async def create_session(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/sessions {handle, password} → 200 {token, handle}. Wrong passwords slow
     down their own address (safety_check.guesses), never the owner elsewhere."""
-    handle, password = wire.parse_login(await read_json(request))
     subject = s.subjects.address(client_address(request))
+    await s.limiter.hit(s.config.limits.login_ip, subject)
+    handle, password = wire.parse_login(await read_json(request))
     await s.guesses.check(subject, handle)
     try:
         account = await s.accounts.verify(handle, password, subject=subject)
@@ -245,6 +280,8 @@ async def report_felt(request: web.Request, s: Services) -> web.StreamResponse:
 
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/api/accounts", create_account),
+    ("POST", "/api/accounts/recover", recover_account),
+    ("POST", "/api/recovery-codes", new_recovery_codes),
     ("POST", "/api/sessions", create_session),
     ("GET", "/api/sessions/current", current_session),
     ("DELETE", "/api/sessions/current", delete_session),
@@ -315,5 +352,8 @@ async def _on_shutdown(app: web.Application) -> None:
 
 
 async def _felt_flusher(app: web.Application) -> AsyncIterator[None]:
-    async with background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"):
+    async with (
+        background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"),
+        background(app[SERVICES].bus.run(), name="safety_check.inbox_bus"),
+    ):
         yield

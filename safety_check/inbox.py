@@ -19,6 +19,7 @@ from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.timeline import Timeline
 from yure.safety_check import keys, store
+from yure.safety_check.bus import InboxBus
 from yure.safety_check.config import SafetyConfig
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,10 @@ def friend_notice(kind: NoticeKind, other_uid: str, stamp: float) -> Envelope:
 class Inboxes:
     """Append notifications to users' inbox streams."""
 
-    def __init__(self, redis: store.Redis, *, config: SafetyConfig) -> None:
+    def __init__(self, redis: store.Redis, *, config: SafetyConfig, bus: InboxBus) -> None:
         self._redis = redis
         self._config = config
+        self._bus = bus
 
     def timeline(self, uid: str) -> Timeline:
         """The inbox stream of ``uid``."""
@@ -92,6 +94,12 @@ class Inboxes:
             await timeline.expire(self._config.inbox_retention_s)
         except TimelineError as err:
             raise store.wrap_broadcast(err) from err
+        # The live viewers of uid, on any process, read their inbox now (not on the next
+        # heartbeat). A lost wake-up only delays: the notification is already in the inbox.
+        try:
+            await self._bus.announce([uid])
+        except store.StoreError as err:
+            log.warning("inbox bus announce failed error=%s", err)
         return entry_id
 
     async def push_many(self, uids: Iterable[str], envelope: Envelope) -> int:

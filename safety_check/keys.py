@@ -15,6 +15,7 @@ signups:<cohort>             string       sign-ups of one network in one window;
 cohort:<cohort>              string       "1": that window had a burst of sign-ups (kept)
 session:<sha256>             hash         uid, created_at; expires with the session
 sessions:<uid>               set          sha256 of that user's sessions
+recovery:<uid>               set          sha256 of that user's unused recovery codes
 friends:<uid>                set          uids of mutual friends
 incoming:<uid>               set          uids that asked for uid
 outgoing:<uid>               hash         handle asked for → its uid ("" if nobody holds it)
@@ -58,6 +59,10 @@ def user(uid: str) -> str:
 
 def session(token_hash: str) -> str:
     return f"{PREFIX}session:{token_hash}"
+
+
+def recovery(uid: str) -> str:
+    return f"{PREFIX}recovery:{uid}"
 
 
 def user_sessions(uid: str) -> str:

@@ -12,8 +12,10 @@ is re-checked when delivered (the check-in still exists, its owner is still a fr
 ``live_block_s``: a revoked or expired session ends the channel with an explicit
 ``unauthorized`` (SSE event; WebSocket close code 4401), never ``unavailable``.
 
-An idle channel stays open for as long as the client likes: each blocking inbox read asks
-for less than the Redis client's read timeout (:func:`services.live_block`), and a
+A viewer holds no Redis connection while it waits: the process's one inbox-bus reader
+(:mod:`safety_check.bus`) wakes it when its inbox changes, and it reads its inbox anyway
+every ``live_block_s`` (at most half the Redis client's read timeout,
+:func:`services.live_block`). An idle channel stays open for as long as the client likes: a
 heartbeat goes out every ``live_heartbeat_s`` (WebSocket ``{"type": "heartbeat"}``, SSE
 ``: keep-alive``), which also renews the channel's seat: an account holds at most
 ``max_live_per_account`` channels over all workers (more: 429 before the upgrade, or close
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from typing import Any
 
 import orjson
@@ -55,6 +58,8 @@ log = logging.getLogger(__name__)
 WS_MAX_MESSAGE_BYTES = 4096
 #: WebSocket ping period (aiohttp answers pongs and drops dead peers).
 WS_HEARTBEAT_S = 20.0
+#: Fraction of ``live_block_s`` by which viewers' idle periods differ (spreads their reads).
+IDLE_JITTER = 0.25
 #: What an idle WebSocket channel gets every ``live_heartbeat_s``.
 HEARTBEAT_TEXT = '{"type":"heartbeat"}'
 #: A first-message-authenticated WebSocket of an account at its channel cap is closed
@@ -87,11 +92,13 @@ async def friends_latest(s: Services, uid: str) -> list[dict[str, Any]]:
 class Feed:
     """One viewer's live feed: their inbox, rendered through the visibility policy."""
 
-    def __init__(self, s: Services, me: Principal) -> None:
+    def __init__(self, s: Services, me: Principal, wake: asyncio.Event) -> None:
         self._s = s
         self._me = me
         self._inbox = s.inboxes.timeline(me.uid)
         self._cursor = "0-0"
+        #: Set by the process's inbox bus when this viewer's inbox may have changed.
+        self._wake = wake
 
     async def start(self) -> list[dict[str, Any]]:
         """The opening messages; later messages are those after this moment.
@@ -109,28 +116,36 @@ class Feed:
         ]
 
     async def next(self) -> list[tuple[str, dict[str, Any]]]:
-        """Messages of the next notifications, waiting up to ``live_block_s``.
+        """Messages of the next notifications: waits until the process's inbox bus says
+        there may be some, or ``live_block_s`` (then the inbox is read anyway). Holds no
+        Redis connection while it waits.
 
         Raises:
             Unauthorized: the session ended.
             StoreError: Redis failed.
         """
-        if await self._s.sessions.resolve_hash(self._me.token_hash) is None:
-            raise Unauthorized("session ended")
-        try:
-            entries = await self._inbox.read_live(
-                self._cursor,
-                count=LIVE_BATCH_ENTRIES,
-                block_ms=round(self._s.live_block_s * 1000),
-            )
-        except TimelineError as err:
-            raise StoreError("inbox unavailable") from err
-        out: list[tuple[str, dict[str, Any]]] = []
-        for entry in entries:
-            self._cursor = entry.id
-            message = await self.render(entry)
-            if message is not None:
-                out.append((entry.id, message))
+        # Jitter spreads the idle re-reads of many viewers over the period.
+        idle_s = self._s.live_block_s * (1 - IDLE_JITTER * random.random())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(idle_s):
+                await self._wake.wait()
+        self._wake.clear()
+        # However many viewers wake together, they share LIVE_REDIS_CONCURRENCY connections.
+        async with self._s.live_redis:
+            if await self._s.sessions.resolve_hash(self._me.token_hash) is None:
+                raise Unauthorized("session ended")
+            try:
+                entries = await self._inbox.read_after(self._cursor, limit=LIVE_BATCH_ENTRIES)
+            except TimelineError as err:
+                raise StoreError("inbox unavailable") from err
+            if len(entries) == LIVE_BATCH_ENTRIES:
+                self._wake.set()  # more are waiting: no pause before the next batch
+            out: list[tuple[str, dict[str, Any]]] = []
+            for entry in entries:
+                self._cursor = entry.id
+                message = await self.render(entry)
+                if message is not None:
+                    out.append((entry.id, message))
         return out
 
     async def render(self, entry: Entry) -> dict[str, Any] | None:
@@ -220,7 +235,8 @@ class Beat:
         if now < self._next:
             return False
         self._next = now + self._every
-        await self._s.seats.renew(self._uid, self._seat, _lease_s(self._s))
+        async with self._s.live_redis:  # shares the viewers' few connections
+            await self._s.seats.renew(self._uid, self._seat, _lease_s(self._s))
         return True
 
     async def release(self) -> None:
@@ -300,11 +316,12 @@ async def _serve_websocket(
     beat = Beat(s, me.uid, seat)
     s.live_sockets.add(ws)
     try:
-        async with asyncio.TaskGroup() as tg:
-            pump = tg.create_task(_pump_websocket(ws, Feed(s, me), beat))
-            async for _msg in ws:
-                pass  # Nothing is expected after auth; reading keeps pings and close flowing.
-            pump.cancel()
+        with s.bus.watch(me.uid) as wake:
+            async with asyncio.TaskGroup() as tg:
+                pump = tg.create_task(_pump_websocket(ws, Feed(s, me, wake), beat))
+                async for _msg in ws:
+                    pass  # Nothing is expected after auth; reading keeps pings and close going.
+                pump.cancel()
     finally:
         s.live_sockets.discard(ws)
         await beat.release()
@@ -343,9 +360,10 @@ async def _serve_sse(
     try:
         response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
-        feed = Feed(s, me)
+        wake_stack = contextlib.ExitStack()
+        feed = Feed(s, me, wake_stack.enter_context(s.bus.watch(me.uid)))
         # Server-Sent Events framing: WHATWG HTML §9.2.6; orjson output has no raw newline.
-        with contextlib.suppress(ConnectionResetError):
+        with wake_stack, contextlib.suppress(ConnectionResetError):
             try:
                 for message in await feed.start():
                     await response.write(_sse(None, message))

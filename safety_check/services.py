@@ -6,6 +6,7 @@ the aiohttp app keeps the result under :data:`SERVICES`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -15,6 +16,7 @@ from yure.broadcast.timeline import Timeline
 from yure.replication import ReplicatedWriter
 from yure.safety_check import store
 from yure.safety_check.accounts import Accounts
+from yure.safety_check.bus import BUS_BLOCK_S, InboxBus
 from yure.safety_check.checkins import Checkins
 from yure.safety_check.config import Clock, SafetyConfig
 from yure.safety_check.events import CurrentEvents
@@ -24,11 +26,16 @@ from yure.safety_check.inbox import Inboxes
 from yure.safety_check.limiter import Limiter
 from yure.safety_check.network import Subjects
 from yure.safety_check.posts import Locator, Posts
+from yure.safety_check.recovery import RecoveryCodes
 from yure.safety_check.seats import Seats
 from yure.safety_check.sessions import Sessions
 from yure.safety_check.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
+
+#: Redis operations the live viewers of one process run at once (issue 16: 10,000 viewers
+#: on a handful of connections).
+LIVE_REDIS_CONCURRENCY = 3
 
 
 @dataclasses.dataclass(slots=True)
@@ -52,10 +59,17 @@ class Services:
     subjects: Subjects
     guesses: GuessThrottle
     seats: Seats
+    recovery: RecoveryCodes
     #: How long one blocking inbox read of a live channel waits (seconds).
     live_block_s: float
+    #: Wakes this process's live viewers when their inbox changes (one reader per process).
+    bus: InboxBus
     #: Makes acknowledged check-ins wait for the replicas (YURE_REDIS_WAIT_REPLICAS).
     replicated: ReplicatedWriter | None = None
+    #: Live viewers' Redis reads at once in this process (so they share a few connections).
+    live_redis: asyncio.Semaphore = dataclasses.field(
+        default_factory=lambda: asyncio.Semaphore(LIVE_REDIS_CONCURRENCY)
+    )
     #: Open live channels of this process (bounded by ``config.max_live_connections``).
     live_connections: int = 0
     #: Open live WebSockets, closed with 1001 when the server shuts down.
@@ -77,7 +91,12 @@ def build_services(
 ) -> Services:
     """Wire the stores of one process around the app's one public timeline ``public``."""
     accounts = Accounts(redis, config=config, clock=clock)
-    inboxes = Inboxes(redis, config=config)
+    bus = InboxBus(
+        redis,
+        timeout_s=config.redis_timeout_s,
+        block_s=live_block(BUS_BLOCK_S, store.read_timeout_s(redis)),
+    )
+    inboxes = Inboxes(redis, config=config, bus=bus)
     friends = Friends(redis, accounts=accounts, inboxes=inboxes, config=config, clock=clock)
     events = CurrentEvents(
         public, window_s=config.current_event_window_s, cache_s=config.current_event_cache_s
@@ -114,7 +133,9 @@ def build_services(
             timeout_s=config.redis_timeout_s,
             max_per_account=config.max_live_per_account,
         ),
+        recovery=RecoveryCodes(redis, config=config),
         live_block_s=live_block(config.live_block_s, store.read_timeout_s(redis)),
+        bus=bus,
     )
 
 

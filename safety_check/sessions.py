@@ -76,3 +76,21 @@ class Sessions:
             pipe.delete(keys.session(token_hash))
             pipe.srem(keys.user_sessions(uid), token_hash)
             await store.call(pipe.execute(), self._config.redis_timeout_s)
+
+    async def revoke_all(self, uid: str) -> int:
+        """End every session of ``uid`` (a password was reset); returns how many.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        timeout = self._config.redis_timeout_s
+        hashes = [
+            store.text(h)
+            for h in await store.call(self._redis.smembers(keys.user_sessions(uid)), timeout)
+        ]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for token_hash in hashes:
+                pipe.delete(keys.session(token_hash))
+            pipe.delete(keys.user_sessions(uid))
+            await store.call(pipe.execute(), timeout)
+        return len(hashes)

@@ -127,6 +127,21 @@ def parse_login(obj: dict[str, Any]) -> tuple[str, str]:
     return handle, password
 
 
+def parse_recovery(obj: dict[str, Any]) -> tuple[str, str, str]:
+    """``{handle, code, new_password}`` → (canonical handle, code as sent, new password).
+
+    Raises:
+        InvalidInput: a missing field, a malformed handle, an over-long code, or a new
+            password that breaks the rules (safety_check.passwords).
+    """
+    handle = text.normalize_handle(_req_str(obj, "handle"))
+    code = _req_str(obj, "code")
+    if len(code) > MAX_TOKEN_CHARS:
+        raise InvalidInput("code is too long")
+    password = text.validate_new_password(_req_str(obj, "new_password"), handle)
+    return handle, code, password
+
+
 def parse_handle(obj: dict[str, Any]) -> str:
     """``{handle}`` → canonical handle.
 

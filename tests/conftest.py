@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio
 
 from tests.redis_server import RedisProcess, running_redis
+from tests.redis_topologies import Cluster, SentinelGroup, running_cluster, running_sentinel
 
 # No timed assertions (STYLE.md §15): Hypothesis' per-example deadline fails tests on a
 # loaded machine, so it is off for the whole suite; speed goals live in `make bench`.
@@ -74,3 +75,26 @@ def require_reference(path: Path, *, ci: str | None) -> Path:
 def reference_dir() -> Path:
     """../shared/reference (see :func:`require_reference`: skip locally, fail in CI)."""
     return require_reference(REFERENCE_DIR, ci=os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One real 6-node Redis Cluster for the session (started on first use)."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+@pytest.fixture
+def healthy_cluster(cluster: Cluster) -> Iterator[Cluster]:
+    """The session's cluster with one replica per master; a node a test killed is
+    restarted afterwards (it rejoins as a replica)."""
+    cluster.wait_ok()
+    yield cluster
+    cluster.revive()
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Iterator[SentinelGroup]:
+    """A real master + replica + three sentinels of this test's own."""
+    with running_sentinel(tmp_path / "sentinel") as running:
+        yield running

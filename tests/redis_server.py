@@ -39,6 +39,10 @@ class RedisProcess:
     port: int
     directory: Path
     appendonly: bool
+    #: More arguments (cluster or sentinel mode); a sentinel keeps no data files.
+    extra: tuple[str, ...] = ()
+    #: A configuration file given first (a sentinel needs one it may rewrite).
+    config_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,16 +50,15 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        args = [
-            find_redis_server(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "always",
-            "--daemonize", "no",
-        ]  # fmt: skip
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [find_redis_server()]
+        if self.config_file is not None:
+            args.append(str(self.config_file))
+        args += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        if "--sentinel" not in self.extra:
+            args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no"]
+            args += ["--appendfsync", "always"]
+        args += ["--daemonize", "no", *self.extra]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < deadline:

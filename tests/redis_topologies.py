@@ -14,10 +14,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.redis_server import find_redis_server, free_port
+from tests.redis_server import RedisProcess, find_redis_server, free_port
 
 #: How long a topology may take to form (cluster slots covered, sentinels agreeing).
 FORM_DEADLINE_S = 30.0
@@ -42,13 +42,6 @@ def free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
-def _ping(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as s:
-        s.sendall(b"PING\r\n")
-        return s.recv(16).startswith(b"+PONG")
-    return False
-
-
 def redis_cli(port: int, *args: str) -> str:
     """Run ``redis-cli -p port args…`` against a server of ours; return its stdout."""
     cli = shutil.which("redis-cli") or str(Path(find_redis_server()).with_name("redis-cli"))
@@ -58,47 +51,7 @@ def redis_cli(port: int, *args: str) -> str:
     return done.stdout
 
 
-@dataclass
-class Node:
-    """One redis-server process of a topology."""
-
-    port: int
-    directory: Path
-    extra: list[str] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self, *, config_file: Path | None = None) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        args = [find_redis_server()]
-        if config_file is not None:
-            args.append(str(config_file))
-        args += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-        if "--sentinel" not in self.extra:
-            args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
-        args += ["--daemonize", "no", *self.extra]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + FORM_DEADLINE_S
-        while not _ping(self.port):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        """kill -9, as a crash."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            self.process = None
+Node = RedisProcess
 
 
 @dataclass
@@ -155,13 +108,19 @@ class Cluster:
 @contextlib.contextmanager
 def running_cluster(directory: Path) -> Iterator[Cluster]:
     """A real 6-node Redis Cluster (3 masters + 3 replicas) of the test's own."""
-    nodes = [Node(free_cluster_port(), directory / f"node{i}") for i in range(6)]
-    for node in nodes:
-        node.extra = [
-            "--cluster-enabled", "yes",
-            "--cluster-config-file", str(node.directory / "nodes.conf"),
-            "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
-        ]  # fmt: skip
+    nodes = []
+    for i in range(6):
+        node_dir = directory / f"node{i}"
+        nodes.append(
+            Node(
+                free_cluster_port(), node_dir, appendonly=True,
+                extra=(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", str(node_dir / "nodes.conf"),
+                    "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
+                ),
+            )
+        )  # fmt: skip
     try:
         for node in nodes:
             node.start()
@@ -216,10 +175,15 @@ class SentinelGroup:
 @contextlib.contextmanager
 def running_sentinel(directory: Path) -> Iterator[SentinelGroup]:
     """A real master + replica + three sentinels of the test's own."""
-    master = Node(free_port(), directory / "master")
-    replica = Node(free_port(), directory / "replica")
-    replica.extra = ["--replicaof", "127.0.0.1", str(master.port)]
-    sentinels = [Node(free_port(), directory / f"sentinel{i}") for i in range(3)]
+    master = Node(free_port(), directory / "master", appendonly=True)
+    replica = Node(
+        free_port(), directory / "replica", appendonly=True,
+        extra=("--replicaof", "127.0.0.1", str(master.port)),
+    )  # fmt: skip
+    sentinels = [
+        Node(free_port(), directory / f"sentinel{i}", appendonly=False, extra=("--sentinel",))
+        for i in range(3)
+    ]
     group = SentinelGroup(master, replica, sentinels)
     try:
         master.start()
@@ -233,8 +197,8 @@ def running_sentinel(directory: Path) -> Iterator[SentinelGroup]:
                 f"sentinel failover-timeout {group.MASTER_NAME} {NODE_TIMEOUT_MS * 5}\n"
                 f"sentinel parallel-syncs {group.MASTER_NAME} 1\n"
             )
-            s.extra = ["--sentinel"]
-            s.start(config_file=conf)
+            s.config_file = conf
+            s.start()
         deadline = time.monotonic() + FORM_DEADLINE_S
         while "master_link_status:up" not in redis_cli(replica.port, "INFO", "replication"):
             if time.monotonic() > deadline:

@@ -13,6 +13,7 @@ prefecture codes it resolves to are.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import html
 import logging
@@ -30,7 +31,7 @@ from yure.geo import codes
 from yure.geo.errors import GeoError
 from yure.ingest.errors import EventJsonError
 from yure.ingest.event import Event, InfoType, Intensity, Kind, TsunamiGrade, event_from_payload
-from yure.web import keys
+from yure.web import keys, lite_tsunami
 from yure.web.pages import accepts_gzip
 from yure.web.security import Policy, security_headers
 
@@ -90,6 +91,7 @@ WORDS: Mapping[Lang, Mapping[str, str]] = {
         "h_ago": "{n}時間前",
         "d_ago": "{n}日前",
         "source": "出典：気象庁。",
+        "lg_max": "最大長周期地震動階級 {v}",
     },
     Lang.EN: {
         "title": "yure earthquake & tsunami information (lite)",
@@ -121,6 +123,7 @@ WORDS: Mapping[Lang, Mapping[str, str]] = {
         "h_ago": "{n} h ago",
         "d_ago": "{n} d ago",
         "source": "Source: Japan Meteorological Agency.",
+        "lg_max": "Max long-period ground motion class {v}",
     },
 }
 INTENSITY_WORDS: Mapping[Lang, Mapping[Intensity, str]] = {
@@ -223,7 +226,12 @@ def render_lite(events: Sequence[Event], query: LiteQuery, now: datetime) -> str
     where = words["sep"].join(_pref_name(code, lang) for code in query.prefs) or words["where_all"]
     updated = words["updated"].format(time=format_jst(now, now, lang), n=REFRESH_S)
     other = Lang.EN if lang is Lang.JA else Lang.JA
-    items = "".join(_item(event, lang, now) for event in events[:MAX_LITE_ITEMS])
+    items = []
+    detailed: set[str] = set()
+    for event in events[:MAX_LITE_ITEMS]:
+        # An event's newest telegram says everything; its older ones only what they were.
+        items.append(_item(event, lang, now, detail=event.event_id not in detailed))
+        detailed.add(event.event_id)
     return (
         f'<!doctype html><html lang="{lang.value}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -234,10 +242,14 @@ def render_lite(events: Sequence[Event], query: LiteQuery, now: datetime) -> str
         f'<a href="{e(lite_url(query.prefs, other))}" hreflang="{other.value}">'
         f'{e(words["other_lang"])}</a> · <a href="#area">{e(words["change"])}</a> · '
         f'<a href="{e(lite_url(query.prefs, lang, "/"))}">{e(words["full"])}</a></p>'
-        + (f"<ol>{items}</ol>" if items else f"<p>{e(words['empty'])}</p>")
+        + (f"<ol>{''.join(items)}</ol>" if items else f"<p>{e(words['empty'])}</p>")
         + f'<h2 id="area">{e(words["change"])}</h2>{_area_links(lang)}'
         f"<p>{e(words['source'])}</p></body></html>"
     )
+
+
+def _clock(when: datetime, *, now: datetime, lang: Lang) -> str:
+    return format_jst(when, now, lang)
 
 
 def _pref_name(code: str, lang: Lang) -> str:
@@ -249,7 +261,7 @@ def _intensity(value: Intensity, lang: Lang) -> str:
     return WORDS[lang]["intensity"].format(v=INTENSITY_WORDS[lang].get(value, value.value))
 
 
-def _item(event: Event, lang: Lang, now: datetime) -> str:
+def _item(event: Event, lang: Lang, now: datetime, *, detail: bool) -> str:
     words = WORDS[lang]
     e = html.escape
     title = INFO_PREFIX.get(event.info_type, "") + event.title
@@ -259,6 +271,8 @@ def _item(event: Event, lang: Lang, now: datetime) -> str:
         f"({e(format_age(event.reported_at, now, lang))})<br>{e(title)}"
     )
     lines = [head]
+    if not detail:
+        return "<li><p>" + head + "</p></li>"
     hypo = event.hypocenter
     if hypo is not None and hypo.name:
         lines.append(f"{e(words['hypocenter'])} {e(hypo.name)} {e(hypo.magnitude_text)}")
@@ -266,7 +280,14 @@ def _item(event: Event, lang: Lang, now: datetime) -> str:
         key = "eew_max" if event.kind is Kind.EEW else "max_int"
         levels = _intensity_levels(event, lang)
         lines.append(f"{e(words[key])} {e(_intensity(event.max_intensity, lang))}{levels}")
-    lines.extend(_tsunami_lines(event, lang))
+    if lite_tsunami.has_arrivals(event) or event.tsunami_observations:
+        grades = {grade: words[grade.value] for grade in TsunamiGrade}
+        clock = functools.partial(_clock, now=now, lang=lang)
+        lines.extend(lite_tsunami.arrival_lines(event, lang.value, clock, grades))
+    else:
+        lines.extend(_tsunami_lines(event, lang))
+    if event.max_lg_intensity is not None:
+        lines.append(e(words["lg_max"].format(v=event.max_lg_intensity.value)))
     if event.headline:
         lines.append(e(event.headline[:MAX_HEADLINE_CHARS]))
     return "<li><p>" + "<br>".join(lines) + "</p></li>"

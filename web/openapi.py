@@ -173,10 +173,27 @@ PATHS: dict[str, dict[str, Schema]] = {
     },
     "/api/accounts": {
         "post": operation(
-            "Create an account; signs in (token and cookie).",
+            "Create an account; signs in (token and cookie) and shows 10 recovery codes once.",
             SAFETY,
-            {"201": json_response("created", "Session")},
+            {"201": json_response("created", "NewAccount")},
             body="Credentials",
+        )
+    },
+    "/api/accounts/recover": {
+        "post": operation(
+            "Forgot the password: a recovery code sets a new one, ends every session, "
+            "signs in and is burnt; wrong code or unknown handle: the same 401.",
+            SAFETY,
+            {"200": json_response("recovered", "Recovered")},
+            body="RecoveryRequest",
+        )
+    },
+    "/api/recovery-codes": {
+        "post": operation(
+            "A fresh set of 10 recovery codes; the old set stops working.",
+            SAFETY,
+            {"201": json_response("issued", "RecoveryCodes")},
+            auth=True,
         )
     },
     "/api/sessions": {

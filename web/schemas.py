@@ -178,6 +178,18 @@ BODIES: dict[str, Schema] = {
     ),
     "Credentials": obj({"handle": STRING, "password": STRING}),
     "Session": obj({"token": STRING, "handle": HANDLE}),
+    "NewAccount": obj(
+        {
+            "token": STRING,
+            "handle": HANDLE,
+            "recovery_codes": {"type": "array", "items": STRING, "minItems": 10, "maxItems": 10},
+        }
+    ),
+    "RecoveryRequest": obj({"handle": STRING, "code": STRING, "new_password": STRING}),
+    "Recovered": obj({"token": STRING, "handle": HANDLE, "codes_left": INTEGER}),
+    "RecoveryCodes": obj(
+        {"recovery_codes": {"type": "array", "items": STRING, "minItems": 10, "maxItems": 10}}
+    ),
     "Handle": obj({"handle": HANDLE}),
     "HandleRequest": obj({"handle": STRING}),
     "TokenRequest": obj({"token": STRING}),

@@ -24,7 +24,7 @@ from yure.errors import YureError
 log = logging.getLogger(__name__)
 
 #: The layout this yure reads and writes. Bump it with a migration in MIGRATIONS.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_KEY = "yure:schema"
 #: A Redis that has yure's keys but no version is the layout before versioning.
 UNVERSIONED = 0
@@ -43,8 +43,53 @@ async def _stamp_only(redis: Redis) -> None:
     """0 → 1: the first versioned layout is the unversioned one; nothing moves."""
 
 
+def hash_tagged_name(key: str) -> str | None:
+    """Layout 1 → 2: the new name of ``key``, or None when it keeps its name.
+
+    Layout 2 puts every key of the safety check (``{yure:sc}:…``, the inbox streams too)
+    and of the ingest's seen-store (``{yure:ingest}:…``) under one hash tag each, so that
+    their multi-key transactions stay in one Redis Cluster slot (docs/operations.md).
+    """
+    if key.startswith("yure:sc:"):
+        return "{yure:sc}:" + key.removeprefix("yure:sc:")
+    if key.startswith("{yure:inbox:"):  # {yure:inbox:<uid>}[:keys|:keytimes|:floor]
+        uid, sep, rest = key.removeprefix("{yure:inbox:").partition("}")
+        return "{yure:sc}:inbox:" + uid + rest if sep else None
+    if key.startswith(("yure:ingest:seen:", "yure:ingest:stream:")):
+        return "{yure:ingest}:" + key.removeprefix("yure:ingest:")
+    return None
+
+
+#: Keys one migration step reads per SCAN round.
+MIGRATION_SCAN_COUNT = 500
+
+
+async def _hash_tags(redis: Redis) -> None:
+    """1 → 2: rename keys to their hash-tagged names (:func:`hash_tagged_name`).
+
+    ``DUMP`` + ``RESTORE … REPLACE`` (with the remaining TTL) + ``DEL`` instead of
+    ``RENAME``, which Redis Cluster refuses across slots. Idempotent: a step cut short
+    is finished by the next start (a key restored twice is replaced, not doubled).
+    """
+    moved = 0
+    async for raw in redis.scan_iter(match="*yure:*", count=MIGRATION_SCAN_COUNT):
+        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+        target = hash_tagged_name(key)
+        if target is None:
+            continue
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            dumped = await redis.dump(key)
+            if dumped is None:  # expired or moved meanwhile
+                continue
+            ttl_ms = await redis.pttl(key)
+            await redis.restore(target, max(0, ttl_ms), dumped, replace=True)
+            await redis.delete(key)
+        moved += 1
+    log.warning("storage layout 2: keys moved to hash-tagged names count=%d", moved)
+
+
 #: ``MIGRATIONS[n]`` turns layout ``n`` into ``n + 1``.
-MIGRATIONS: dict[int, Migration] = {UNVERSIONED: _stamp_only}
+MIGRATIONS: dict[int, Migration] = {UNVERSIONED: _stamp_only, 1: _hash_tags}
 
 
 class SchemaError(YureError):

@@ -69,6 +69,9 @@ class Settings:
     checkin_ttl_s: int = 7 * 24 * 3600
     #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
     address_secret: str | None = None
+    #: Bearer token for /metrics and the details of /healthz from other machines; None:
+    #: only this machine's own (loopback) clients see them.
+    metrics_token: str | None = None
     #: Replicas that must hold a timeline append before it counts as done (``WAIT``; 0 = off).
     #: Set 1 on Redis Cluster / Sentinel with one replica per master (docs/operations.md).
     redis_wait_replicas: int = 0
@@ -147,6 +150,7 @@ class Settings:
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
             address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),
+            metrics_token=get("YURE_METRICS_TOKEN", _secret, defaults.metrics_token),
             redis_wait_replicas=get(
                 "YURE_REDIS_WAIT_REPLICAS", _non_negative_int, defaults.redis_wait_replicas
             ),

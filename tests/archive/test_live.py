@@ -165,9 +165,7 @@ async def test_history_filters_return_exactly_the_right_events(history: str) -> 
     assert await _ids(history, "from=2024-03-05T12:01:00&to=2024-03-20") == [ids[3], ids[2]]
     assert await _ids(history, "prefs=07&min_magnitude=7") == [ids[3]]
     assert await _ids(history, "kinds=tsunami") == []
-
-
-async def test_pages_follow_the_cursor(history: str) -> None:
+    # Pages follow the cursor to the end.
     seen: list[str] = []
     cursor = ""
     async with aiohttp.ClientSession() as client:
@@ -181,7 +179,7 @@ async def test_pages_follow_the_cursor(history: str) -> None:
     assert seen == [q.event_id for q in QUAKES][::-1]
 
 
-async def test_event_detail_and_errors(history: str) -> None:
+async def test_event_detail_errors_and_exports(history: str) -> None:
     async with aiohttp.ClientSession() as client:
         async with client.get(f"{history}/api/history/20240320210000") as r:
             assert r.status == 200
@@ -218,9 +216,7 @@ async def test_event_detail_and_errors(history: str) -> None:
                 assert r.content_type == "application/problem+json"
                 problem = await r.json(content_type=None)
                 assert problem["code"] == "invalid_query" and reason in problem["detail"], query
-
-
-async def test_exports_stream_every_match(history: str) -> None:
+    # The exports stream every match.
     async with aiohttp.ClientSession() as client:
         async with client.get(f"{history}/api/history.csv?prefs=13") as r:
             assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")

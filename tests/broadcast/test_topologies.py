@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -22,8 +21,6 @@ from tests.redis_topologies import (
     Cluster,
     SentinelGroup,
     redis_cli,
-    running_cluster,
-    running_sentinel,
 )
 from yure.broadcast.envelope import Envelope
 from yure.broadcast.errors import TimelineError
@@ -37,26 +34,6 @@ pytestmark = pytest.mark.topology
 FAILOVER_APPENDS = 300
 #: How long an append waits for its replica before it counts as failed (and is retried).
 REPLICA_WAIT_MS = 500
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with running_cluster(tmp_path_factory.mktemp("cluster")) as running:
-        yield running
-
-
-@pytest.fixture
-def healthy_cluster(cluster: Cluster) -> Iterator[Cluster]:
-    """The module's cluster, with any node a test killed restarted afterwards."""
-    cluster.wait_ok()
-    yield cluster
-    cluster.revive()
-
-
-@pytest.fixture
-def sentinel(tmp_path: Path) -> Iterator[SentinelGroup]:
-    with running_sentinel(tmp_path / "sentinel") as running:
-        yield running
 
 
 async def _client(url: str) -> AsyncIterator[redis.asyncio.Redis]:
@@ -96,7 +73,8 @@ async def _contract(client: redis.asyncio.Redis, stream: str) -> None:
     assert await timeline.id_of("k3") == ids[3]
 
 
-async def test_timeline_contract_on_a_cluster(cluster: Cluster) -> None:
+async def test_timeline_contract_on_a_cluster(healthy_cluster: Cluster) -> None:
+    cluster = healthy_cluster
     async for client in _client(cluster.url):
         await _contract(client, "yure:timeline:contract")
         # The stream and its index live in one slot (hash tag), as the Lua append requires.

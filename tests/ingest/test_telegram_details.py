@@ -338,8 +338,24 @@ def test_station_values_and_unknown_codes() -> None:
 
 def test_long_period_classes_without_overall_maximum() -> None:
     data = _quake_with_stations([("04", "0421200", "4", "2"), ("02", "0220100", "3", "0")])
-    event = parse_telegram(data.replace(b"VXSE53", b"VXSE62"), file_name="x_VXSE62_y.xml")
+    event = parse_telegram(data, file_name="x_VXSE62_y.xml")
     assert [s.lg_intensity for s in event.stations] == [LgIntensity.L0, LgIntensity.L2]
+    assert (event.max_lg_intensity, event.lg_intensity) == (None, {})  # no MaxLgInt given
+    with_prefs = data.replace(
+        b"<Code>04</Code>", b"<Code>04</Code><MaxLgInt>2</MaxLgInt>", 1
+    ).replace(b"<Code>02</Code>", b"<Code>02</Code><MaxLgInt>1</MaxLgInt>", 1)
+    event = parse_telegram(with_prefs, file_name="x_VXSE62_y.xml")
+    assert event.max_lg_intensity is LgIntensity.L2  # the strongest prefecture stands in
+    assert event.lg_intensity == {"02": LgIntensity.L1, "04": LgIntensity.L2}
+    repeated = with_prefs.replace(
+        b"</Observation>",
+        b"<Pref><Name>\xe7\x9c\x8c</Name>"
+        b"<Code>02</Code><MaxLgInt>3</MaxLgInt></Pref></Observation>",
+    )
+    assert parse_telegram(repeated).lg_intensity["02"] is LgIntensity.L3  # the strongest
+    bad = with_prefs.replace(b"<Code>02</Code><MaxLgInt>1", b"<Code>99</Code><MaxLgInt>1", 1)
+    with pytest.raises(TelegramError, match="prefecture code"):
+        parse_telegram(bad)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio
 
 from tests.safety_check.conftest import fast_config
+from yure.safety_check.bus import InboxBus
 from yure.safety_check.inbox import Inboxes, checkin_deleted_notice, checkin_notice
 
 RETENTION_S = 600
@@ -13,7 +14,8 @@ RETENTION_S = 600
 async def test_an_inbox_expires_whole_after_its_last_notice(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    inboxes = Inboxes(redis_client, config=fast_config(inbox_retention_s=RETENTION_S))
+    bus = InboxBus(redis_client, timeout_s=5.0)
+    inboxes = Inboxes(redis_client, config=fast_config(inbox_retention_s=RETENTION_S), bus=bus)
     await inboxes.push("u1", checkin_notice("c1"))
     await inboxes.push("u1", checkin_deleted_notice("c1"))  # writes the replaces index too
     timeline = inboxes.timeline("u1")

@@ -25,6 +25,18 @@ async def _receive(ws: aiohttp.ClientWebSocketResponse, within_s: float = 5.0) -
     return result
 
 
+async def _only_heartbeats(ws: aiohttp.ClientWebSocketResponse, for_s: float) -> None:
+    """Nothing but idle heartbeats arrives for ``for_s`` seconds."""
+    deadline = time.monotonic() + for_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await ws.receive(timeout=left)
+        except TimeoutError:
+            return
+        assert msg.type is aiohttp.WSMsgType.TEXT, msg
+        assert orjson.loads(msg.data) == {"type": "heartbeat"}
+
+
 async def _pair(api: Api) -> None:
     for h in ("watcher", "sender", "outsider"):
         await api.signup(h)
@@ -107,16 +119,14 @@ async def test_strangers_and_ex_friends_get_nothing(api: Api) -> None:
         await _receive(ws)
         assert (await _receive(ws))["checkins"] == []
         await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
-        with pytest.raises(asyncio.TimeoutError):
-            await ws.receive(timeout=0.8)
+        await _only_heartbeats(ws, 0.8)
     async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
         await _receive(ws)
         await _receive(ws)
         await api.call("DELETE", "/api/friends/watcher", "sender")
         assert await _receive(ws) == {"type": "friend_removed", "handle": "sender"}
         await api.call("POST", "/api/checkins", "sender", json={"status": "need_help"})
-        with pytest.raises(asyncio.TimeoutError):
-            await ws.receive(timeout=0.8)
+        await _only_heartbeats(ws, 0.8)
 
 
 async def test_revoked_session_ends_channel(api: Api) -> None:
@@ -205,3 +215,61 @@ async def test_sse_session_end_and_redis_outage(fresh_redis: RedisProcess) -> No
                 assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1013)
             finally:
                 await asyncio.to_thread(fresh_redis.start)
+
+
+async def test_idle_channel_stays_open_with_heartbeats(redis_url: str) -> None:
+    """Regression (issue 10.3): a read timeout equal to ``live_block_s`` used to end an idle
+    channel with ``unavailable``/1013 every block period, so the client reconnected forever."""
+    block_s = 0.3
+    url = f"{redis_url}?socket_timeout={block_s}"
+    async with running_api(url, fast_config(live_block_s=block_s, live_heartbeat_s=block_s)) as api:
+        await _pair(api)
+        async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as ws:
+            assert (await _receive(ws))["type"] == "ready"
+            assert (await _receive(ws))["type"] == "snapshot"
+            for _ in range(5):  # five idle periods: a heartbeat each, never a close
+                assert await _receive(ws, within_s=block_s * 10) == {"type": "heartbeat"}
+            _, created = await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
+            message = await _receive(ws)
+            while message == {"type": "heartbeat"}:
+                message = await _receive(ws)
+            assert message == {"type": "checkin", "checkin": created}
+
+
+async def _redis_clients(api: Api) -> int:
+    return len(await api.redis.client_list())
+
+
+async def test_many_viewers_share_one_reader(make_api: AppFactory) -> None:
+    """Issue 16: viewers wait on the process's one inbox-bus reader, not on a blocking read
+    each; Redis connections stay a handful however many viewers are open."""
+    viewers = 60
+    api: Api = await make_api(config=fast_config(live_heartbeat_s=0.5))
+    await _pair(api)
+    for n in range(viewers):
+        await api.signup(f"viewer{n:02d}")
+        await api.befriend(f"viewer{n:02d}", "sender")
+    async with api.client.ws_connect("/api/live", headers=api.auth("watcher")) as first:
+        await _receive(first)
+        await _receive(first)
+        before = await _redis_clients(api)
+        sockets = []
+        try:
+            for n in range(viewers):
+                ws = await api.client.ws_connect("/api/live", headers=api.auth(f"viewer{n:02d}"))
+                sockets.append(ws)
+                assert (await _receive(ws))["type"] == "ready"
+                assert (await _receive(ws))["type"] == "snapshot"
+            # Two idle periods: every viewer has waited (and re-checked its session).
+            for ws in sockets:
+                assert await _receive(ws, within_s=5) == {"type": "heartbeat"}
+            assert await _redis_clients(api) - before <= 4
+            _, created = await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
+            for ws in sockets:
+                message = await _receive(ws)
+                while message == {"type": "heartbeat"}:
+                    message = await _receive(ws)
+                assert message == {"type": "checkin", "checkin": created}
+        finally:
+            for ws in sockets:
+                await ws.close()

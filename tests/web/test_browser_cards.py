@@ -4,6 +4,7 @@ Share API, else copy link) and the item's own URL opening the live page at that 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from playwright.async_api import Browser, expect
 
 from tests.broadcast.support import running_server
 from tests.web.browser import (
+    FIXTURES,
     JST,
     PHONE,
     append,
@@ -21,6 +23,10 @@ from tests.web.browser import (
     screenshot,
     user_event,
 )
+from yure.archive.http import ARCHIVE
+from yure.ingest.event import event_to_json
+from yure.ingest.merge import item_key
+from yure.ingest.telegram import parse_telegram
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -84,14 +90,23 @@ async def test_times_are_jst_with_date_and_age_in_any_time_zone(
 async def test_share_uses_web_share_else_copies_the_items_link(
     browser: Browser, redis_url: str, tmp_path: Path
 ) -> None:
+    ehime = parse_telegram((FIXTURES / "VXSE53_prefixed.xml").read_bytes())
     async with running_server(redis_url, tmp_path) as server:
-        await append(server.timeline, "ehime", fixture_event("VXSE53_prefixed"))
-        for n in range(12):  # enough cards to push the first one out of view
+        await append(server.timeline, "ehime", event_to_json(ehime))
+        await server.app[ARCHIVE].add([(item_key(ehime), ehime)])
+        for n in range(12):  # enough cards to push a post out of view
             quake = fixture_event(
                 "VXSE53_prefixed", event_id=f"2024041800{n:02d}00", headline=f"地震 {n}"
             )
             await append(server.timeline, f"q{n}", quake)
-        item_url = f"{server.base}/?item=e%3A20240417231454"
+        post_id = await append(
+            server.timeline, "post", user_event("post", ["13"], id="p", text="東京の投稿")
+        )
+        for n in range(12, 20):
+            quake = fixture_event("VXSE53_prefixed", event_id=f"2024041900{n:02d}00")
+            await append(server.timeline, f"q{n}", quake)
+        event_url = f"{server.base}/events/20240417231454"
+        post_url = f"{server.base}/?item=i%3A{post_id}"
         async with opened(
             browser,
             server.base + "/",
@@ -101,23 +116,28 @@ async def test_share_uses_web_share_else_copies_the_items_link(
             card = page.locator('article[data-key="e:20240417231454"]')
             share = card.locator("button.share")
             await expect(share).to_have_text("共有")
-            await expect(share).to_have_attribute("data-url", item_url)
+            await expect(share).to_have_attribute("data-url", event_url)
             # The browser's share sheet (the outside world) stands in as a recorder.
             await page.evaluate("navigator.share = async (data) => { window.__shared = data; }")
             await share.click()
             shared = await page.wait_for_function("window.__shared")
-            assert (await shared.json_value())["url"] == item_url
+            assert (await shared.json_value())["url"] == event_url
             # Without the Web Share API: the link is copied.
             await page.evaluate("navigator.share = undefined")
             await share.click()
             await expect(share).to_have_text("リンクをコピーしました")
-            assert await page.evaluate("navigator.clipboard.readText()") == item_url
+            assert await page.evaluate("navigator.clipboard.readText()") == event_url
+            post_share = page.locator(f'article[data-key="i:{post_id}"] button.share')
+            await expect(post_share).to_have_attribute("data-url", post_url)
             watch.assert_clean()
-        async with opened(browser, item_url, viewport=PHONE) as (page, watch):
-            card = page.locator('article[data-key="e:20240417231454"]')
-            await expect(card).to_have_class("card official kind-quake highlight")
+        # The event's own page (the archive's record) answers at that URL.
+        async with opened(browser, event_url, viewport=PHONE, wait_live=False) as (page, watch):
+            await expect(page.locator("#event-title")).to_contain_text("震源・震度情報")
+        # A post has no event page: its URL opens the live page at the post.
+        async with opened(browser, post_url, viewport=PHONE) as (page, watch):
+            card = page.locator(f'article[data-key="i:{post_id}"]')
+            await expect(card).to_have_class(re.compile(r"\bhighlight\b"))
             await expect(card).to_be_in_viewport()
-            await expect(page.locator("#pref-38")).to_have_attribute("data-intensity", "6-")
             await screenshot(page, "cards-shared-item")
             watch.assert_clean()
 
@@ -130,6 +150,6 @@ async def test_embed_cards_link_to_their_item(
         async with opened(browser, server.base + "/embed?lang=en") as (page, watch):
             link = page.locator("article a.share")
             await expect(link).to_have_text("Link")
-            await expect(link).to_have_attribute("href", f"{server.base}/?item=e%3A20240417231454")
+            await expect(link).to_have_attribute("href", f"{server.base}/events/20240417231454")
             await expect(link).to_have_attribute("target", "_blank")
             watch.assert_clean()

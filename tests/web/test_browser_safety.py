@@ -186,3 +186,62 @@ async def api_token_get(base: str, path: str, token: str) -> Any:
     ):
         assert resp.status == 200, await resp.text()
         return await resp.json()
+
+
+async def test_recovery_codes_bring_a_forgetful_person_back(
+    browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    """Issue 15: the page explains recovery codes before sign-up, shows the ten codes once
+    as text to save, and a code sets a new password and signs in."""
+    new_password = "a brand new passphrase"
+    async with (
+        running_server(redis_url, tmp_path) as server,
+        opened(browser, server.base + "/safety", wait_live=False) as (page, watch),
+    ):
+        await expect(page.locator("#recovery-explain")).to_contain_text("回復コード")
+        await sign_up(page, "hanako")
+        box = page.locator("#recovery-codes")
+        await expect(box).to_be_visible()
+        codes = (await box.input_value()).split()
+        assert len(codes) == 10 and all(
+            re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){2}", c) for c in codes
+        )
+        await page.locator("#recovery-saved").click()
+        await expect(page.locator("#recovery")).to_be_hidden()
+        old_session = await api_token(
+            server.base, "/api/sessions", {"handle": "hanako", "password": PASSWORD}
+        )
+        await page.locator("#logout").click()
+        await expect(page.locator("#auth")).to_be_visible()
+
+        await page.locator("#forgot summary").click()
+        await page.locator("#recover-handle").fill("hanako")
+        await page.locator("#recover-code").fill(codes[0])
+        await page.locator("#recover-password").fill(new_password)
+        await page.locator("#recover-submit").click()
+        await expect(page.locator("#recover-message")).to_have_text("")
+        await expect(page.locator("#app")).to_be_visible()
+        await expect(page.locator("#whoami")).to_have_text("hanako としてログイン中")
+        # Every earlier session has ended; the new password works, the old one no longer.
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {old_session['token']}"}
+            async with http.get(server.base + "/api/sessions/current", headers=headers) as resp:
+                assert resp.status == 401
+            old = {"handle": "hanako", "password": PASSWORD}
+            async with http.post(server.base + "/api/sessions", json=old) as resp:
+                assert resp.status == 401
+        await api_token(
+            server.base, "/api/sessions", {"handle": "hanako", "password": new_password}
+        )
+        # The same code a second time is refused, with words.
+        await page.locator("#logout").click()
+        await page.locator("#forgot summary").click()
+        await page.locator("#recover-handle").fill("hanako")
+        await page.locator("#recover-code").fill(codes[0])
+        await page.locator("#recover-password").fill("yet another passphrase")
+        await page.locator("#recover-submit").click()
+        await expect(page.locator("#recover-message")).to_have_text(
+            "ハンドル名または回復コードが違います（使えるのは1回だけです）。"
+        )
+        await screenshot(page, "safety-recovery")
+        watch.assert_clean(allow=("status of 401",))

@@ -24,6 +24,8 @@ from tests.web.browser import (
     opened,
     screenshot,
 )
+from yure.ingest.event import event_to_json
+from yure.ingest.telegram import parse_telegram
 from yure.web.lite import Lang, format_jst
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -170,7 +172,19 @@ async def test_tsunami_arrivals_heights_and_observations(
             await expect(line.locator("title")).to_have_text(title)
             await line.dispatch_event("click")
             await expect(page.locator("#map-pick")).to_have_text(title)
-            await assert_no_horizontal_overflow(page)
+            await page.locator("#map-pick").evaluate("(p) => { p.textContent = ''; }")
+            # A click a few pixels off the thin line still hits its wide twin.
+            hit = page.locator('path.tsunami-hit[data-area="380"]')
+            await expect(hit).to_have_count(1)
+            near = await hit.evaluate(
+                """(p) => {
+                    const at = p.getPointAtLength(p.getTotalLength() / 2);
+                    const m = p.getScreenCTM();
+                    return [at.x * m.a + at.y * m.c + m.e, at.x * m.b + at.y * m.d + m.f + 4];
+                }"""
+            )
+            await page.mouse.click(near[0], near[1])
+            await expect(page.locator("#map-pick")).to_have_text(title)
             await screenshot(page, f"tsunami-arrivals-{lang}")
             watch.assert_clean()
 
@@ -211,4 +225,89 @@ async def test_station_points_and_long_period_classes(
             await expect(page.locator(".lg-levels")).to_contain_text(
                 "Max long-period ground motion 3"
             )
+            watch.assert_clean()
+
+
+# --- real telegrams, parsed (ingest's issue 12 fields) -----------------------------------
+
+
+async def test_a_vtse51s_arrivals_heights_and_a_vxse53s_stations(
+    browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    arrivals = fixture_event("VTSE51_arrivals")  # 岩手 到達を確認 10m超, 宮城 12:40 ただちに
+    quake = fixture_event("VXSE53_corrected_not_received")
+    with_coords = [s for s in quake["stations"] if s["lat"] is not None and s["intensity"]]
+    assert with_coords, "the fixture's stations have coordinates"
+    miyagi_at = format_jst(
+        datetime.fromisoformat("2024-09-01T12:40:00+09:00"), datetime.now(JST), Lang.JA
+    )
+    async with running_server(redis_url, tmp_path) as server:
+        await append(server.timeline, "t51", arrivals)
+        await append(server.timeline, "q53", quake)
+        async with opened(browser, server.base + "/", viewport=PHONE) as (page, watch):
+            card = page.locator(f'article[data-event-id="{arrivals["event_id"]}"]')
+            rows = card.locator(".arrivals li")
+            await expect(rows).to_have_count(3)
+            assert await rows.evaluate_all("(l) => l.map((li) => li.dataset.area)") == [
+                "210",
+                "220",
+                "102",
+            ]
+            await expect(rows.nth(0)).to_have_text(
+                "大津波警報 岩手県 第1波 第１波の到達を確認・予想される高さ １０ｍ超"
+            )
+            await expect(rows.nth(1)).to_have_text(
+                f"津波警報 宮城県 第1波 {miyagi_at} ただちに津波来襲と予測・予想される高さ ３ｍ"
+            )
+            observed = card.locator(".observations li")
+            await expect(observed.first).to_contain_text("宮古")
+            await expect(observed.first).to_contain_text("観測 1.2m 上昇中")
+            await expect(observed.nth(1)).to_contain_text("久慈港 第１波識別不能・観測 微弱")
+            await expect(page.locator("#tsunami-list li").first).to_have_attribute(
+                "data-area", "210"
+            )
+            # The VXSE53's stations: one dot per station with coordinates, by class.
+            await page.locator(f'article[data-event-id="{quake["event_id"]}"] .show-on-map').click()
+            dots = page.locator("path.station-dots")
+            await expect(dots.first).to_be_attached()
+            drawn = await dots.evaluate_all(
+                "(l) => l.map((p) =>"
+                " [p.dataset.intensity, p.getAttribute('d').split('M').length - 1])"
+            )
+            expected: dict[str, int] = {}
+            for station in with_coords:
+                expected[station["intensity"]] = expected.get(station["intensity"], 0) + 1
+            assert dict(drawn) == expected
+            await screenshot(page, "tsunami-vtse51-fixture")
+            watch.assert_clean()
+
+
+@pytest.mark.reference
+async def test_reference_vxse53_and_vxse62_on_the_map(
+    browser: Browser, redis_url: str, tmp_path: Path, reference_dir: Path
+) -> None:
+    xml = reference_dir / "jma" / "xml"
+    stations = event_to_json(parse_telegram((xml / "32-35_06_03_240613_VXSE53.xml").read_bytes()))
+    long_period = event_to_json(parse_telegram((xml / "78_01_01_240613_VXSE62.xml").read_bytes()))
+    placed = [s for s in stations["stations"] if s["lat"] is not None and s["intensity"]]
+    assert len(placed) > 500
+    async with running_server(redis_url, tmp_path) as server:
+        await append(server.timeline, "q53", stations)
+        await append(server.timeline, "q62", long_period)
+        async with opened(browser, server.base + "/", viewport=PHONE) as (page, watch):
+            await page.locator(
+                f'article[data-event-id="{stations["event_id"]}"] .show-on-map'
+            ).click()
+            counts = await page.locator("path.station-dots").evaluate_all(
+                "(l) => l.map((p) => p.getAttribute('d').split('M').length - 1)"
+            )
+            assert sum(counts) == len(placed)
+            await page.locator(
+                f'article[data-event-id="{long_period["event_id"]}"] .show-on-map'
+            ).click()
+            await expect(page.locator('.lg-mark[data-pref="04"]')).to_have_attribute("data-lg", "3")
+            card = page.locator(f'article[data-event-id="{long_period["event_id"]}"]')
+            await expect(card.locator(".lg-levels")).to_contain_text("最大長周期地震動階級 3")
+            await assert_no_horizontal_overflow(page)
+            await screenshot(page, "stations-reference")
             watch.assert_clean()

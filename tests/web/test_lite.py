@@ -76,8 +76,10 @@ def read(body: str) -> Page:
     return page
 
 
-def every_area_tsunami(event_id: str, headline: str) -> dict[str, Any]:
-    """A 大津波警報 naming every 津波予報区 (the longest tsunami item there is)."""
+def every_area_tsunami(event_id: str, headline: str, shift: int = 0) -> dict[str, Any]:
+    """A 大津波警報 naming every 津波予報区 with its arrival and height (the longest
+    tsunami item there is); ``shift`` varies the times and heights between items."""
+    heights = ("巨大", "高い", "１０ｍ超", "５ｍ", "３ｍ")
     table = Path(data_init).parent / "tsunami_areas.csv"
     with table.open(encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["kind"] == "津波予報区"]
@@ -88,8 +90,13 @@ def every_area_tsunami(event_id: str, headline: str) -> dict[str, Any]:
             "grade": "major_warning",
             "last_grade": None,
             "prefs": r["prefs"].split(";"),
+            "arrival_time": f"2024-01-01T{16 + shift % 8:02d}:{(n * 7 + shift) % 60:02d}:00+09:00",
+            "arrival_condition": "ただちに津波来襲と予測" if (n + shift) % 3 == 0 else None,
+            "max_height_m": None,
+            "max_height_text": heights[(n + shift) % len(heights)],
+            "stations": [],
         }
-        for r in rows
+        for n, r in enumerate(rows)
     ]
     prefs = sorted({p for r in rows for p in r["prefs"].split(";")})
     return fixture_event(
@@ -115,7 +122,7 @@ async def test_twenty_items_fit_in_10kb_and_read_without_javascript(
         for n in range(25):
             headline = f"{n}番目：大津波警報を発表しました。ただちに高台へ避難してください。"
             await append(
-                server.timeline, f"t{n}", every_area_tsunami(f"2024010116{n:02d}00", headline)
+                server.timeline, f"t{n}", every_area_tsunami(f"2024010116{n:02d}00", headline, n)
             )
         await append(server.timeline, "post", user_event("post", ["13"], id="p", text="投稿です"))
         packed, body, headers = await get(server.base, "/lite")
@@ -132,7 +139,9 @@ async def test_twenty_items_fit_in_10kb_and_read_without_javascript(
     assert text.index("24番目") < text.index("23番目")
     assert "4番目" not in text.replace("14番目", "").replace("24番目", "")  # 20 only
     assert "投稿です" not in text  # official items only
-    assert "大津波警報 北海道太平洋沿岸東部、" in text and "ほか54区域" in text
+    assert "大津波警報 北海道太平洋沿岸東部 第1波 2024年1月1日 16:24 ただちに津波来襲と予測" in text
+    assert "予想される高さ 巨大" in text and "ほか54区域" in text
+    assert text.count("ほか54区域") == 20  # 20 different events: each in full
     assert page.links["English"] == "/lite?lang=en"
     assert page.links["東京都"] == "/lite?prefs=13"
     assert page.links["関東"] == "/lite?prefs=kanto"
@@ -164,6 +173,25 @@ async def test_prefectures_language_and_escaping(redis_url: str, tmp_path: Path)
     assert (
         f"{recent.strftime('%H:%M')} (3分前)" in ja and "最大震度 震度6弱（愛媛県、高知県）" in ja
     )
+
+
+def test_a_vtse51s_arrivals_heights_and_observations() -> None:
+    now = datetime(2024, 9, 1, 12, 30, tzinfo=JST)
+    event = event_from_json(fixture_event("VTSE51_arrivals"))
+    ja = read(lite.render_lite([event], lite.read_query({}), now)).all_text
+    assert (
+        "大津波警報 岩手県 第1波 第１波の到達を確認・予想される高さ １０ｍ超"
+        "津波警報 宮城県 第1波 12:40 ただちに津波来襲と予測・予想される高さ ３ｍ"
+        "津波予報 北海道太平洋沿岸西部"
+        "宮古 第1波 12:14 引き・観測 1.2m 上昇中"
+        "久慈港 第１波識別不能・観測 微弱"
+    ) in ja
+    en = read(lite.render_lite([event], lite.read_query({"lang": "en"}), now)).all_text
+    assert "宮城県 1st wave: 12:40 JST expected immediately, expected height 3 m" in en
+    assert "宮古 1st wave 12:14 JST fall first, observed 1.2 m rising" in en
+    quake = fixture_event("VXSE53_prefixed", max_lg_intensity="3", lg_intensity={"38": "3"})
+    page = read(lite.render_lite([event_from_json(quake)], lite.read_query({}), now))
+    assert "最大長周期地震動階級 3" in page.all_text
 
 
 def test_jst_dates_are_unambiguous() -> None:
@@ -209,3 +237,13 @@ def test_the_live_page_links_to_it() -> None:
     assert '<a id="lite-link" href="/lite"' in index
     live = (Path(lite.__file__).parent / "static" / "js" / "live.js").read_text()
     assert '$("#lite-link").href = urlWith({ prefs: params.prefTokens' in live
+
+
+def test_older_telegrams_of_an_event_are_one_line() -> None:
+    newer = event_from_json(fixture_event("VXSE53_prefixed", headline="新しい発表"))
+    older = event_from_json(fixture_event("VXSE53_prefixed", headline="古い発表"))
+    page = read(lite.render_lite([newer, older], lite.read_query({}), datetime.now(JST)))
+    text = page.all_text
+    assert page.tags.count("li") == 2
+    assert "新しい発表" in text and "古い発表" not in text
+    assert text.count("震源 豊後水道") == 1

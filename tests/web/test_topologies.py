@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -31,8 +31,6 @@ from tests.redis_topologies import (
     FAILOVER_DEADLINE_S,
     Cluster,
     SentinelGroup,
-    running_cluster,
-    running_sentinel,
 )
 from yure.safety_check import keys
 
@@ -43,26 +41,6 @@ pytestmark = pytest.mark.topology
 CHECKINS = 12
 KILL_AFTER = 4
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with running_cluster(tmp_path_factory.mktemp("cluster")) as running:
-        yield running
-
-
-@pytest.fixture
-def healthy_cluster(cluster: Cluster) -> Iterator[Cluster]:
-    """The module's cluster, with any node a test killed restarted afterwards."""
-    cluster.wait_ok()
-    yield cluster
-    cluster.revive()
-
-
-@pytest.fixture
-def sentinel(tmp_path: Path) -> Iterator[SentinelGroup]:
-    with running_sentinel(tmp_path / "sentinel") as running:
-        yield running
 
 
 async def test_filtered_stream_and_resume_on_a_cluster(

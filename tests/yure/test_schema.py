@@ -19,6 +19,7 @@ from yure.schema import (
     Plan,
     SchemaError,
     check_schema,
+    hash_tagged_name,
     plan,
 )
 
@@ -81,3 +82,43 @@ async def test_serve_refuses_a_newer_layout(
     assert result.returncode == 1
     assert f"storage layout {SCHEMA_VERSION + 1}" in result.stderr
     assert "listening" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("yure:sc:user:u1", "{yure:sc}:user:u1"),
+        ("yure:sc:felt:who:13:abc", "{yure:sc}:felt:who:13:abc"),
+        ("{yure:inbox:u1}", "{yure:sc}:inbox:u1"),
+        ("{yure:inbox:u1}:keys", "{yure:sc}:inbox:u1:keys"),
+        ("yure:ingest:seen:jma", "{yure:ingest}:seen:jma"),
+        ("yure:ingest:stream:VXSE53", "{yure:ingest}:stream:VXSE53"),
+        ("yure:ingest:last_success", None),
+        ("{yure:timeline}", None),
+        ("{yure:sc}:user:u1", None),
+        ("{yure:inbox:broken", None),
+    ],
+)
+def test_hash_tagged_names(old: str, new: str | None) -> None:
+    assert hash_tagged_name(old) == new
+
+
+async def test_layout_1_keys_move_under_their_hash_tags(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    await redis_client.set(SCHEMA_KEY, "1")
+    await redis_client.hset("yure:sc:user:u1", mapping={"handle": "alice1"})
+    await redis_client.set("yure:sc:session:abc", "u1", ex=3600)
+    await redis_client.xadd("{yure:inbox:u1}", {"k": "x"})
+    await redis_client.zadd("yure:ingest:seen:jma", {"id1": 1.0})
+    await redis_client.set("yure:ingest:last_success", "5")
+    checked = await check_schema(redis_client)
+    assert (checked.stored, checked.steps) == (1, (1,))
+    assert await redis_client.hget("{yure:sc}:user:u1", "handle") == b"alice1"
+    assert 0 < await redis_client.pttl("{yure:sc}:session:abc") <= 3600_000
+    assert await redis_client.xlen("{yure:sc}:inbox:u1") == 1
+    assert await redis_client.zscore("{yure:ingest}:seen:jma", "id1") == 1.0
+    assert await redis_client.get("yure:ingest:last_success") == b"5"
+    for gone in ("yure:sc:user:u1", "yure:sc:session:abc", "{yure:inbox:u1}"):
+        assert not await redis_client.exists(gone)
+    assert await redis_client.get(SCHEMA_KEY) == b"2"

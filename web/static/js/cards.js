@@ -20,8 +20,11 @@ export function refreshAges(root = document) {
   for (const node of root.querySelectorAll(".age[data-at]")) node.textContent = ago(Date.now() - Number(node.dataset.at));
 }
 
-/** The item's own address: the live page opened at that item. */
-export const itemUrl = (group) => `${location.origin}/?item=${encodeURIComponent(group.key)}`;
+/** The item's own address: an official event's page (/events/{EventID}, the archive's
+ * record), else the live page opened at that item (/?item=i:<entry id>). */
+export const itemUrl = (group) => (group.key.startsWith("e:")
+  ? `${location.origin}/events/${encodeURIComponent(group.key.slice(2))}`
+  : `${location.origin}/?item=${encodeURIComponent(group.key)}`);
 
 function chip(text, colour, attrs = {}) {
   const node = el("span", { class: "chip", ...attrs }, text);

@@ -30,6 +30,12 @@ extend({
     err_rate: "操作が多すぎます。{n}秒後にもう一度お試しください。", err_input: "入力を確認してください：{m}",
     err_network: "送信できませんでした。通信を確認してください。", err_session: "ログインが切れました。もう一度ログインしてください。",
     friend_status: "{handle}：{status}",
+    recovery_explain: "登録すると「回復コード」が10個表示されます。メールアドレスを使わないので、パスワードを忘れたときはこのコードで新しいパスワードを設定します。表示は1回だけです。保存しておいてください。",
+    forgot_title: "パスワードを忘れたとき", recover_code: "回復コード", new_password: "新しいパスワード（8文字以上）",
+    recover_submit: "新しいパスワードでログイン", recovered: "新しいパスワードを設定しました。残りの回復コード：{n}個",
+    err_recover: "ハンドル名または回復コードが違います（使えるのは1回だけです）。",
+    recovery_title: "回復コード（この1回だけ表示）", recovery_saved: "保存しました", new_codes: "回復コードを作り直す",
+    recovery_note: "パスワードを忘れたとき、どれか1つで新しいパスワードを設定できます（各コード1回限り）。メモ帳などに保存するか、書き写してください。",
   },
   en: {
     safety_title: "Safety check", map_link: "Earthquake & tsunami information", auth_title: "Sign in or sign up",
@@ -53,6 +59,12 @@ extend({
     err_rate: "Too many attempts. Try again in {n} s.", err_input: "Please check your input: {m}",
     err_network: "Could not send. Check your connection.", err_session: "Your session ended. Please sign in again.",
     friend_status: "{handle}: {status}",
+    recovery_explain: "When you sign up you get 10 recovery codes. yure keeps no e-mail address, so if you forget your password one of these codes sets a new one. They are shown only once: save them.",
+    forgot_title: "Forgot your password?", recover_code: "Recovery code", new_password: "New password (8+ characters)",
+    recover_submit: "Set the new password and sign in", recovered: "New password set. Recovery codes left: {n}",
+    err_recover: "Wrong handle or recovery code (each code works only once).",
+    recovery_title: "Recovery codes (shown only this once)", recovery_saved: "I have saved them", new_codes: "New recovery codes",
+    recovery_note: "If you forget your password, any one of these sets a new one (each works once). Save them in a notes app or write them down.",
   },
 });
 
@@ -112,13 +124,49 @@ async function authenticate(path) {
     $("#password").value = "";
     say("#auth-message", "");
     await signedIn(body.handle);
+    if (body.recovery_codes) showCodes(body.recovery_codes);
   } catch (err) {
     say("#auth-message", explain(err), "error");
   }
 }
 
+// --- recovery codes (no e-mail: these are how a forgotten password is replaced) -------
+
+function showCodes(codes) {
+  $("#recovery-codes").value = codes.join("\n");
+  $("#recovery").hidden = false;
+  $("#recovery-codes").focus();
+}
+
+function hideCodes() {
+  $("#recovery-codes").value = "";
+  $("#recovery").hidden = true;
+}
+
+async function recover() {
+  if (!$("#recover-form").reportValidity()) return;
+  const body = {
+    handle: $("#recover-handle").value.trim(),
+    code: $("#recover-code").value.trim(),
+    new_password: $("#recover-password").value,
+  };
+  say("#recover-message", t("sending"));
+  try {
+    const answer = await api("POST", "/api/accounts/recover", body);
+    $("#recover-password").value = "";
+    $("#recover-code").value = "";
+    say("#recover-message", "");
+    $("#forgot").open = false;
+    await signedIn(answer.handle);
+    say("#checkin-message", t("recovered", { n: answer.codes_left }));
+  } catch (err) {
+    say("#recover-message", err instanceof ApiError && err.status === 401 ? t("err_recover") : explain(err), "error");
+  }
+}
+
 function showAuth() {
   state.me = null;
+  hideCodes();
   closeLive();
   $("#app").hidden = true;
   $("#auth").hidden = false;
@@ -347,6 +395,26 @@ async function start() {
     banner.hidden = false;
     banner.textContent = t("invite_pending");
   }
+  $("#recover-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    recover();
+  });
+  $("#recovery-saved").addEventListener("click", hideCodes);
+  $("#recovery-copy").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("#recovery-codes").value);
+    } catch {
+      $("#recovery-codes").select();
+    }
+  });
+  $("#new-codes").addEventListener("click", async () => {
+    try {
+      const body = await api("POST", "/api/recovery-codes");
+      showCodes(body.recovery_codes);
+    } catch (err) {
+      say("#checkin-message", explain(err), "error");
+    }
+  });
   $("#invite-accept").addEventListener("click", acceptInvite);
   $("#invite-dismiss").addEventListener("click", dismissInvite);
   $("#auth-form").addEventListener("submit", (e) => {

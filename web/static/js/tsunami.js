@@ -33,10 +33,12 @@ function metres(m, text, numberFirst) {
   return text ?? (known ? `${m}m` : "");
 }
 
-/** 「第1波 15:10 予想」, or JMA's condition (「第1波 津波到達中と推測」). */
+/** 「第1波 15:10 予想」, or with JMA's condition 「第1波 15:10 ただちに津波来襲と予測」
+ * (「第1波 津波到達中と推測」 without a time). */
 export function arrivalText(area) {
-  if (area.arrival_condition) return t("first_wave_cond", { cond: en(area.arrival_condition) });
-  return area.arrival_time ? t("first_wave", { time: formatTime(area.arrival_time) }) : "";
+  const time = area.arrival_time ? formatTime(area.arrival_time) : "";
+  if (area.arrival_condition) return t("first_wave_cond", { cond: [time, en(area.arrival_condition)].filter(Boolean).join(" ") });
+  return time ? t("first_wave", { time }) : "";
 }
 
 /** 「予想される高さ 巨大」 */
