@@ -144,6 +144,7 @@ STREAM_MESSAGES: dict[str, Schema] = {
     "live_checkin_deleted": message("checkin_deleted", id=STRING),
     "live_friend_added": message("friend_added", handle=HANDLE),
     "live_friend_removed": message("friend_removed", handle=HANDLE),
+    "live_heartbeat": message("heartbeat"),
     "live_unauthorized": message("unauthorized"),
     "live_unavailable": message("unavailable"),
     "live_auth": message("auth", token=STRING),  # client → server (WebSocket)
