@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     # ``yure admin`` is shared: each package adds its commands to the one group.
     safety_cli.add_admin_commands(admin_commands)
+    from yure.safety_check import account_cli
+
+    account_cli.add_admin_commands(admin_commands)
     _name_the_environment(parser)
     return parser
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 import redis.asyncio
 from redis.exceptions import RedisError
 
+from yure.aio import bounded_call
 from yure.ingest.errors import IngestError
 from yure.ingest.event import Event
 from yure.ingest.ledger import (
@@ -96,8 +97,9 @@ class SeenStore:
             StoreError: Redis failed.
         """
         try:
-            async with asyncio.timeout(STORE_TIMEOUT_S):
-                score = await self._redis.zscore(self._seen_key(namespace), item_id)
+            score = await bounded_call(
+                self._redis.zscore(self._seen_key(namespace), item_id), STORE_TIMEOUT_S
+            )
         except (RedisError, TimeoutError, OSError) as err:
             raise StoreError(f"is_seen failed: {err!r}") from err
         return score is not None
@@ -113,8 +115,9 @@ class SeenStore:
         try:
             for start in range(0, len(item_ids), SEEN_BATCH):
                 batch = item_ids[start : start + SEEN_BATCH]
-                async with asyncio.timeout(STORE_TIMEOUT_S):
-                    scores = await self._redis.zmscore(self._seen_key(namespace), batch)
+                scores = await bounded_call(
+                    self._redis.zmscore(self._seen_key(namespace), batch), STORE_TIMEOUT_S
+                )
                 found.extend(score is not None for score in scores)
         except (RedisError, TimeoutError, OSError) as err:
             raise StoreError(f"seen_among failed: {err!r}") from err
@@ -127,8 +130,7 @@ class SeenStore:
             StoreError: Redis failed.
         """
         try:
-            async with asyncio.timeout(STORE_TIMEOUT_S):
-                raw = await self._redis.get(self._stream_key(stream))
+            raw = await bounded_call(self._redis.get(self._stream_key(stream)), STORE_TIMEOUT_S)
         except (RedisError, TimeoutError, OSError) as err:
             raise StoreError(f"load_state failed: {err!r}") from err
         if raw is None:
@@ -149,19 +151,22 @@ class SeenStore:
             StoreError: Redis failed (nothing was written).
         """
         now = self._clock()
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(self._seen_key(namespace), {item_id: now})
+                if stream is not None and state is not None:
+                    ttl = max(1, int(self._retention_s))
+                    pipe.set(self._stream_key(stream), encode_state(state), ex=ttl)
+                await pipe.execute()
+            if now - self._pruned_at.get(namespace, -PRUNE_EVERY_S) >= PRUNE_EVERY_S:
+                self._pruned_at[namespace] = now
+                await self._redis.zremrangebyscore(
+                    self._seen_key(namespace), "-inf", now - self._retention_s
+                )
+
         try:
-            async with asyncio.timeout(STORE_TIMEOUT_S):
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.zadd(self._seen_key(namespace), {item_id: now})
-                    if stream is not None and state is not None:
-                        ttl = max(1, int(self._retention_s))
-                        pipe.set(self._stream_key(stream), encode_state(state), ex=ttl)
-                    await pipe.execute()
-                if now - self._pruned_at.get(namespace, -PRUNE_EVERY_S) >= PRUNE_EVERY_S:
-                    self._pruned_at[namespace] = now
-                    await self._redis.zremrangebyscore(
-                        self._seen_key(namespace), "-inf", now - self._retention_s
-                    )
+            await bounded_call(write(), STORE_TIMEOUT_S)
         except (RedisError, TimeoutError, OSError) as err:
             raise StoreError(f"commit failed: {err!r}") from err
 

@@ -28,6 +28,9 @@ INVITE_TTL_S = 7 * DAY_S
 # dataclass default must not be a call (ruff RUF009).
 #: Sign-ups per network (IPv4 /24, IPv6 /64): shelters share one, so not very tight.
 ACCOUNT_NET = Limit("account_net", 20, 3600)
+#: Login and recovery tries per client address, whatever their outcome: caps floods (the
+#: wrong ones also meet growing delays, safety_check.guesses).
+LOGIN_IP = Limit("login_ip", 30, 300)
 CHECKIN_USER = Limit("checkin_user", 20, 60)
 FRIEND_USER = Limit("friend_user", 60, 3600)
 INVITE_USER = Limit("invite_user", 20, 3600)
@@ -48,13 +51,15 @@ def system_clock() -> float:
 class Limits:
     """Every rate limit of the API, per account (``*_user``), per client address
     (``*_ip``: IPv4 address, IPv6 /64) or per network (``*_net``: IPv4 /24, IPv6 /64).
-    Logins are not counted in windows but throttled by :mod:`.guesses`.
+    Wrong passwords are also throttled by :mod:`.guesses`, per address only, so nobody
+    can lock an owner out from elsewhere.
 
     Per-IP limits are loose: after a quake many people share one address (shelter Wi-Fi,
     carrier-grade NAT), and a tight per-IP cap would refuse them. Per-account limits carry
     the weight."""
 
     account_net: Limit = ACCOUNT_NET
+    login_ip: Limit = LOGIN_IP
     checkin_user: Limit = CHECKIN_USER
     friend_user: Limit = FRIEND_USER
     invite_user: Limit = INVITE_USER
@@ -109,7 +114,7 @@ class SafetyConfig:
     redis_timeout_s: float = 5.0
     #: Live channel: how long one blocking inbox read waits before re-checking the session
     #: (at most half the Redis client's read timeout, whatever this says).
-    live_block_s: float = 5.0
+    live_block_s: float = 2.0
     #: An idle live channel sends a heartbeat this often (and renews its seat).
     live_heartbeat_s: float = 15.0
     #: Live channels one account may hold open at once, over all worker processes.

@@ -74,8 +74,9 @@ async def recover_account(request: web.Request, s: Services) -> web.StreamRespon
     codes_left}: a recovery code sets a new password, ends every session and is burnt.
     A wrong or used code and an unknown handle answer the same 401; tries are throttled
     like logins."""
-    handle, code, password = wire.parse_recovery(await read_json(request))
     subject = s.subjects.address(client_address(request))
+    await s.limiter.hit(s.config.limits.login_ip, subject)
+    handle, code, password = wire.parse_recovery(await read_json(request))
     await s.guesses.check(subject, handle)
     uid = await s.accounts.uid_of(handle)
     left = None if uid is None else await s.recovery.redeem(uid, code)
@@ -102,8 +103,9 @@ async def new_recovery_codes(request: web.Request, s: Services) -> web.StreamRes
 async def create_session(request: web.Request, s: Services) -> web.StreamResponse:
     """POST /api/sessions {handle, password} → 200 {token, handle}. Wrong passwords slow
     down their own address (safety_check.guesses), never the owner elsewhere."""
-    handle, password = wire.parse_login(await read_json(request))
     subject = s.subjects.address(client_address(request))
+    await s.limiter.hit(s.config.limits.login_ip, subject)
+    handle, password = wire.parse_login(await read_json(request))
     await s.guesses.check(subject, handle)
     try:
         account = await s.accounts.verify(handle, password, subject=subject)
@@ -343,6 +345,7 @@ def setup(
 async def _on_startup(app: web.Application) -> None:
     services = app[SERVICES]
     await check_durability(services.redis, timeout_s=services.config.redis_timeout_s)
+    await services.accounts.backfill_skeletons()
 
 
 async def _on_shutdown(app: web.Application) -> None:

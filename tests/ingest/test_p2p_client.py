@@ -91,7 +91,15 @@ async def test_reconnects_after_drops_and_delivers_each_id_once(
                          rng=random.Random(3))  # fmt: skip
     task = asyncio.create_task(client.run())
     try:
-        await wait_for(lambda: client.counters.messages == 10 and client.connected)
+        # Wait for the last message to be handled, not only received: a cancel now takes
+        # effect inside the Redis call that checks it (yure.aio.bounded_call).
+        await wait_for(
+            lambda: (
+                client.counters.messages == 10
+                and client.connected
+                and client.counters.duplicates == 4
+            )
+        )
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -48,7 +48,11 @@ def test_every_variable_is_read() -> None:
         "YURE_WS_MAX_CONNS_PER_IP": "8",
         "YURE_WS_MAX_EVENTS_PER_FRAME": "1",
         "YURE_CHECKIN_TTL_S": "3600",
+        "YURE_HEADER_TIMEOUT_S": "2.5",
+        "YURE_IDLE_TIMEOUT_S": "30",
+        "YURE_MAX_PENDING_CONNECTIONS": "64",
         "YURE_ADDRESS_SECRET": "s" * 32,
+        "YURE_METRICS_TOKEN": "t" * 32,
         "YURE_REDIS_WAIT_REPLICAS": "1",
         "YURE_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1",
         "YURE_PUBLIC_URL": "https://yure.example.org/",
@@ -82,7 +86,11 @@ def test_every_variable_is_read() -> None:
     assert settings.ws_max_conns_per_ip == 8
     assert settings.ws_max_events_per_frame == 1
     assert settings.checkin_ttl_s == 3600
+    assert settings.header_timeout_s == 2.5
+    assert settings.idle_timeout_s == 30.0
+    assert settings.max_pending_connections == 64
     assert settings.address_secret == "s" * 32
+    assert settings.metrics_token == "t" * 32
     assert settings.redis_wait_replicas == 1
     assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
     assert settings.public_url == "https://yure.example.org"
@@ -128,6 +136,7 @@ def test_blank_values_mean_default() -> None:
         ("YURE_WS_MAX_EVENTS_PER_FRAME", "many"),
         ("YURE_CHECKIN_TTL_S", "-1"),
         ("YURE_ADDRESS_SECRET", "short"),
+        ("YURE_METRICS_TOKEN", "short"),
         ("YURE_TRUSTED_PROXIES", "10.0.0.0/33"),
         ("YURE_TRUSTED_PROXIES", "nginx"),
         ("YURE_PUBLIC_URL", "yure.example.org"),

@@ -67,7 +67,7 @@ function showError(message) {
 async function fetchJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail ?? body.message ?? `HTTP ${response.status}`);
+  if (!response.ok) throw new Error(body.detail ?? body.title ?? `HTTP ${response.status}`); // problem details
   return body;
 }
 

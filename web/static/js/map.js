@@ -113,7 +113,7 @@ export class JapanMap {
     this.tsunamiLayer = svg("g", { class: "tsunami" });
     if (onPick) {
       this.tsunamiLayer.addEventListener("click", (e) => {
-        const title = e.target.closest?.(".tsunami-line")?.querySelector("title");
+        const title = e.target.closest?.(".tsunami-line, .tsunami-hit")?.querySelector("title");
         if (title) onPick(title.textContent);
       });
     }
@@ -165,12 +165,15 @@ export class JapanMap {
         // Its coast; an area the coast table does not know: its prefectures' outlines.
         const lines = this.coast.get(area.area_code)
           ?? new Map((area.prefs ?? []).filter((c) => this.paths.has(c)).map((c) => [c, this.paths.get(c).getAttribute("d")]));
+        const said = [area.area_name, t(grade), arrivalText(area), heightText(area)].filter(Boolean).join(" ");
         for (const [code, d] of lines) {
+          // A wide invisible twin makes the thin coast line easy to tap on a phone.
+          this.tsunamiLayer.append(svg("path", { d, class: "tsunami-hit", "data-area": area.area_code }, svg("title", null, said)));
           this.tsunamiLayer.append(svg("path", {
             d, class: `tsunami-line grade-${grade}`, "data-area": area.area_code, "data-pref": code, "data-grade": grade,
             fill: "none", stroke: colours.tsunami[grade], "stroke-width": line.width, "stroke-dasharray": line.dash,
             "stroke-linejoin": "round", "stroke-linecap": "round",
-          }, svg("title", null, [area.area_name, t(grade), arrivalText(area), heightText(area)].filter(Boolean).join(" "))));
+          }, svg("title", null, said)));
         }
       }
     }

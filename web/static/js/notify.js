@@ -64,15 +64,16 @@ function base64UrlToBytes(text) {
 }
 
 async function api(method, url, body, token) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json, application/problem+json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit" });
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
-    const error = new Error(data?.message ?? data?.detail ?? `HTTP ${response.status}`);
-    error.status = response.status;
+    // Errors are RFC 9457 problem details: {type, title, status, detail, code}.
+    const error = new Error(data?.detail ?? data?.title ?? `HTTP ${response.status}`);
+    Object.assign(error, { status: response.status, code: data?.code });
     throw error;
   }
   return data;
@@ -239,7 +240,8 @@ async function setup() {
     status,
     el("fieldset", null, el("legend", null, t("notify_prefs")), pickerBox, locate),
     el("p", null, el("label", null, `${t("notify_min")} `, min)),
-    el("p", null, label(tsunami, "notify_tsunami"), " ", label(eew, "notify_eew")),
+    el("p", null, label(tsunami, "notify_tsunami")),
+    el("p", null, label(eew, "notify_eew")),
     el("fieldset", { class: "quiet" }, el("legend", null, label(quietOn, "notify_quiet")),
       el("label", null, `${t("notify_quiet_from")} `, quietFrom), " ",
       el("label", null, `${t("notify_quiet_to")} `, quietTo), " ",
