@@ -118,7 +118,7 @@ def run() -> dict[str, Any]:
     """Run the timeline-index benchmark; return its results and goals."""
     with (
         tempfile.TemporaryDirectory(prefix="yure-index-") as tmp,
-        yure_server(Path(tmp), coalesce=True) as target,
+        yure_server(Path(tmp), coalesce=True, extra_env={"YURE_PUSH": "false"}) as target,
     ):
         result = asyncio.run(_bench(target.port, target.redis_url))
     result["goals"] = {
