@@ -17,8 +17,9 @@ Tables (schema version :data:`SCHEMA_VERSION`)::
 Searching: every filter is a column of one covering index, ``events_scan`` (time, id,
 intensity, magnitude, depth, prefecture bits, kind bits), walked newest first, so any
 combination of filters is answered from the index and only the rows of the page are
-read. Prefectures and kinds are bit sets (bit ``n − 1`` for JIS code ``n``; bit ``i`` for
-the ``i``-th archived kind), tested with ``&``. Separate single-column indexes are left
+read (:func:`search` asks for the page's ids first: SQLite reads no row while it
+walks). Prefectures and kinds are bit sets (bit ``n − 1`` for JIS code ``n``; bit ``i``
+for the ``i``-th archived kind), tested with ``&``. Separate single-column indexes are left
 out on purpose: with them SQLite's planner picked a magnitude or intensity range and
 then sorted every match (a 10-year archive: 90–200 ms instead of a few). PostgreSQL
 cannot test non-leading index columns before reading the row, so for it prefectures
@@ -194,38 +195,46 @@ def _opt_str(value: SqlValue) -> str | None:
 # -- writes --------------------------------------------------------------------------------
 
 
-def insert_telegram(facts: TelegramFacts, payload: str, archived_at: int) -> Statement:
-    """Add a telegram unless its key is archived already (then nothing changes)."""
-    sql = (
-        f"INSERT INTO telegrams ({_TELEGRAM_FACTS}, payload, archived_at)"
-        f" VALUES ({', '.join('?' * 22)}) ON CONFLICT (key) DO NOTHING"
+def _telegram_values(facts: TelegramFacts, payload: str, archived_at: int) -> tuple[SqlValue, ...]:
+    return (
+        facts.key,
+        facts.event_id,
+        facts.type_code,
+        facts.kind.value,
+        facts.info_type.value,
+        facts.serial,
+        facts.reported_at,
+        facts.title,
+        facts.headline,
+        int(facts.foreign),
+        None if facts.max_intensity is None else facts.max_intensity.value,
+        intensity_rank(facts.max_intensity),
+        facts.magnitude,
+        facts.magnitude_text,
+        facts.depth_km,
+        facts.lat,
+        facts.lon,
+        facts.hypocenter_name,
+        None if facts.tsunami_grade is None else facts.tsunami_grade.value,
+        _csv(facts.prefs),
+        payload,
+        archived_at,
     )
+
+
+#: Telegrams per INSERT (22 parameters each; far below SQLite's and PostgreSQL's caps).
+INSERT_BATCH_ROWS = 200
+
+
+def insert_telegrams(rows: Sequence[tuple[TelegramFacts, str]], archived_at: int) -> Statement:
+    """Add telegrams (facts, payload) whose keys are not archived yet (the others change
+    nothing); the statement returns the event id of each row it added."""
+    marks = "(" + ", ".join("?" * 22) + ")"
     return Statement(
-        sql,
-        (
-            facts.key,
-            facts.event_id,
-            facts.type_code,
-            facts.kind.value,
-            facts.info_type.value,
-            facts.serial,
-            facts.reported_at,
-            facts.title,
-            facts.headline,
-            int(facts.foreign),
-            None if facts.max_intensity is None else facts.max_intensity.value,
-            intensity_rank(facts.max_intensity),
-            facts.magnitude,
-            facts.magnitude_text,
-            facts.depth_km,
-            facts.lat,
-            facts.lon,
-            facts.hypocenter_name,
-            None if facts.tsunami_grade is None else facts.tsunami_grade.value,
-            _csv(facts.prefs),
-            payload,
-            archived_at,
-        ),
+        f"INSERT INTO telegrams ({_TELEGRAM_FACTS}, payload, archived_at)"
+        f" VALUES {', '.join(marks for _ in rows)}"
+        " ON CONFLICT (key) DO NOTHING RETURNING event_id",
+        tuple(v for facts, payload in rows for v in _telegram_values(facts, payload, archived_at)),
     )
 
 
@@ -235,9 +244,12 @@ def select_keys(keys: Sequence[str]) -> Statement:
     return Statement(f"SELECT key FROM telegrams WHERE key IN ({marks})", tuple(keys))
 
 
-def select_telegram_facts(event_id: str) -> Statement:
-    """The facts of every telegram of ``event_id``."""
-    return Statement(f"SELECT {_TELEGRAM_FACTS} FROM telegrams WHERE event_id = ?", (event_id,))
+def select_telegram_facts(event_ids: Sequence[str]) -> Statement:
+    """The facts of every telegram of ``event_ids``."""
+    marks = ", ".join("?" * len(event_ids))
+    return Statement(
+        f"SELECT {_TELEGRAM_FACTS} FROM telegrams WHERE event_id IN ({marks})", tuple(event_ids)
+    )
 
 
 def facts_from_row(row: Row) -> TelegramFacts:
@@ -400,12 +412,19 @@ def search(
     query: HistoryQuery, dialect: Dialect = Dialect.SQLITE, *, limit: int | None = None
 ) -> Statement:
     """Events matching ``query``, newest first, after its cursor, at most ``limit``
-    (default ``query.limit``) rows."""
+    (default ``query.limit``) rows.
+
+    Two steps: the ids of the page come from the filters alone (on SQLite a walk of the
+    covering index that never reads a row), then only those rows are read.
+    """
     clause, params = _filter(query, dialect, with_cursor=True)
-    columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
+    columns = ", ".join(f"o.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
     params.append(query.limit if limit is None else limit)
     return Statement(
-        f"SELECT {columns} FROM events e{clause} ORDER BY e.first_at DESC, e.event_id DESC LIMIT ?",
+        f"SELECT {columns} FROM events o WHERE o.event_id IN ("
+        f"SELECT e.event_id FROM events e{clause}"
+        " ORDER BY e.first_at DESC, e.event_id DESC LIMIT ?)"
+        " ORDER BY o.first_at DESC, o.event_id DESC",
         tuple(params),
     )
 

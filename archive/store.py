@@ -20,7 +20,7 @@ import orjson
 from yure.archive import sql
 from yure.archive.db import Database, Transaction, open_database
 from yure.archive.errors import StorageError, UnknownEvent
-from yure.archive.facts import EventSummary, facts_of, is_archived, summarize
+from yure.archive.facts import EventSummary, TelegramFacts, facts_of, is_archived, summarize
 from yure.archive.query import Cursor, HistoryQuery
 from yure.ingest.event import Event, event_to_json
 
@@ -142,15 +142,23 @@ class Archive:
         async def counted(tx: Transaction) -> int:
             added = 0
             touched: dict[str, None] = {}
-            for facts, payload in rows:
-                if await tx.execute(sql.insert_telegram(facts, payload, now)):
+            for start in range(0, len(rows), sql.INSERT_BATCH_ROWS):
+                batch = rows[start : start + sql.INSERT_BATCH_ROWS]
+                for (event_id,) in await tx.fetch(sql.insert_telegrams(batch, now)):
                     added += 1
-                    touched[facts.event_id] = None
-            for event_id in touched:
-                found = await tx.fetch(sql.select_telegram_facts(event_id))
-                summary = summarize([sql.facts_from_row(row) for row in found])
-                for statement in sql.write_event(summary):
-                    await tx.execute(statement)
+                    touched[str(event_id)] = None
+            event_ids = list(touched)
+            for start in range(0, len(event_ids), KEY_BATCH):
+                by_event: dict[str, list[TelegramFacts]] = {}
+                found = await tx.fetch(
+                    sql.select_telegram_facts(event_ids[start : start + KEY_BATCH])
+                )
+                for row in found:
+                    facts = sql.facts_from_row(row)
+                    by_event.setdefault(facts.event_id, []).append(facts)
+                for telegrams in by_event.values():
+                    for statement in sql.write_event(summarize(telegrams)):
+                        await tx.execute(statement)
             return added
 
         return await self.database.write(counted)

@@ -29,6 +29,7 @@ def main() -> int:
         push_bench,
         safety_bench,
         takeover_bench,
+        timeline_index_bench,
     )
 
     started = time.time()
@@ -36,6 +37,7 @@ def main() -> int:
     results.update(broadcast_bench.run())
     results["geo"] = geo_bench.run()
     results["hostile_readers"] = hostile_bench.run()
+    results["timeline_index"] = timeline_index_bench.run()
     results["push"] = push_bench.run()
     results["map"] = map_bench.run()
     results["takeover"] = takeover_bench.run()

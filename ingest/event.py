@@ -297,10 +297,6 @@ def event_from_json(obj: object) -> Event:
 _USER_KINDS = frozenset({Kind.POST, Kind.FELT})
 
 
-def _items(o: dict[str, Any], key: str) -> list[Any]:
-    return read_list(o.get(key, []), key)
-
-
 def _hypocenter(value: object) -> Hypocenter | None:
     if value is None:
         return None

@@ -194,10 +194,18 @@ class DeliveryJob:
         try:
             if before is not None:
                 await asyncio.wait([before])
-            await self.deliver(entry)
-        except (PushError, TimelineError, redis.exceptions.RedisError) as err:
-            # Left pending: the next holder (or restart) resumes it.
-            log.error("push delivery failed entry=%s error=%s", entry.id, err)
+            backoff = Backoff(base_s=RETRY_BASE_S, cap_s=RETRY_CAP_S)
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    await self.deliver(entry)
+                    return
+                except (PushError, TimelineError, redis.exceptions.RedisError) as err:
+                    # What was finished is recorded: another try sends only the rest.
+                    log.error(
+                        "push delivery failed entry=%s attempt=%s error=%s", entry.id, attempt, err
+                    )
+                    await asyncio.sleep(backoff.next_delay())
+            # Still pending: the next holder of the lease (or a restart) resumes it.
         finally:
             self._slots.release()
 
@@ -222,7 +230,8 @@ class DeliveryJob:
         fanout = _Fanout(self, entry, alert, message)
         try:
             await fanout.run()
-        except asyncio.CancelledError:
+        except BaseException:
+            # Cancelled, or Redis failed: no request may outlive this delivery.
             await fanout.drain()
             raise
         await fanout.recorder.flush()

@@ -21,6 +21,9 @@ from yure.safety_check.tokens import new_id
 
 log = logging.getLogger(__name__)
 
+#: Keys asked for per SCAN step of the skeleton backfill.
+SCAN_COUNT = 500
+
 
 class Accounts:
     """Create and look up accounts."""
@@ -132,6 +135,38 @@ class Accounts:
                 self._config.redis_timeout_s,
             )
         return account
+
+    async def backfill_skeletons(self) -> int:
+        """Give every handle made before skeletons were kept its ``skel:`` key (once per
+        database: a marker key records it). Returns how many keys were added.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        timeout = self._config.redis_timeout_s
+        if await store.call(self._redis.exists(keys.SKELETONS_DONE), timeout):
+            return 0
+        added = 0
+        prefix = keys.handle("")
+        cursor: int = 0
+        while True:
+            cursor, found = await store.call(
+                self._redis.scan(cursor, match=prefix + "*", count=SCAN_COUNT), timeout
+            )
+            for raw in found:
+                handle = store.text(raw)[len(prefix) :]
+                uid = store.opt_text(await store.call(self._redis.get(store.text(raw)), timeout))
+                if uid is None:
+                    continue
+                skeleton_key = keys.skeleton(handle_skeleton(handle))
+                if await store.call(self._redis.set(skeleton_key, uid, nx=True), timeout):
+                    added += 1
+            if int(cursor) == 0:
+                break
+        await store.call(self._redis.set(keys.SKELETONS_DONE, "1"), timeout)
+        if added:
+            log.info("handle skeletons backfilled count=%d", added)
+        return added
 
     async def set_password(self, uid: str, password: str, *, subject: str) -> None:
         """Replace the password of ``uid`` (recovery).

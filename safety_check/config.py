@@ -114,7 +114,7 @@ class SafetyConfig:
     redis_timeout_s: float = 5.0
     #: Live channel: how long one blocking inbox read waits before re-checking the session
     #: (at most half the Redis client's read timeout, whatever this says).
-    live_block_s: float = 5.0
+    live_block_s: float = 2.0
     #: An idle live channel sends a heartbeat this often (and renews its seat).
     live_heartbeat_s: float = 15.0
     #: Live channels one account may hold open at once, over all worker processes.

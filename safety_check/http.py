@@ -345,6 +345,7 @@ def setup(
 async def _on_startup(app: web.Application) -> None:
     services = app[SERVICES]
     await check_durability(services.redis, timeout_s=services.config.redis_timeout_s)
+    await services.accounts.backfill_skeletons()
 
 
 async def _on_shutdown(app: web.Application) -> None:

@@ -10,6 +10,7 @@ key                          type         holds
 ===========================  ===========  ==================================================
 handle:<handle>              string       uid (handles are never reused)
 skel:<skeleton>              string       uid holding a handle with that skeleton
+skel-done                    string       "1": older handles' skeletons were backfilled
 user:<uid>                   hash         handle, pw (argon2id PHC string), created_at, cohort
 signups:<cohort>             string       sign-ups of one network in one window; expires
 cohort:<cohort>              string       "1": that window had a burst of sign-ups (kept)
@@ -47,6 +48,9 @@ FELT_DIRTY = PREFIX + "felt:dirty"
 
 def handle(handle: str) -> str:
     return f"{PREFIX}handle:{handle}"
+
+
+SKELETONS_DONE = PREFIX + "skel-done"
 
 
 def skeleton(skeleton: str) -> str:

@@ -38,7 +38,7 @@ from yure.redis_url import pinned
 from yure.replication import ReplicatedWriter
 from yure.safety_check import keys as safety_keys
 from yure.settings import Settings
-from yure.web import access, event_page, feeds, health, keys, lite, openapi, proxy
+from yure.web import access, connections, event_page, feeds, health, keys, lite, openapi, proxy
 from yure.web import pages as web_pages
 from yure.web.problems import problem_middleware
 
@@ -92,8 +92,10 @@ def build_app(
     middlewares = [proxy.proxy_middleware(settings)]
     if settings.access_log:
         middlewares.append(access.access_middleware())
+    guard = connections.make_guard(settings)
     app = web.Application(
-        middlewares=[*middlewares, problem_middleware, cors_middleware],
+        # The guard first: any request that reaches the app completed its headers in time.
+        middlewares=[guard.middleware, *middlewares, problem_middleware, cors_middleware],
         client_max_size=MAX_REQUEST_BYTES,
     )
     writer = None
@@ -109,7 +111,9 @@ def build_app(
     app[keys.TIMELINE] = timeline
     app[keys.HUB] = hub
     app[keys.METRICS] = metrics
+    app[keys.GUARD] = guard
     app.on_response_prepare.append(_add_cors)
+    app.on_response_prepare.append(connections.add_common_headers)
     app.on_response_prepare.append(proxy.add_hsts)
     app.cleanup_ctx.append(_hub_lifetime)
     app.on_shutdown.append(_close_streams)

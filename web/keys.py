@@ -9,6 +9,7 @@ from yure.broadcast.hub import Hub
 from yure.broadcast.metrics import Metrics
 from yure.broadcast.timeline import Timeline
 from yure.settings import Settings
+from yure.web.connections import ConnectionGuard
 
 SETTINGS = web.AppKey("yure.settings", Settings)
 REDIS = web.AppKey("yure.redis", Redis)
@@ -16,3 +17,5 @@ REDIS = web.AppKey("yure.redis", Redis)
 TIMELINE = web.AppKey("yure.timeline", Timeline)
 HUB = web.AppKey("yure.hub", Hub)
 METRICS = web.AppKey("yure.metrics", Metrics)
+#: Closes connections that send no complete request in time (slowloris).
+GUARD = web.AppKey("yure.guard", ConnectionGuard)

@@ -45,7 +45,7 @@ from yure.redis_url import connect
 from yure.safety_check.services import SERVICES
 from yure.schema import SchemaError, check_schema
 from yure.settings import Settings
-from yure.web import keys
+from yure.web import connections, keys
 from yure.web.app import build_app
 from yure.web.restarts import RestartPlan
 
@@ -126,7 +126,7 @@ async def serve_worker(
     """One broadcaster: the app on ``sock`` (+ ingest under the lease) until a signal."""
     redis = connect(redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout_s=REDIS_TIMEOUT_S)
     app = build_app(settings, redis, metrics_dir=metrics_dir)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = connections.make_runner(app, settings)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -138,6 +138,7 @@ async def serve_worker(
         # A background task (not a TaskGroup): Python 3.11's TaskGroup cannot be left on
         # a signal without an exception trick that leaves the task's cancel count raised.
         async with contextlib.AsyncExitStack() as ingest:
+            await ingest.enter_async_context(connections.guarding(app[keys.GUARD], runner))
             if settings.ingest_enabled:
                 await ingest.enter_async_context(
                     background(run_ingest(settings, app), name="ingest")

@@ -65,6 +65,12 @@ class Settings:
     ws_max_conns_per_ip: int = 256
     #: Events one coalesced WebSocket frame may carry (1 turns coalescing off).
     ws_max_events_per_frame: int = 256
+    #: A connection must complete its first request's headers within this (slowloris).
+    header_timeout_s: float = 10.0
+    #: A keep-alive connection with no request in progress is closed after this.
+    idle_timeout_s: float = 75.0
+    #: Connections that have not completed a request yet, per worker; the oldest go first.
+    max_pending_connections: int = 1024
     #: A safety check-in is deleted this long after its event (default 7 days).
     checkin_ttl_s: int = 7 * 24 * 3600
     #: Key of the stored address hashes; None: a random one kept in ``data_dir``.
@@ -147,6 +153,13 @@ class Settings:
             ),
             ws_max_events_per_frame=get(
                 "YURE_WS_MAX_EVENTS_PER_FRAME", _positive_int, defaults.ws_max_events_per_frame
+            ),
+            header_timeout_s=get(
+                "YURE_HEADER_TIMEOUT_S", _positive_float, defaults.header_timeout_s
+            ),
+            idle_timeout_s=get("YURE_IDLE_TIMEOUT_S", _positive_float, defaults.idle_timeout_s),
+            max_pending_connections=get(
+                "YURE_MAX_PENDING_CONNECTIONS", _positive_int, defaults.max_pending_connections
             ),
             checkin_ttl_s=get("YURE_CHECKIN_TTL_S", _positive_int, defaults.checkin_ttl_s),
             address_secret=get("YURE_ADDRESS_SECRET", _secret, defaults.address_secret),

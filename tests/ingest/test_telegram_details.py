@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import defusedxml.ElementTree as ET
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -31,8 +32,9 @@ from yure.ingest.event import (
     event_from_json,
     event_to_json,
 )
-from yure.ingest.stations import MAX_STATIONS
+from yure.ingest.stations import MAX_STATIONS, parse_long_period, parse_stations
 from yure.ingest.telegram import parse_telegram
+from yure.ingest.xmlsafe import NS_SEISMOLOGY
 
 #: Keys ``yure parse`` prints on every line (empty when the telegram has none).
 CONTRACT_KEYS = {
@@ -372,6 +374,19 @@ def test_malformed_station_values_are_refused(
 ) -> None:
     with pytest.raises(TelegramError, match=message):
         parse_telegram(_quake_with_stations([station]), file_name="x_VXSE53_y.xml")
+
+
+def test_station_readers_check_prefecture_codes_on_their_own() -> None:
+    """parse_stations / parse_long_period refuse a bad Pref/Code even when called alone."""
+    body = ET.fromstring(
+        f'<Body xmlns="{NS_SEISMOLOGY}"><Intensity><Observation><Pref><Code>99</Code>'
+        "<MaxLgInt>1</MaxLgInt></Pref></Observation></Intensity></Body>"
+    )
+    with pytest.raises(TelegramError, match="prefecture code"):
+        parse_stations(body)
+    with pytest.raises(TelegramError, match="prefecture code"):
+        parse_long_period(body)
+    assert parse_stations(None) == () and parse_long_period(None).max_lg_intensity is None
 
 
 def test_more_stations_than_the_cap_keep_the_strongest(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.push.pushservice import Answer
 from tests.push.support import PushRig, cancellation, push_rig, quake, until
 from yure.push import limits
+from yure.push.errors import StoreError
 from yure.push.service import PUSH, PushService
 from yure.push.store import SubscriptionStore
 
@@ -163,3 +165,33 @@ async def test_two_workers_deliver_once(redis_url: str, tmp_path: Path) -> None:
 
 async def _no_pending(rig: PushRig) -> bool:
     return await rig.server.redis.zcard("{yure:push}:pending") == 0
+
+
+async def test_a_redis_failure_mid_delivery_is_retried_without_repeats(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second batch of subscriptions cannot be read once: the delivery is tried again
+    and sends only what was not finished."""
+    monkeypatch.setattr("yure.push.job.RETRY_BASE_S", 0.01)
+    monkeypatch.setattr("yure.push.job.FANOUT_BATCH", 5)
+    original = SubscriptionStore.load
+    calls = 0
+
+    async def flaky_load(self: SubscriptionStore, ids: list[str]) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise StoreError("redis failed: injected")
+        return await original(self, ids)
+
+    monkeypatch.setattr(SubscriptionStore, "load", flaky_load)
+    async with push_rig(redis_url, tmp_path) as rig:
+        names = [f"s{i:02d}" for i in range(12)]
+        for name in names:
+            await rig.subscribe(name, {"prefs": ["04"]})
+        async with rig.delivering():
+            await rig.append("q1", quake("E8"))
+            await until(lambda: len(rig.push.received) == 12)
+            await until(lambda: _no_pending(rig))
+        assert calls > 3
+        assert {n: len(rig.push.for_name(n)) for n in names} == dict.fromkeys(names, 1)

@@ -98,3 +98,24 @@ def test_zero_width_characters_are_stripped_from_posts_and_notes(raw: str, clean
     """Regression: zero-width characters passed through into posts and notes."""
     assert text.clean_post_text(raw) == clean
     assert text.clean_note(raw) == clean
+
+
+async def test_handles_made_before_skeletons_are_backfilled(api: Api) -> None:
+    """Accounts from before skeletons were kept get theirs at start-up, once."""
+    from yure.safety_check import keys
+    from yure.safety_check.services import SERVICES
+
+    await api.signup("alice1")
+    await api.redis.delete(keys.skeleton(text.handle_skeleton("alice1")), keys.SKELETONS_DONE)
+    status, _ = await api.call(
+        "POST", "/api/accounts", json={"handle": "al1ce1", "password": "correct horse"}
+    )
+    assert status == 201  # the hole the backfill closes
+    await api.redis.delete(keys.skeleton(text.handle_skeleton("alice1")), keys.SKELETONS_DONE)
+    # alice1 and al1ce1 share one skeleton: one key, held by whichever came first.
+    assert await api.client.app[SERVICES].accounts.backfill_skeletons() == 1
+    assert await api.client.app[SERVICES].accounts.backfill_skeletons() == 0  # done once
+    status, _ = await api.call(
+        "POST", "/api/accounts", json={"handle": "aiice1", "password": "correct horse"}
+    )
+    assert status == 409

@@ -48,6 +48,9 @@ def test_every_variable_is_read() -> None:
         "YURE_WS_MAX_CONNS_PER_IP": "8",
         "YURE_WS_MAX_EVENTS_PER_FRAME": "1",
         "YURE_CHECKIN_TTL_S": "3600",
+        "YURE_HEADER_TIMEOUT_S": "2.5",
+        "YURE_IDLE_TIMEOUT_S": "30",
+        "YURE_MAX_PENDING_CONNECTIONS": "64",
         "YURE_ADDRESS_SECRET": "s" * 32,
         "YURE_METRICS_TOKEN": "t" * 32,
         "YURE_REDIS_WAIT_REPLICAS": "1",
@@ -83,6 +86,9 @@ def test_every_variable_is_read() -> None:
     assert settings.ws_max_conns_per_ip == 8
     assert settings.ws_max_events_per_frame == 1
     assert settings.checkin_ttl_s == 3600
+    assert settings.header_timeout_s == 2.5
+    assert settings.idle_timeout_s == 30.0
+    assert settings.max_pending_connections == 64
     assert settings.address_secret == "s" * 32
     assert settings.metrics_token == "t" * 32
     assert settings.redis_wait_replicas == 1

@@ -1,0 +1,173 @@
+"""What a worker's HTTP connections may cost: slow or silent clients cannot hold them
+(issue 10: slowloris), malformed requests cannot flood the log, and the server does not
+say which aiohttp it runs.
+
+Driver module. Three limits, named in :class:`yure.settings.Settings`:
+
+* ``header_timeout_s``: a new connection must complete its first request's headers in
+  time, however it trickles them (aiohttp itself only times out a connection that is
+  idle at its keep-alive deadline);
+* ``idle_timeout_s``: aiohttp's keep-alive timeout, from the connection's start and
+  after each response; a request in progress (a WebSocket, an SSE stream) is never idle;
+* ``max_pending_connections``: connections that have not completed a request (nobody
+  has been identified or authenticated on them yet) per worker; past it the oldest go.
+
+A connection counts as *served* once a request reached the application (the guard's
+middleware sees it); the guard looks at the server's open connections on a short tick.
+
+aiohttp answers a malformed request (bad request line or header, a body that does not
+decode) with 400 itself and logs an ERROR with a traceback each time: its protocol logs
+to :data:`protocol_log` here instead, where :class:`ClientFaults` keeps one line per
+:data:`CLIENT_FAULT_LOG_EVERY_S` saying how many there were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web, web_protocol, web_response
+from aiohttp.http_exceptions import HttpProcessingError
+
+from yure.aio import background
+from yure.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How often the open connections are looked at, at most (and a quarter of the timeout).
+MAX_TICK_S = 1.0
+#: One log line at most per this many seconds about malformed requests.
+CLIENT_FAULT_LOG_EVERY_S = 10.0
+#: The ``Server`` header of every answer (no software version: RFC 9110 §10.2.4).
+SERVER_NAME = "yure"
+#: Errors that are the client's fault (a malformed message), not the server's.
+CLIENT_FAULTS = (HttpProcessingError, web_protocol.RequestPayloadError)
+
+
+class ClientFaults(logging.Filter):
+    """Turns aiohttp's ERROR-with-traceback about a malformed request into one INFO line
+    per ``every_s`` that counts them; everything else passes unchanged."""
+
+    def __init__(self, every_s: float = CLIENT_FAULT_LOG_EVERY_S) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self.count = 0
+        self._last_logged = -math.inf
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, CLIENT_FAULTS):
+            return True
+        self.count += 1
+        if record.created - self._last_logged < self.every_s:
+            return False
+        self._last_logged = record.created
+        record.msg = "malformed requests count=%d last=%s"
+        record.args = (self.count, type(exc).__name__)
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+#: The logger of aiohttp's HTTP protocol in yure's workers (malformed requests).
+protocol_log = logging.getLogger("yure.web.protocol")
+protocol_log.addFilter(ClientFaults())
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ConnectionGuard:
+    """Closes connections that do not complete a request in time, and the oldest of
+    too many that have not."""
+
+    def __init__(self, *, header_timeout_s: float, max_pending: int) -> None:
+        self.header_timeout_s = header_timeout_s
+        self.max_pending = max_pending
+        #: connections (aiohttp request handlers) not served yet, with when first seen
+        self._pending: dict[Any, float] = {}
+        #: connections a request of which reached the application
+        self._served: set[Any] = set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Mark the request's connection as served (its headers arrived in time)."""
+        protocol = request.protocol
+        self._served.add(protocol)
+        self._pending.pop(protocol, None)
+        return await handler(request)
+
+    def sweep(self, connections: list[Any], now: float) -> int:
+        """Close what is overdue among ``connections`` (aiohttp request handlers, each
+        with ``force_close()``); return how many were closed."""
+        open_now = set(connections)
+        self._served &= open_now
+        for gone in [c for c in self._pending if c not in open_now]:
+            del self._pending[gone]
+        for conn in connections:
+            if conn not in self._served and conn not in self._pending:
+                self._pending[conn] = now
+        overdue = [c for c, seen in self._pending.items() if now - seen >= self.header_timeout_s]
+        excess = len(self._pending) - len(overdue) - self.max_pending
+        if excess > 0:
+            # Oldest first: dicts keep insertion order, which is the order first seen.
+            rest = [c for c in self._pending if now - self._pending[c] < self.header_timeout_s]
+            overdue.extend(rest[:excess])
+        for conn in overdue:
+            del self._pending[conn]
+            conn.force_close()
+        return len(overdue)
+
+    async def run(self, server: web.Server) -> None:
+        """Sweep ``server``'s open connections every tick until cancelled."""
+        loop = asyncio.get_running_loop()
+        tick = min(MAX_TICK_S, self.header_timeout_s / 4)
+        while True:
+            await asyncio.sleep(tick)
+            closed = self.sweep(server.connections, loop.time())
+            if closed:
+                log.info("closed slow connections count=%d pending=%d", closed, len(self._pending))
+
+
+def make_guard(settings: Settings) -> ConnectionGuard:
+    """The guard of one worker, from its settings."""
+    return ConnectionGuard(
+        header_timeout_s=settings.header_timeout_s, max_pending=settings.max_pending_connections
+    )
+
+
+def make_runner(app: web.Application, settings: Settings) -> web.AppRunner:
+    """An app runner whose connections close after ``idle_timeout_s`` without a request,
+    whose protocol errors go to :data:`protocol_log`, and whose answers name no version."""
+    # aiohttp's own answers (400 to a malformed request) never pass the app's hooks: the
+    # default Server value is aiohttp's one module constant.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+    return web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        keepalive_timeout=settings.idle_timeout_s,
+        logger=protocol_log,
+    )
+
+
+@contextlib.asynccontextmanager
+async def guarding(guard: ConnectionGuard, runner: web.AppRunner) -> AsyncIterator[None]:
+    """Run ``guard`` over ``runner``'s connections (after ``runner.setup()``) for the block."""
+    server = runner.server
+    if server is None:
+        raise RuntimeError("runner is not set up")
+    async with background(guard.run(server), name="connection guard"):
+        yield
+
+
+async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: ``X-Content-Type-Options: nosniff`` on every answer (JSON
+    included: a browser must never take an API answer for script or HTML), and a
+    ``Server`` header without a software version."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers["Server"] = SERVER_NAME
