@@ -29,11 +29,14 @@ from yure.broadcast.timeline import Timeline
 #: Stream connections per client address yure allows in this test.
 MAX_CONNS_PER_IP = 2
 PASSWORD = "pw-long-enough-1"
+#: Wrong passwords one address may try before it must wait (5 free per handle, then 429).
+MAX_GUESSES = 10
 CLIENT_A = "127.0.0.2"
 CLIENT_B = "127.0.0.3"
-#: Addresses only the limit tests use (other tests' streams may still be closing).
-LIMITED_A = "127.0.0.4"
-LIMITED_B = "127.0.0.5"
+#: Addresses only the limit tests use (other tests' streams may still be closing), in
+#: different /24 networks (some limits count networks).
+LIMITED_A = "127.0.1.4"
+LIMITED_B = "127.0.2.5"
 
 
 @pytest.fixture(scope="module")
@@ -187,17 +190,28 @@ async def _close_code(conn: ClientConnection) -> int | None:
             return None if closed.rcvd is None else closed.rcvd.code
 
 
-async def test_rate_limits_count_the_real_client(proxy: Nginx) -> None:
-    """The safety check's per-address login limit (30 per window) is per real client."""
+async def test_password_guessing_slows_only_the_real_client(proxy: Nginx) -> None:
+    """Wrong passwords slow down the address they come from (safety_check.guesses): A,
+    guessing, is throttled (429) while B, behind the same proxy, is not."""
+    url = f"{proxy.base}/api/sessions"
+    wrong = {"handle": "guessed", "password": "not-the-password-1"}
     async with http(proxy, LIMITED_A) as a, http(proxy, LIMITED_B) as b:
+        async with b.post(
+            f"{proxy.base}/api/accounts", json={"handle": "guessed", "password": PASSWORD}
+        ) as resp:
+            assert resp.status == 201, await resp.text()
         statuses = []
-        for _ in range(31):
-            async with a.post(f"{proxy.base}/api/sessions", json={}) as resp:
+        for _ in range(MAX_GUESSES):
+            async with a.post(url, json=wrong) as resp:
                 statuses.append(resp.status)
-        assert statuses[:30] == [400] * 30
-        assert statuses[30] == 429
-        async with b.post(f"{proxy.base}/api/sessions", json={}) as resp:
-            assert resp.status == 400
+            if statuses[-1] == 429:
+                break
+        assert statuses[-1] == 429, statuses
+        assert set(statuses[:-1]) == {401}
+        async with b.post(url, json=wrong) as resp:
+            assert resp.status == 401
+        async with b.post(url, json={"handle": "guessed", "password": PASSWORD}) as resp:
+            assert resp.status == 200
 
 
 async def test_json_logs_and_access_log_name_the_real_client(proxy: Nginx, serve_log: Path) -> None:
