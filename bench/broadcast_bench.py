@@ -102,9 +102,12 @@ class Target:
 
 
 @contextlib.contextmanager
-def yure_server(data_dir: Path, *, coalesce: bool) -> Iterator[Target]:
+def yure_server(
+    data_dir: Path, *, coalesce: bool, extra_env: dict[str, str] | None = None
+) -> Iterator[Target]:
     env = {
         **os.environ,
+        **(extra_env or {}),
         "YURE_DATA_DIR": str(data_dir),
         "YURE_PORT": "0",
         "YURE_INGEST": "false",

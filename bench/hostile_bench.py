@@ -203,7 +203,7 @@ def run() -> dict[str, Any]:
     """Run the hostile-readers benchmark; return its results and goals."""
     with (
         tempfile.TemporaryDirectory(prefix="yure-hostile-") as tmp,
-        yure_server(Path(tmp), coalesce=True) as target,
+        yure_server(Path(tmp), coalesce=True, extra_env={"YURE_PUSH": "false"}) as target,
     ):
         result = asyncio.run(_bench(target.port, target.process.pid, target.redis_url))
     under = result["under_attack"]

@@ -113,6 +113,7 @@ def build_app(
     app[keys.METRICS] = metrics
     app[keys.GUARD] = guard
     app.on_response_prepare.append(_add_cors)
+    app.on_response_prepare.append(connections.add_common_headers)
     app.on_response_prepare.append(proxy.add_hsts)
     app.cleanup_ctx.append(_hub_lifetime)
     app.on_shutdown.append(_close_streams)

@@ -1,4 +1,6 @@
-"""Slow or silent clients cannot hold connections (issue 10: slowloris).
+"""What a worker's HTTP connections may cost: slow or silent clients cannot hold them
+(issue 10: slowloris), malformed requests cannot flood the log, and the server does not
+say which aiohttp it runs.
 
 Driver module. Three limits, named in :class:`yure.settings.Settings`:
 
@@ -12,6 +14,11 @@ Driver module. Three limits, named in :class:`yure.settings.Settings`:
 
 A connection counts as *served* once a request reached the application (the guard's
 middleware sees it); the guard looks at the server's open connections on a short tick.
+
+aiohttp answers a malformed request (bad request line or header, a body that does not
+decode) with 400 itself and logs an ERROR with a traceback each time: its protocol logs
+to :data:`protocol_log` here instead, where :class:`ClientFaults` keeps one line per
+:data:`CLIENT_FAULT_LOG_EVERY_S` saying how many there were.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_protocol, web_response
+from aiohttp.http_exceptions import HttpProcessingError
 
 from yure.aio import background
 from yure.settings import Settings
@@ -31,6 +40,43 @@ log = logging.getLogger(__name__)
 
 #: How often the open connections are looked at, at most (and a quarter of the timeout).
 MAX_TICK_S = 1.0
+#: One log line at most per this many seconds about malformed requests.
+CLIENT_FAULT_LOG_EVERY_S = 10.0
+#: The ``Server`` header of every answer (no software version: RFC 9110 §10.2.4).
+SERVER_NAME = "yure"
+#: Errors that are the client's fault (a malformed message), not the server's.
+CLIENT_FAULTS = (HttpProcessingError, web_protocol.RequestPayloadError)
+
+
+class ClientFaults(logging.Filter):
+    """Turns aiohttp's ERROR-with-traceback about a malformed request into one INFO line
+    per ``every_s`` that counts them; everything else passes unchanged."""
+
+    def __init__(self, every_s: float = CLIENT_FAULT_LOG_EVERY_S) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self.count = 0
+        self._last_logged = -math.inf
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, CLIENT_FAULTS):
+            return True
+        self.count += 1
+        if record.created - self._last_logged < self.every_s:
+            return False
+        self._last_logged = record.created
+        record.msg = "malformed requests count=%d last=%s"
+        record.args = (self.count, type(exc).__name__)
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+#: The logger of aiohttp's HTTP protocol in yure's workers (malformed requests).
+protocol_log = logging.getLogger("yure.web.protocol")
+protocol_log.addFilter(ClientFaults())
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -95,9 +141,17 @@ def make_guard(settings: Settings) -> ConnectionGuard:
 
 
 def make_runner(app: web.Application, settings: Settings) -> web.AppRunner:
-    """An app runner whose connections close after ``idle_timeout_s`` without a request."""
+    """An app runner whose connections close after ``idle_timeout_s`` without a request,
+    whose protocol errors go to :data:`protocol_log`, and whose answers name no version."""
+    # aiohttp's own answers (400 to a malformed request) never pass the app's hooks: the
+    # default Server value is aiohttp's one module constant.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     return web.AppRunner(
-        app, handle_signals=False, access_log=None, keepalive_timeout=settings.idle_timeout_s
+        app,
+        handle_signals=False,
+        access_log=None,
+        keepalive_timeout=settings.idle_timeout_s,
+        logger=protocol_log,
     )
 
 
@@ -109,3 +163,11 @@ async def guarding(guard: ConnectionGuard, runner: web.AppRunner) -> AsyncIterat
         raise RuntimeError("runner is not set up")
     async with background(guard.run(server), name="connection guard"):
         yield
+
+
+async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: ``X-Content-Type-Options: nosniff`` on every answer (JSON
+    included: a browser must never take an API answer for script or HTML), and a
+    ``Server`` header without a software version."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers["Server"] = SERVER_NAME

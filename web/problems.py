@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 import orjson
-from aiohttp import hdrs, web
+from aiohttp import hdrs, web, web_protocol
 
 from yure.archive import errors as archive
 from yure.broadcast.errors import BroadcastError, ProtocolError, TimelineError
@@ -181,6 +181,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise  # redirects and other non-errors pass
         return exception_response(exc)
+    except web_protocol.RequestPayloadError as err:
+        # A body that does not decode (gzip that is not gzip, a broken chunk): the
+        # client's fault, counted by aiohttp's protocol log (web.connections), not a bug.
+        if _started(request):
+            raise
+        return problem_response(400, detail=f"request body unreadable: {err}", code="bad_body")
     except YureError as err:
         if _started(request):
             raise

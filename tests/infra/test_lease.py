@@ -14,6 +14,7 @@ TTL_S = 0.3
 
 
 async def test_only_one_holder(redis_client: redis.asyncio.Redis) -> None:
+    await redis_client.ping()  # connect first: the lease's calls have ttl_s / 3 each
     a = Lease(redis_client, name="t:lease", holder="a", ttl_s=TTL_S)
     b = Lease(redis_client, name="t:lease", holder="b", ttl_s=TTL_S)
     assert await a.try_acquire()

@@ -150,6 +150,13 @@ RECORD_ALERTS = """
   window.__spoken = [];
   window.speechSynthesis.speak = (u) => window.__spoken.push({ text: u.text, lang: u.lang });
   window.__tones = 0;
+  // The tab is in the background and notifications are allowed: a system notification too.
+  Object.defineProperty(document, "hidden", { get: () => true });
+  window.__notified = [];
+  window.Notification = class {
+    static permission = "granted";
+    constructor(title, options) { window.__notified.push({ title, body: options.body }); }
+  };
   const start = OscillatorNode.prototype.start;
   OscillatorNode.prototype.start = function (...args) {
     window.__tones += 1;
@@ -180,12 +187,15 @@ async def test_page_alerts_only_for_official_items_of_my_prefectures(
             assert spoken[0]["lang"] == "ja-JP"
             assert "緊急地震速報" in spoken[0]["text"]
             assert await page.evaluate("window.__tones") > 0
+            notified = await page.evaluate("window.__notified")
+            assert [n["title"] for n in notified] == ["緊急地震速報（警報）"]
             # A strong quake elsewhere (Shikoku, Kyushu): nothing for Tokyo.
             await append(timeline, "far", fixture_event("VXSE53_prefixed"))
             # 大津波警報 on Shizuoka's coast (Tokyo Bay has an advisory only): the tsunami tone.
             await append(timeline, "tsu", fixture_event("VTSE41_major_tokyo_bay"))
             await expect(page.locator("body")).to_have_attribute("data-last-alert", "tsunami")
             assert len(await page.evaluate("window.__spoken")) == 2
+            assert len(await page.evaluate("window.__notified")) == 2
             watch.assert_clean()
 
 

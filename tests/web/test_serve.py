@@ -20,6 +20,8 @@ from yure.broadcast.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 RETENTION_S = 48 * 3600
+#: Starting a worker (imports, pages, hub) takes seconds on a loaded 2-core machine.
+WORKER_START_S = 60.0
 
 
 class Serve:
@@ -155,7 +157,7 @@ async def test_workers_share_one_port(fresh_redis: RedisProcess, tmp_path: Path)
     timeline = Timeline(client, retention_s=RETENTION_S)
     try:
         pids: set[int] = set()
-        async with asyncio.timeout(WAIT_S * 2):
+        async with asyncio.timeout(WORKER_START_S):
             while len(pids) < 2:
                 pids.add((await server.healthy())["pid"])  # a new connection each time
         sockets = [await connect(server.ws_url) for _ in range(6)]
@@ -180,10 +182,6 @@ def _started_workers(log: Path) -> list[int]:
     """Pids of ``worker started`` lines in the server's log, in order."""
     return [int(line.rsplit("pid=", 1)[1]) for line in log.read_text().splitlines()
             if "worker started" in line]  # fmt: skip
-
-
-#: Starting a worker (imports, pages, hub) takes seconds on a loaded 2-core machine.
-WORKER_START_S = 60.0
 
 
 def _log_text(log: Path) -> str:

@@ -5,64 +5,16 @@ timeouts scaled down through Settings, every wait bounded."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-import redis.asyncio
-from aiohttp import web
 from websockets.asyncio.client import connect
 
 from tests.broadcast.support import WAIT_S, next_messages, subscribe, until_ready
-from yure.broadcast.limits import Limits
-from yure.settings import Settings
-from yure.web import connections, keys
-from yure.web.app import build_app
+from tests.web.guarded import closed_by_server, guarded_server
 
-HEADER_TIMEOUT_S = 0.5
-IDLE_TIMEOUT_S = 1.0
 #: Bytes a trickling client sends at most (one every TRICKLE_GAP_S: far past the timeout).
 TRICKLE_BYTES = 400
 TRICKLE_GAP_S = 0.05
-
-
-@asynccontextmanager
-async def guarded_server(redis_url: str, tmp_path: Path, **settings: Any) -> AsyncIterator[int]:
-    """build_app served as ``yure serve`` serves it (runner, guard); yields the port."""
-    conf = Settings(
-        redis_url=redis_url,
-        data_dir=tmp_path,
-        ingest_enabled=False,
-        header_timeout_s=settings.pop("header_timeout_s", HEADER_TIMEOUT_S),
-        idle_timeout_s=IDLE_TIMEOUT_S,
-        **settings,
-    )
-    client = redis.asyncio.Redis.from_url(redis_url)
-    app = build_app(conf, client, limits=Limits(heartbeat_interval_s=0.2))
-    runner = connections.make_runner(app, conf)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        async with connections.guarding(app[keys.GUARD], runner):
-            yield int(runner.addresses[0][1])
-    finally:
-        await runner.cleanup()
-        await client.aclose()
-
-
-async def closed_by_server(reader: asyncio.StreamReader) -> bool:
-    """Whether the server ends the connection within WAIT_S (reading what it sends)."""
-    try:
-        async with asyncio.timeout(WAIT_S):
-            while await reader.read(4096):
-                pass
-    except TimeoutError:
-        return False
-    except ConnectionResetError:
-        pass
-    return True
 
 
 async def test_silent_connection_is_closed(redis_url: str, tmp_path: Path) -> None:

@@ -55,7 +55,12 @@ async function openItem(path) {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   for (const client of windows) {
     if (new URL(client.url).origin !== self.location.origin) continue;
-    const shown = client.url === url ? client : await client.navigate(url);
+    let shown = null;
+    try {
+      shown = client.url === url ? client : await client.navigate(url);
+    } catch {
+      continue; // a page this worker does not control cannot be navigated from here
+    }
     if (shown) {
       try {
         await shown.focus();

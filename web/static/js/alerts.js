@@ -94,6 +94,17 @@ export function alertFor(ev) {
   if (settings.voice) speak(text);
   if ("vibrate" in navigator) navigator.vibrate(VIBRATION[level]);
   if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    new Notification(ev.title || "yure 揺れ", { body: text, tag: `${ev.kind}:${ev.event_id ?? ""}`, lang: "ja" });
+    systemNotification(ev.title || "yure 揺れ", { body: text, tag: `${ev.kind}:${ev.event_id ?? ""}`, lang: "ja" });
+  }
+}
+
+/** Through the service worker where there is one (phones allow no other way). */
+async function systemNotification(title, options) {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration("/");
+    if (registration) await registration.showNotification(title, options);
+    else new Notification(title, options);
+  } catch {
+    // not allowed in this browser: the sound and the voice still ran
   }
 }
