@@ -11,7 +11,10 @@ once took 2.7 GB), so the buffers are bounded three ways, all checked *before* a
   ``send_buffer_high_bytes`` (and the address's budget): :meth:`SendBuffers.room` waits
   for the client to drain, so a client that stops reading stops its replay;
 * a connection above ``send_buffer_high_bytes`` for ``slow_consumer_after_s`` is dropped,
-  and an address over its budget loses its fullest connections first.
+  and an address over its budget loses its *stalled* connections (nothing read since the
+  last look), fullest first, before any that reads: one burst written to a healthy
+  connection may take it above the high mark for a moment, which must not make it pay
+  for the stalled connections of its address (they share a NAT or a proxy).
 
 A dropped slow connection is aborted: its buffer is freed at once (no grace period).
 
@@ -100,6 +103,7 @@ class SendBuffers:
         high = limits.send_buffer_high_bytes
         for sub in list(self.charged):
             size = sub.transport.get_write_buffer_size()
+            sub.stalled = size >= sub.buffered  # writes raise ``buffered``, reads lower size
             self._charge(sub, size)
             if size > high:
                 self.over.setdefault(sub, now)
@@ -133,9 +137,12 @@ class SendBuffers:
         return size == 0 or others + size + need <= self.limits.max_send_buffer_bytes_per_ip
 
     def _shed(self, peer: str, cap: int) -> None:
-        """Drop ``peer``'s fullest connections until its buffers fit ``cap``."""
+        """Drop ``peer``'s connections until its buffers fit ``cap``: the stalled ones
+        first, fullest first, then (only if still over) the fullest that read."""
         fullest = sorted(
-            (s for s in self.charged if s.peer == peer), key=lambda s: s.buffered, reverse=True
+            (s for s in self.charged if s.peer == peer),
+            key=lambda s: (s.stalled, s.buffered),
+            reverse=True,
         )
         for sub in fullest:
             if self.peer_bytes.get(peer, 0) <= cap:
@@ -150,6 +157,8 @@ class SendBuffers:
         else:
             self.peer_bytes.pop(peer, None)
         sub.buffered = size
+        if not size:
+            sub.stalled = False
         if size:
             self.charged.add(sub)
         else:

@@ -44,6 +44,7 @@ class Subscriber:
         "joined_at",
         "last_pos",
         "peer",
+        "stalled",
         "subscribes",
         "transport",
     )
@@ -61,6 +62,9 @@ class Subscriber:
         self.subscribes = 0
         #: bytes last seen waiting in the transport (kept by broadcast.buffers)
         self.buffered = 0
+        #: nothing of its buffer was read between the last two looks (kept by
+        #: broadcast.buffers): a connection that reads is never taken for one that does not
+        self.stalled = False
         #: resolved when the hub closed the connection (slow, shutdown) or saw it gone
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -157,9 +161,11 @@ def write_each(members: Sequence[Subscriber], data: bytes, budget: WriteBudget) 
     no await; the transport buffer is the connection's bounded send queue).
 
     The caps are checked before writing: a member whose non-empty buffer ``data`` would
-    take past ``hard_bytes``, or that is above ``high_bytes`` while its address is over
-    ``peer_cap_bytes``, gets nothing and goes on ``budget.slow``, as does a closing
-    transport. A member that keeps up holds at most about one write and is never refused.
+    take past ``hard_bytes``, or that is stalled (read nothing since it was last looked at)
+    above ``high_bytes`` while its address is over ``peer_cap_bytes``, gets nothing and
+    goes on ``budget.slow``, as does a closing transport. A member that keeps up holds at
+    most about one write (a burst's frames can take it above ``high_bytes`` for a moment)
+    and is never refused because other connections of its address do not read.
     """
     size = len(data)
     high = budget.high_bytes
@@ -173,9 +179,14 @@ def write_each(members: Sequence[Subscriber], data: bytes, budget: WriteBudget) 
             slow.append(sub)
             continue
         waiting = transport.get_write_buffer_size()
+        sub.stalled = waiting >= sub.buffered > 0  # nothing read since the last look
         if waiting and (
             waiting + size > hard
-            or (waiting > high and peer_bytes[sub.peer] + size > budget.peer_cap_bytes)
+            or (
+                waiting > high
+                and sub.stalled
+                and peer_bytes[sub.peer] + size > budget.peer_cap_bytes
+            )
         ):
             slow.append(sub)
             continue

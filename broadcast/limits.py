@@ -28,7 +28,8 @@ MAX_CONNECTIONS_PER_IP = 256
 #: SEND_BUFFER_HIGH_BYTES (it waits for the client to read); more than
 #: SEND_BUFFER_HIGH_BYTES waiting for longer than SLOW_CONSUMER_AFTER_S → dropped too.
 #: All connections of one address share MAX_SEND_BUFFER_BYTES_PER_IP: over it, its
-#: connections above the high mark get no more and its fullest connections are dropped.
+#: connections above the high mark that read nothing since last looked at get no more,
+#: and its connections that do not read are dropped first, fullest first.
 #: A dropped client's buffer is freed at once (the socket is reset; close code 4000 when
 #: nothing was waiting); it resumes with ``since``.
 MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
