@@ -19,20 +19,17 @@ from aiohttp import web
 
 from yure.broadcast.envelope import Entry
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.limits import READ_BATCH_ENTRIES
-from yure.broadcast.timeline import Timeline
 from yure.geo import codes
 from yure.geo.errors import GeoError
-from yure.ingest.errors import EventJsonError
 from yure.ingest.event import (
     Event,
     InfoType,
     Intensity,
     TsunamiArea,
     TsunamiGrade,
-    event_from_payload,
 )
 from yure.web import keys
+from yure.web.newest import newest_official
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +206,12 @@ async def atom_feed(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such prefecture\n") from err
     timeline = request.app[keys.TIMELINE]
     try:
-        entries = await _newest_official(timeline, pref)
+        entries = await newest_official(
+            timeline,
+            frozenset({pref}),
+            limit=MAX_FEED_ENTRIES,
+            max_scan_entries=MAX_FEED_SCAN_ENTRIES,
+        )
     except TimelineError as err:
         log.warning("atom feed failed pref=%s error=%s", pref, err)
         raise web.HTTPServiceUnavailable(text="timeline unavailable\n") from err
@@ -228,29 +230,6 @@ async def atom_feed(request: web.Request) -> web.Response:
             "Cache-Control": "public, max-age=15",
         },
     )
-
-
-async def _newest_official(timeline: Timeline, pref: str) -> list[tuple[Entry, Event]]:
-    found: list[tuple[Entry, Event]] = []
-    before: str | None = None
-    scanned = 0
-    while len(found) < MAX_FEED_ENTRIES and scanned < MAX_FEED_SCAN_ENTRIES:
-        batch = await timeline.read_before(before, limit=READ_BATCH_ENTRIES)
-        if not batch:
-            break
-        for entry in batch:
-            scanned += 1
-            before = entry.id
-            if pref not in entry.prefs:
-                continue
-            try:
-                event = event_from_payload(entry.payload)  # posts and felt reports: refused
-            except EventJsonError:
-                continue
-            found.append((entry, event))
-            if len(found) >= MAX_FEED_ENTRIES:
-                break
-    return found
 
 
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:

@@ -25,13 +25,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from yure.broadcast.errors import TimelineError
-from yure.broadcast.limits import READ_BATCH_ENTRIES
-from yure.broadcast.timeline import Timeline
 from yure.geo import codes
 from yure.geo.errors import GeoError
-from yure.ingest.errors import EventJsonError
-from yure.ingest.event import Event, InfoType, Intensity, Kind, TsunamiGrade, event_from_payload
+from yure.ingest.event import Event, InfoType, Intensity, Kind, TsunamiGrade
 from yure.web import keys, lite_tsunami
+from yure.web.newest import newest_official
 from yure.web.pages import accepts_gzip
 from yure.web.security import Policy, security_headers
 
@@ -342,7 +340,13 @@ async def lite_page(request: web.Request) -> web.Response:
     query = read_query(request.query)
     timeline = request.app[keys.TIMELINE]
     try:
-        events = await newest_official(timeline, frozenset(query.prefs))
+        found = await newest_official(
+            timeline,
+            frozenset(query.prefs),
+            limit=MAX_LITE_ITEMS,
+            max_scan_entries=MAX_LITE_SCAN_ENTRIES,
+        )
+        events = [event for _entry, event in found]
     except TimelineError as err:
         log.warning("lite page failed error=%s", err)
         raise web.HTTPServiceUnavailable(text="timeline unavailable\n") from err
@@ -355,27 +359,3 @@ async def lite_page(request: web.Request) -> web.Response:
         headers["Content-Encoding"] = "gzip"
         body = gzip.compress(body, compresslevel=6, mtime=0)
     return web.Response(body=body, headers=headers)
-
-
-async def newest_official(timeline: Timeline, prefs: frozenset[str]) -> list[Event]:
-    """The newest :data:`MAX_LITE_ITEMS` official events touching ``prefs`` (any, when
-    empty), newest first, looking at most at :data:`MAX_LITE_SCAN_ENTRIES` entries."""
-    found: list[Event] = []
-    before: str | None = None
-    scanned = 0
-    while len(found) < MAX_LITE_ITEMS and scanned < MAX_LITE_SCAN_ENTRIES:
-        batch = await timeline.read_before(before, limit=READ_BATCH_ENTRIES)
-        if not batch:
-            break
-        for entry in batch:
-            scanned += 1
-            before = entry.id
-            if prefs and prefs.isdisjoint(entry.prefs):
-                continue
-            try:
-                found.append(event_from_payload(entry.payload))  # posts, felt: refused
-            except EventJsonError:
-                continue
-            if len(found) >= MAX_LITE_ITEMS:
-                break
-    return found
