@@ -41,7 +41,11 @@ def add_admin_commands(admin: argparse._SubParsersAction[Any]) -> None:
     hidden = actions.add_parser("hidden", help="list hidden posts (id, time, pref, text)")
     hidden.set_defaults(handler=_hidden)
     restore = actions.add_parser("restore", help="show a hidden post again")
-    restore.add_argument("id", help="the post id, as listed by 'yure admin posts hidden'")
+    restore.add_argument(
+        "id",
+        help="the post id, as listed by 'yure admin posts hidden' (ids may start with '-': "
+        "write 'yure admin posts restore -- ID')",
+    )
     restore.set_defaults(handler=_restore)
 
 

@@ -46,8 +46,9 @@ async def test_list_and_restore_hidden_posts(make_api: AppFactory, redis_url: st
     assert status == 0
     fields = out.rstrip("\n").split("\t")
     assert (fields[0], fields[2], fields[3]) == (pid, "13", "誤報 です")
-    status, out, _ = await yure(redis_url, "admin", "posts", "restore", pid)
+    # "--": a post id may start with "-" (base64url), which argparse would read as an option.
+    status, out, _ = await yure(redis_url, "admin", "posts", "restore", "--", pid)
     assert (status, out) == (0, f"restored {pid}\n")
     assert (await api.call("GET", f"/api/posts/{pid}"))[0] == 200
-    status, _, err = await yure(redis_url, "admin", "posts", "restore", pid)
+    status, _, err = await yure(redis_url, "admin", "posts", "restore", "--", pid)
     assert status == 1 and "not a hidden post" in err
