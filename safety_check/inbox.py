@@ -83,34 +83,46 @@ class Inboxes:
         )
 
     async def push(self, uid: str, envelope: Envelope) -> str:
-        """Append ``envelope`` to ``uid``'s inbox and push its expiry forward.
+        """Append ``envelope`` to ``uid``'s inbox, push its expiry forward, and wake the
+        live viewers of ``uid``.
 
         Raises:
             StoreError: Redis failed.
         """
+        entry_id = await self._append(uid, envelope)
+        await self._announce([uid])
+        return entry_id
+
+    async def _append(self, uid: str, envelope: Envelope) -> str:
         timeline = self.timeline(uid)
         try:
             entry_id = await timeline.append(envelope)
             await timeline.expire(self._config.inbox_retention_s)
         except TimelineError as err:
             raise store.wrap_broadcast(err) from err
-        # The live viewers of uid, on any process, read their inbox now (not on the next
-        # heartbeat). A lost wake-up only delays: the notification is already in the inbox.
+        return entry_id
+
+    async def _announce(self, uids: list[str]) -> None:
+        # The live viewers, on any process, read their inbox now (not on the next idle
+        # period). A lost wake-up only delays: the notification is already in the inbox.
         try:
-            await self._bus.announce([uid])
+            await self._bus.announce(uids)
         except store.StoreError as err:
             log.warning("inbox bus announce failed error=%s", err)
-        return entry_id
 
     async def push_many(self, uids: Iterable[str], envelope: Envelope) -> int:
         """Push ``envelope`` to every inbox of ``uids``; failures are logged and counted,
         not raised (the check-in itself is already durable). Returns the failures."""
         failures = 0
+        pushed: list[str] = []
         for uid in uids:
             try:
-                await self.push(uid, envelope)
+                await self._append(uid, envelope)
             except store.StoreError:
                 failures += 1
+            else:
+                pushed.append(uid)
+        await self._announce(pushed)  # one pipelined round for all of them
         if failures:
             log.warning("inbox push failed kind=%s failures=%d", envelope.kind, failures)
         return failures
