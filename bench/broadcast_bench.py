@@ -79,6 +79,20 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def tree_rss_kib(pid: int) -> int:
+    """VmRSS of a process and all its descendants (a server's workers), in KiB."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(FileNotFoundError, RuntimeError):
+            total += rss_kib(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+    return total
+
+
 @dataclass
 class Target:
     """A server under test."""
@@ -103,8 +117,13 @@ class Target:
 
 @contextlib.contextmanager
 def yure_server(
-    data_dir: Path, *, coalesce: bool, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    coalesce: bool,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Target]:
+    """``yure serve`` with its embedded Redis; ``workers`` > 1 forks that many workers."""
     env = {
         **os.environ,
         **(extra_env or {}),
@@ -114,6 +133,7 @@ def yure_server(
         "YURE_WS_MAX_CONNS_PER_IP": "1000000",
         "YURE_WS_MAX_EVENTS_PER_FRAME": "256" if coalesce else "1",
         "YURE_LOG_LEVEL": "WARNING",
+        "YURE_WORKERS": str(workers),
     }
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
@@ -403,14 +423,14 @@ async def bench_target(
     redis_client = redis.asyncio.Redis.from_url(target.redis_url)
     timeline = Timeline(redis_client, retention_s=RETENTION_S)
     await asyncio.sleep(0.5)
-    rss_before = rss_kib(target.process.pid)
+    rss_before = tree_rss_kib(target.process.pid)
     clients = Clients(target, count, processes, ip_block)
     result: dict[str, Any] = {"server": target.name, "subscribers": count}
     try:
         connect_s = max(await clients.ask(*(("connect", p) for p in clients.prefs)))
         result["connect_s"] = round(connect_s, 3)
         await asyncio.sleep(1.0)
-        rss_after = rss_kib(target.process.pid)
+        rss_after = tree_rss_kib(target.process.pid)
         result["rss_kib_per_conn"] = round((rss_after - rss_before) / count, 2)
         if full:
             result.update(await measure_latency(timeline, clients, count))
