@@ -209,3 +209,47 @@ end
 return rows[#rows][1]
 """
 )
+
+#: KEYS: stream, keys, keytimes, floor, indexes, subjects, indexed. ARGV: ttl ms.
+#: PEXPIREs every key of the timeline, the index sets named in ``indexes`` too, in one
+#: round trip (:meth:`Timeline.expire`); returns how many keys it looked at.
+EXPIRE_LUA = """
+local sets = redis.call('SMEMBERS', KEYS[5])
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
+for _, key in ipairs(sets) do redis.call('PEXPIRE', key, ARGV[1]) end
+return #KEYS + #sets
+"""
+
+#: The body of :data:`APPEND_LUA` as a function of its own KEYS and ARGV (Lua parameters
+#: shadow the globals), for scripts that append to many streams at once.
+_APPEND_FUNCTION = (
+    "local function append_one(KEYS, ARGV)\n" + APPEND_LUA[len(_HELPERS) :] + "\nend\n"
+)
+
+#: KEYS: the streams. ARGV: the ten of :data:`APPEND_LUA` (one envelope for every stream;
+#: the index prefix ARGV[9] is ignored), then a ttl in ms (0: none) given to every key of
+#: each stream as :data:`EXPIRE_LUA` does. A stream's other keys are its name plus the
+#: suffixes :class:`~broadcast.timeline.Timeline` gives them (same hash tag, same slot).
+#: Appends one envelope to many streams in one round trip (a check-in's notice to every
+#: friend's inbox); returns each stream's entry id.
+FAN_OUT_LUA = (
+    _HELPERS
+    + _APPEND_FUNCTION
+    + """
+local ttl = tonumber(ARGV[11])
+local argv = {}
+for j = 1, 10 do argv[j] = ARGV[j] end
+local out = {}
+for _, s in ipairs(KEYS) do
+  local k = {s, s .. ':keys', s .. ':keytimes', s .. ':floor', s .. ':indexes',
+             s .. ':subjects', s .. ':indexed'}
+  argv[9] = s .. ':i:'
+  out[#out + 1] = append_one(k, argv)[1]
+  if ttl > 0 then
+    for _, key in ipairs(k) do redis.call('PEXPIRE', key, ttl) end
+    for _, key in ipairs(redis.call('SMEMBERS', k[5])) do redis.call('PEXPIRE', key, ttl) end
+  end
+end
+return out
+"""
+)

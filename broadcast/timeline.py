@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.client import Pipeline
 
 from yure.aio import bounded_call
 from yure.broadcast import scripts
@@ -103,10 +105,14 @@ class Timeline:
         self.subjects_key = tag + ":subjects"
         self.indexed_key = tag + ":indexed"
         self.index_prefix = tag + ":i:"
-        self._append = redis.register_script(scripts.APPEND_LUA)
-        self._read_indexed = redis.register_script(scripts.READ_INDEXED_LUA)
-        self._read_subject = redis.register_script(scripts.READ_SUBJECT_LUA)
-        self._build_index = redis.register_script(scripts.BUILD_INDEX_LUA)
+        (
+            self._append,
+            self._read_indexed,
+            self._read_subject,
+            self._build_index,
+            self._expire,
+            self._fan_out,
+        ) = _scripts_of(redis)
         #: set once the stream is known to be fully indexed
         self._indexed = False
         #: When set, appends wait for the replicas (``WAIT``) before they are acknowledged.
@@ -119,16 +125,56 @@ class Timeline:
             EnvelopeError: ``env`` is not appendable (see :func:`check_envelope`).
             TimelineError: Redis failed or timed out.
         """
+        keys, args = self._append_call(env)
+        if self._writer is not None:
+            result = await self._call(self._writer.eval(scripts.APPEND_LUA, keys, args))
+        else:
+            result = await self._call(self._append(keys=keys, args=args))
+        entry_id = _text(result[0])
+        if int(result[1]) == 0:
+            log.debug("append duplicate stream=%s key=%s id=%s", self.name, env.key, entry_id)
+        return entry_id
+
+    async def queue_append(self, pipe: Pipeline, env: Envelope) -> None:
+        """Queue :meth:`append` of ``env`` on ``pipe`` (a pipeline of this timeline's client),
+        so appends to many timelines share one round trip; its reply is
+        ``[entry id, 1 if new else 0]``. Not for a timeline that waits for replicas.
+
+        Raises:
+            EnvelopeError: ``env`` is not appendable (see :func:`check_envelope`).
+            ValueError: this timeline waits for replicas (use :meth:`append`).
+        """
+        if self._writer is not None:
+            raise ValueError("a replicated timeline appends one at a time")
+        keys, args = self._append_call(env)
+        await self._append(keys=keys, args=args, client=pipe)
+
+    async def queue_fan_out(
+        self, pipe: Pipeline, others: Sequence[Timeline], env: Envelope, *, expire_s: float
+    ) -> None:
+        """Queue on ``pipe`` one script that appends ``env`` to this timeline and to each of
+        ``others`` (:meth:`append`, one round trip for all) and then gives every key of
+        each the expiry :meth:`expire` would (``expire_s`` > 0). Its reply is the entry id
+        in each timeline, this one first. All must share this one's client and retention,
+        and none may wait for replicas.
+
+        Raises:
+            EnvelopeError: ``env`` is not appendable (see :func:`check_envelope`).
+            ValueError: the timelines differ in client or retention, or wait for replicas.
+        """
+        every = [self, *others]
+        if any(
+            t._writer is not None or t.redis is not self.redis or t.retention_s != self.retention_s
+            for t in every
+        ):
+            raise ValueError("fan-out needs timelines of one client and retention, unreplicated")
+        _, args = self._append_call(env)
+        ttl_ms = _ms(expire_s) if expire_s > 0 else 0
+        streams = [t.stream_key for t in every]
+        await self._fan_out(keys=streams, args=[*args, ttl_ms], client=pipe)
+
+    def _append_call(self, env: Envelope) -> tuple[list[str], list[str | int | bytes]]:
         checked = check_envelope(env)
-        keys = [
-            self.stream_key,
-            self.keys_key,
-            self.keytimes_key,
-            self.floor_key,
-            self.indexes_key,
-            self.subjects_key,
-            self.indexed_key,
-        ]
         args: list[str | int | bytes] = [
             checked.key,
             checked.kind,
@@ -141,29 +187,32 @@ class Timeline:
             self.index_prefix,
             ENTRY_TRIM_BATCH,
         ]
-        if self._writer is not None:
-            result = await self._call(self._writer.eval(scripts.APPEND_LUA, keys, args))
-        else:
-            result = await self._call(self._append(keys=keys, args=args))
-        entry_id = _text(result[0])
-        if int(result[1]) == 0:
-            log.debug("append duplicate stream=%s key=%s id=%s", self.name, env.key, entry_id)
-        return entry_id
+        return self._fixed_keys(), args
+
+    def _fixed_keys(self) -> list[str]:
+        return [
+            self.stream_key,
+            self.keys_key,
+            self.keytimes_key,
+            self.floor_key,
+            self.indexes_key,
+            self.subjects_key,
+            self.indexed_key,
+        ]
 
     async def expire(self, ttl_s: float) -> None:
         """Let the whole timeline (the stream and every key kept beside it) vanish
         ``ttl_s`` after this call unless called again (private streams: an inbox dies
-        with its last notification).
+        with its last notification). One round trip (a script).
 
         Raises:
             TimelineError: Redis failed or timed out.
         """
-        ttl_ms = max(1, round(ttl_s * 1000))
-        keys = await self.all_keys()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.pexpire(key, ttl_ms)
-            await self._call(pipe.execute())
+        await self._call(self._expire(keys=self._fixed_keys(), args=[_ms(ttl_s)]))
+
+    async def queue_expire(self, pipe: Pipeline, ttl_s: float) -> None:
+        """Queue :meth:`expire` on ``pipe`` (a pipeline of this timeline's client)."""
+        await self._expire(keys=self._fixed_keys(), args=[_ms(ttl_s)], client=pipe)
 
     async def all_keys(self) -> tuple[str, ...]:
         """Every Redis key this timeline writes (the index sets as registered now).
@@ -267,6 +316,13 @@ class Timeline:
         )
         return [_entry(row) for row in rows]
 
+    def queue_read_after(self, pipe: Pipeline, since: str, *, limit: int) -> None:
+        """Queue :meth:`read_after` on ``pipe`` (a pipeline of this timeline's client), so
+        reads of many timelines share one round trip; :func:`entries_of` turns its reply
+        into entries."""
+        start = "-" if since == ZERO_ID else "(" + since
+        pipe.xrange(self.stream_key, min=start, max="+", count=limit)
+
     async def read_before(self, before: str | None, *, limit: int) -> list[Entry]:
         """Up to ``limit`` entries before ``before`` (None = the newest), newest first.
 
@@ -354,6 +410,33 @@ class Timeline:
             raise TimelineError(f"redis failed on stream={self.name}: {err}") from err
 
 
+#: The scripts registered on each client, shared by all its timelines (a per-user inbox
+#: is a Timeline made per request: hashing five scripts each time cost more than the read).
+_SCRIPTS: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+
+def _scripts_of(client: redis.asyncio.Redis) -> tuple[Any, ...]:
+    found = _SCRIPTS.get(client)
+    if found is None:
+        found = tuple(
+            client.register_script(script)
+            for script in (
+                scripts.APPEND_LUA,
+                scripts.READ_INDEXED_LUA,
+                scripts.READ_SUBJECT_LUA,
+                scripts.BUILD_INDEX_LUA,
+                scripts.EXPIRE_LUA,
+                scripts.FAN_OUT_LUA,
+            )
+        )
+        _SCRIPTS[client] = found
+    return found
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -373,6 +456,18 @@ def _index_keys(prefix: str, flt: Filter) -> list[str] | None:
         if pref == "*" or PREF_PATTERN.fullmatch(pref)
     ]
     return keys if len(keys) <= MAX_INDEX_KEYS else None
+
+
+def entries_of(reply: Any) -> list[Entry]:
+    """The entries of an ``XRANGE`` reply (:meth:`Timeline.queue_read_after`).
+
+    Raises:
+        TimelineError: the reply is not an XRANGE reply.
+    """
+    try:
+        return [_entry(row) for row in reply]
+    except (TypeError, ValueError, AttributeError) as err:
+        raise TimelineError(f"not a stream range: {err}") from err
 
 
 def _entry_of_row(row: Sequence[Any]) -> Entry:

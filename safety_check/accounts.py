@@ -62,17 +62,7 @@ class Accounts:
             if await pipe.exists(keys.handle(handle), skeleton_key):
                 raise Conflict("handle is taken (or looks like one that is)")
             store.begin(pipe)
-            pipe.set(keys.handle(handle), account.uid)
-            pipe.set(skeleton_key, account.uid)
-            pipe.hset(
-                keys.user(account.uid),
-                mapping={
-                    "handle": handle,
-                    "pw": account.password_hash,
-                    "created_at": repr(account.created_at),
-                    "cohort": account.cohort,
-                },
-            )
+            queue_account(pipe, account)
             return account
 
         created = await store.transaction(
@@ -231,3 +221,20 @@ class Accounts:
                 pipe.hget(keys.user(uid), "handle")
             values = await store.call(pipe.execute(), self._config.redis_timeout_s)
         return {uid: store.text(v) for uid, v in zip(uids, values, strict=True) if v is not None}
+
+
+def queue_account(pipe: Pipeline, account: Account) -> None:
+    """Queue the writes that store a new ``account`` (its handle, the handle's skeleton and
+    the ``user:`` hash) on ``pipe``: the layout :meth:`Accounts.create` writes, which
+    ``bench/safety_live_bench.py`` also uses to seed accounts in bulk."""
+    pipe.set(keys.handle(account.handle), account.uid)
+    pipe.set(keys.skeleton(handle_skeleton(account.handle)), account.uid)
+    pipe.hset(
+        keys.user(account.uid),
+        mapping={
+            "handle": account.handle,
+            "pw": account.password_hash,
+            "created_at": repr(account.created_at),
+            "cohort": account.cohort,
+        },
+    )

@@ -1,7 +1,8 @@
 """One Redis reader per process wakes every live viewer of that process (driver).
 
 Each inbox notification is also announced on one shared stream, ``{yure:sc}:inbox-bus``
-(fields ``u`` = the uid whose inbox changed), capped at :data:`BUS_MAX_ENTRIES` entries.
+(field ``u`` = the uids whose inboxes changed, comma-separated), capped at
+:data:`BUS_MAX_ENTRIES` entries.
 :class:`InboxBus` holds the process's one blocking ``XREAD`` on it and wakes the live feeds
 (:mod:`safety_check.live`) of that uid, which then read their own inbox with a short,
 non-blocking ``XRANGE``. So 10,000 viewers cost one blocking connection plus short reads
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis.exceptions
+from redis.asyncio.client import Pipeline
 
 from yure.aio import raise_if_cancelling
 from yure.backoff import Backoff
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Entries kept on the bus (approximate trim): wake-ups, not data, so a short tail will do.
 BUS_MAX_ENTRIES = 10_000
+#: Uids one bus entry names at most (a check-in's owner and friends: one entry).
+UIDS_PER_ENTRY = 512
 #: Entries one bus read takes at most.
 BUS_READ_COUNT = 1_000
 #: How long one blocking bus read waits at most (less when the client's read timeout is
@@ -40,13 +44,30 @@ def bus_key() -> str:
     return keys.PREFIX + "inbox-bus"
 
 
+def queue_announce(pipe: Pipeline, uids: list[str]) -> None:
+    """Queue on ``pipe`` the bus entries that say the inboxes of ``uids`` changed: one
+    entry per :data:`UIDS_PER_ENTRY` uids (``u`` = the uids joined by commas; uids are
+    base64url, never a comma)."""
+    for first in range(0, len(uids), UIDS_PER_ENTRY):
+        joined = ",".join(uids[first : first + UIDS_PER_ENTRY])
+        pipe.xadd(bus_key(), {"u": joined}, maxlen=BUS_MAX_ENTRIES, approximate=True)
+
+
 class InboxBus:
     """This process's wake-up fan-out for live feeds, keyed by uid."""
 
     def __init__(
-        self, redis: store.Redis, *, timeout_s: float, block_s: float = BUS_BLOCK_S
+        self,
+        redis: store.Redis,
+        *,
+        timeout_s: float,
+        block_s: float = BUS_BLOCK_S,
+        listener: store.Redis | None = None,
     ) -> None:
+        """``listener`` (default ``redis``) holds the blocking read: a client of its own
+        (:func:`store.sibling`) keeps it off the shared pool and names it in CLIENT LIST."""
         self._redis = redis
+        self._listener = redis if listener is None else listener
         self._timeout_s = timeout_s
         self._block_ms = max(1, round(block_s * 1000))
         self._waiters: dict[str, set[asyncio.Event]] = {}
@@ -61,8 +82,7 @@ class InboxBus:
         if not uids:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
-            for uid in uids:
-                pipe.xadd(bus_key(), {"u": uid}, maxlen=BUS_MAX_ENTRIES, approximate=True)
+            queue_announce(pipe, uids)
             await store.call(pipe.execute(), self._timeout_s)
 
     @contextmanager
@@ -96,10 +116,10 @@ class InboxBus:
             try:
                 async with asyncio.timeout(self._timeout_s + self._block_ms / 1000):
                     if cursor == "$":
-                        last = await self._redis.xrevrange(bus_key(), count=1)
+                        last = await self._listener.xrevrange(bus_key(), count=1)
                         cursor = store.text(last[0][0]) if last else "0-0"
                         self.started.set()
-                    reply = await self._redis.xread(
+                    reply = await self._listener.xread(
                         {bus_key(): cursor}, count=BUS_READ_COUNT, block=self._block_ms
                     )
             except (TimeoutError, redis.exceptions.RedisError, OSError) as err:
@@ -115,7 +135,8 @@ class InboxBus:
         for _stream, rows in reply or ():
             for entry_id, fields in rows:
                 cursor = store.text(entry_id)
-                uid = fields.get(b"u", fields.get("u"))
-                if uid is not None:
-                    self.wake(store.text(uid))
+                uids = fields.get(b"u", fields.get("u"))
+                if uids is not None:
+                    for uid in store.text(uids).split(","):
+                        self.wake(uid)
         return cursor

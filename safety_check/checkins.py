@@ -183,6 +183,14 @@ class Checkins:
         )
         return _parse(cid, store.text_map(fields))
 
+    async def get_many(self, cids: list[str]) -> dict[str, CheckIn]:
+        """The check-ins of ``cids`` that still exist, in one pipelined round trip.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        return await self._load([cid for cid in cids if is_id(cid)])
+
     async def list_of(self, uid: str) -> list[CheckIn]:
         """``uid``'s live check-ins, newest first.
 

@@ -120,7 +120,9 @@ class SafetyConfig:
     #: Live channels one account may hold open at once, over all worker processes.
     max_live_per_account: int = 5
     live_auth_timeout_s: float = 10.0
-    max_live_connections: int = 1000
+    #: Live channels of one process at most (more: 503). Issue 16 asks for 10,000 viewers
+    #: on one worker; the rest is headroom under the 20,000 open files of a process.
+    max_live_connections: int = 12_000
     limits: Limits = dataclasses.field(default_factory=Limits)
 
     @classmethod

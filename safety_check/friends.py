@@ -210,6 +210,23 @@ class Friends:
         )
         return frozenset(store.text(m) for m in members)
 
+    async def friends_of_many(self, uids: list[str]) -> dict[str, frozenset[str]]:
+        """:meth:`friends_of` of each of ``uids``, in one pipelined round trip.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        if not uids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for uid in uids:
+                pipe.smembers(keys.friends(uid))
+            found = await store.call(pipe.execute(), self._config.redis_timeout_s)
+        return {
+            uid: frozenset(store.text(m) for m in members)
+            for uid, members in zip(uids, found, strict=True)
+        }
+
     async def listing(self, uid: str) -> FriendListing:
         """Friends, incoming and outgoing requests of ``uid``, as handles.
 

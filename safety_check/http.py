@@ -353,8 +353,14 @@ async def _on_shutdown(app: web.Application) -> None:
 
 
 async def _felt_flusher(app: web.Application) -> AsyncIterator[None]:
-    async with (
-        background(app[SERVICES].felt.run(), name="safety_check.felt_flusher"),
-        background(app[SERVICES].bus.run(), name="safety_check.inbox_bus"),
-    ):
-        yield
+    services = app[SERVICES]
+    try:
+        async with (
+            background(services.felt.run(), name="safety_check.felt_flusher"),
+            background(services.bus.run(), name="safety_check.inbox_bus"),
+            background(services.reader.run(), name="safety_check.live_reader"),
+        ):
+            yield
+    finally:
+        for client in services.own_clients:
+            await client.aclose()

@@ -47,9 +47,10 @@ from yure.safety_check.errors import (
     Unauthorized,
 )
 from yure.safety_check.inbox import NoticeKind
+from yure.safety_check.live_reader import Lookups, SessionWatch, notice_of
 from yure.safety_check.model import Principal
 from yure.safety_check.policy import may_view_checkin, websocket_cookie_ok
-from yure.safety_check.services import Services
+from yure.safety_check.services import LIVE_BATCH_ENTRIES, Services
 from yure.safety_check.tokens import SESSION_COOKIE, hash_token, is_token
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,6 @@ HEARTBEAT_TEXT = '{"type":"heartbeat"}'
 CLOSE_TOO_MANY_CHANNELS = 4429
 #: A channel's seat lease lasts this many heartbeats (a dead worker's seats free up).
 SEAT_LEASE_HEARTBEATS = 3
-#: Inbox entries fetched per read.
-LIVE_BATCH_ENTRIES = 100
 
 
 async def friends_latest(s: Services, uid: str) -> list[dict[str, Any]]:
@@ -92,13 +91,17 @@ async def friends_latest(s: Services, uid: str) -> list[dict[str, Any]]:
 class Feed:
     """One viewer's live feed: their inbox, rendered through the visibility policy."""
 
-    def __init__(self, s: Services, me: Principal, wake: asyncio.Event) -> None:
+    def __init__(
+        self, s: Services, me: Principal, wake: asyncio.Event, session: SessionWatch
+    ) -> None:
         self._s = s
         self._me = me
         self._inbox = s.inboxes.timeline(me.uid)
         self._cursor = "0-0"
-        #: Set by the process's inbox bus when this viewer's inbox may have changed.
+        #: Set by the process's inbox bus when this viewer's inbox may have changed, and
+        #: by the session sweep when the session ended.
         self._wake = wake
+        self._session = session
 
     async def start(self) -> list[dict[str, Any]]:
         """The opening messages; later messages are those after this moment.
@@ -106,86 +109,71 @@ class Feed:
         Raises:
             StoreError: Redis failed.
         """
-        try:
-            self._cursor = await self._inbox.last_id()
-        except TimelineError as err:
-            raise StoreError("inbox unavailable") from err
-        return [
-            {"type": "ready", "handle": self._me.handle},
-            {"type": "snapshot", "checkins": await friends_latest(self._s, self._me.uid)},
-        ]
-
-    async def next(self) -> list[tuple[str, dict[str, Any]]]:
-        """Messages of the next notifications: waits until the process's inbox bus says
-        there may be some, or ``live_block_s`` (then the inbox is read anyway). Holds no
-        Redis connection while it waits.
-
-        Raises:
-            Unauthorized: the session ended.
-            StoreError: Redis failed.
-        """
-        # Jitter spreads the idle re-reads of many viewers over the period.
-        idle_s = self._s.live_block_s * (1 - IDLE_JITTER * random.random())
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(idle_s):
-                await self._wake.wait()
-        self._wake.clear()
-        # However many viewers wake together, they share LIVE_REDIS_CONCURRENCY connections.
         async with self._s.live_redis:
-            if await self._s.sessions.resolve_hash(self._me.token_hash) is None:
-                raise Unauthorized("session ended")
             try:
-                entries = await self._inbox.read_after(self._cursor, limit=LIVE_BATCH_ENTRIES)
+                self._cursor = await self._inbox.last_id()
             except TimelineError as err:
                 raise StoreError("inbox unavailable") from err
-            if len(entries) == LIVE_BATCH_ENTRIES:
-                self._wake.set()  # more are waiting: no pause before the next batch
-            out: list[tuple[str, dict[str, Any]]] = []
-            for entry in entries:
-                self._cursor = entry.id
-                message = await self.render(entry)
-                if message is not None:
-                    out.append((entry.id, message))
-        return out
+            snapshot = await friends_latest(self._s, self._me.uid)
+        return [
+            {"type": "ready", "handle": self._me.handle},
+            {"type": "snapshot", "checkins": snapshot},
+        ]
 
-    async def render(self, entry: Entry) -> dict[str, Any] | None:
-        """The message for one notification, or None when the viewer may not (or no longer)
-        see it.
+    async def next(self, idle_s: float) -> list[tuple[str, dict[str, Any]]]:
+        """Messages of the next notifications: waits until the process's inbox bus says
+        there may be some, or ``idle_s`` (then the inbox is read anyway: a lost wake-up
+        only delays). Holds no Redis connection while it waits; the read goes through
+        the process's one :class:`~safety_check.live_reader.LiveReader`, batched with
+        other viewers'.
 
         Raises:
+            Unauthorized: the session ended (the process's session sweep saw it).
             StoreError: Redis failed.
         """
-        try:
-            obj = orjson.loads(entry.payload)
-        except orjson.JSONDecodeError:
-            return None
-        kind = obj.get("type") if isinstance(obj, dict) else None
-        if kind == NoticeKind.CHECKIN:
-            checkin = await self._s.checkins.get(str(obj.get("id", "")))
-            if checkin is None:
-                return None
-            owner_friends = (
-                frozenset()
-                if checkin.owner == self._me.uid
-                else await self._s.friends.friends_of(checkin.owner)
-            )
-            if not may_view_checkin(self._me.uid, checkin.owner, owner_friends):
-                return None
-            handles = await self._s.accounts.handles_of([checkin.owner])
-            if checkin.owner not in handles:
-                return None
-            return {
-                "type": NoticeKind.CHECKIN,
-                "checkin": wire.checkin_json(checkin, handles[checkin.owner]),
-            }
-        if kind == NoticeKind.CHECKIN_DELETED:
-            return {"type": NoticeKind.CHECKIN_DELETED, "id": str(obj.get("id", ""))}
-        if kind in (NoticeKind.FRIEND_ADDED, NoticeKind.FRIEND_REMOVED):
-            handles = await self._s.accounts.handles_of([str(obj.get("uid", ""))])
-            if not handles:
-                return None
-            return {"type": kind, "handle": next(iter(handles.values()))}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, idle_s)):
+                await self._wake.wait()
+        self._wake.clear()
+        if self._session.ended:
+            raise Unauthorized("session ended")
+        reading = await self._s.reader.read(self._me.uid, self._cursor)
+        if len(reading.entries) == LIVE_BATCH_ENTRIES:
+            self._wake.set()  # more are waiting: no pause before the next batch
+        out: list[tuple[str, dict[str, Any]]] = []
+        for entry in reading.entries:
+            self._cursor = entry.id
+            message = render(entry, self._me.uid, reading.lookups)
+            if message is not None:
+                out.append((entry.id, message))
+        return out
+
+
+def render(entry: Entry, me: str, lookups: Lookups) -> dict[str, Any] | None:
+    """The message for one notification to viewer ``me``, or None when ``me`` may not (or
+    no longer) see it: decided from what the reader found (the check-in still exists,
+    its owner is still a friend, :func:`may_view_checkin`)."""
+    notice = notice_of(entry)
+    if notice is None:
         return None
+    kind, ref = notice
+    if kind == NoticeKind.CHECKIN:
+        checkin = lookups.checkins.get(ref)
+        if checkin is None:
+            return None
+        owner_friends = (
+            frozenset() if checkin.owner == me else lookups.friends.get(checkin.owner, frozenset())
+        )
+        if not may_view_checkin(me, checkin.owner, owner_friends):
+            return None
+        handle = lookups.handles.get(checkin.owner)
+        if handle is None:
+            return None
+        return {"type": NoticeKind.CHECKIN, "checkin": wire.checkin_json(checkin, handle)}
+    if kind == NoticeKind.CHECKIN_DELETED:
+        return {"type": NoticeKind.CHECKIN_DELETED, "id": ref}
+    handle = lookups.handles.get(ref)
+    return None if handle is None else {"type": kind, "handle": handle}
 
 
 async def live(request: web.Request, s: Services) -> web.StreamResponse:
@@ -196,11 +184,16 @@ async def live(request: web.Request, s: Services) -> web.StreamResponse:
         Forbidden: a cookie-authenticated WebSocket from a foreign Origin.
         StoreError: too many live channels in this process, or Redis failed.
     """
+    # The live channels read through their own client (a few connections for all).
+    s = s.live_view or s
     if s.live_connections >= s.config.max_live_connections:
         raise StoreError("too many live connections, retry later")
     websocket = request.headers.get("Upgrade", "").lower() == "websocket"
-    principal = await _handshake_auth(request, s, websocket=websocket)
-    seat = None if principal is None else await s.seats.take(principal.uid, _lease_s(s))
+    # Handshakes share the viewers' few connections too (a crowd reconnecting at once
+    # queues here instead of opening connections).
+    async with s.live_redis:
+        principal = await _handshake_auth(request, s, websocket=websocket)
+        seat = None if principal is None else await s.seats.take(principal.uid, _lease_s(s))
     s.live_connections += 1
     try:
         if websocket:
@@ -223,10 +216,17 @@ class Beat:
         self._uid = uid
         self._seat = seat
         self._every = s.config.live_heartbeat_s
-        self._next = asyncio.get_running_loop().time() + self._every
+        # Jitter spreads the heartbeats (and idle reads) of viewers that came together.
+        first = self._every * (1 - IDLE_JITTER * random.random())
+        self._next = asyncio.get_running_loop().time() + first
+
+    def remaining_s(self) -> float:
+        """Seconds until the next heartbeat is due (0 when it is)."""
+        return max(0.0, self._next - asyncio.get_running_loop().time())
 
     async def due(self) -> bool:
-        """True when a heartbeat is due; renews the seat then.
+        """True when a heartbeat is due; renews the seat then (batched with the other
+        viewers' by the process's reader).
 
         Raises:
             StoreError: Redis failed.
@@ -235,14 +235,14 @@ class Beat:
         if now < self._next:
             return False
         self._next = now + self._every
-        async with self._s.live_redis:  # shares the viewers' few connections
-            await self._s.seats.renew(self._uid, self._seat, _lease_s(self._s))
+        await self._s.reader.renew_seat(self._uid, self._seat, _lease_s(self._s))
         return True
 
     async def release(self) -> None:
         """Give the seat back (errors ignored: the lease runs out anyway)."""
         with contextlib.suppress(SafetyCheckError):
-            await self._s.seats.give_back(self._uid, self._seat)
+            async with self._s.live_redis:
+                await self._s.seats.give_back(self._uid, self._seat)
 
 
 async def _handshake_auth(
@@ -281,10 +281,9 @@ async def _auth_message(ws: web.WebSocketResponse, s: Services) -> Principal | N
     token = obj.get("token")
     if not isinstance(token, str) or not is_token(token):
         return None
-    resolved = await s.sessions.resolve(token)
-    if resolved is None:
-        return None
-    account = await s.accounts.get(resolved[0])
+    async with s.live_redis:
+        resolved = await s.sessions.resolve(token)
+        account = None if resolved is None else await s.accounts.get(resolved[0])
     if account is None:
         return None
     return Principal(
@@ -306,7 +305,8 @@ async def _serve_websocket(
         return ws
     if seat is None:
         try:
-            seat = await s.seats.take(me.uid, _lease_s(s))
+            async with s.live_redis:
+                seat = await s.seats.take(me.uid, _lease_s(s))
         except RateLimited:
             await ws.close(code=CLOSE_TOO_MANY_CHANNELS, message=b"too many live channels")
             return ws
@@ -316,9 +316,9 @@ async def _serve_websocket(
     beat = Beat(s, me.uid, seat)
     s.live_sockets.add(ws)
     try:
-        with s.bus.watch(me.uid) as wake:
+        with s.bus.watch(me.uid) as wake, s.reader.watch_session(me.token_hash, wake) as session:
             async with asyncio.TaskGroup() as tg:
-                pump = tg.create_task(_pump_websocket(ws, Feed(s, me, wake), beat))
+                pump = tg.create_task(_pump_websocket(ws, Feed(s, me, wake, session), beat))
                 async for _msg in ws:
                     pass  # Nothing is expected after auth; reading keeps pings and close going.
                 pump.cancel()
@@ -340,7 +340,7 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed, beat: Beat) -> 
         for message in await feed.start():
             await ws.send_str(orjson.dumps(message).decode())
         while not ws.closed:  # feed.next() calls Redis through its wrappers
-            batch = await feed.next()
+            batch = await feed.next(beat.remaining_s())
             for _entry_id, message in batch:
                 await ws.send_str(orjson.dumps(message).decode())
             if await beat.due() and not batch:
@@ -361,14 +361,16 @@ async def _serve_sse(
         response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
         wake_stack = contextlib.ExitStack()
-        feed = Feed(s, me, wake_stack.enter_context(s.bus.watch(me.uid)))
+        wake = wake_stack.enter_context(s.bus.watch(me.uid))
+        session = wake_stack.enter_context(s.reader.watch_session(me.token_hash, wake))
+        feed = Feed(s, me, wake, session)
         # Server-Sent Events framing: WHATWG HTML §9.2.6; orjson output has no raw newline.
         with wake_stack, contextlib.suppress(ConnectionResetError):
             try:
                 for message in await feed.start():
                     await response.write(_sse(None, message))
                 while True:  # feed.next() calls Redis through its wrappers
-                    batch = await feed.next()
+                    batch = await feed.next(beat.remaining_s())
                     for entry_id, message in batch:
                         await response.write(_sse(entry_id, message))
                     if await beat.due() and not batch:

@@ -66,6 +66,20 @@ class Seats:
             pipe.expire(key, max(1, round(lease_s)) + 1)
             await store.call(pipe.execute(), self._timeout_s)
 
+    async def renew_many(self, seats: list[tuple[str, str, float]]) -> None:
+        """:meth:`renew` of many ``(uid, seat, lease_s)`` in one pipelined round trip.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        now = self._clock()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for uid, seat, lease_s in seats:
+                key = keys.live_seats(uid)
+                pipe.zadd(key, {seat: now + lease_s})
+                pipe.expire(key, max(1, round(lease_s)) + 1)
+            await store.call(pipe.execute(), self._timeout_s)
+
     async def give_back(self, uid: str, seat: str) -> None:
         """Free ``seat`` (the channel closed).
 

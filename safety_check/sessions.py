@@ -66,6 +66,21 @@ class Sessions:
         )
         return None if uid is None else (store.text(uid), token_hash)
 
+    async def alive(self, token_hashes: list[str]) -> set[str]:
+        """Which of ``token_hashes`` are live sessions (one pipelined round trip: the live
+        channels of a process re-check theirs together).
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        if not token_hashes:
+            return set()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for token_hash in token_hashes:
+                pipe.exists(keys.session(token_hash))
+            found = await store.call(pipe.execute(), self._config.redis_timeout_s)
+        return {h for h, n in zip(token_hashes, found, strict=True) if int(n)}
+
     async def revoke(self, uid: str, token_hash: str) -> None:
         """End one session.
 

@@ -35,6 +35,7 @@ __all__ = [
     "opt_text",
     "read_timeout_s",
     "replicated",
+    "sibling",
     "text",
     "text_map",
     "transaction",
@@ -150,6 +151,24 @@ def read_timeout_s(client: Redis) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if timeout is None else float(timeout)
+
+
+def sibling(client: Redis, *, max_connections: int, name: str) -> Redis:
+    """A client of the same server as ``client`` with a pool of its own, at most
+    ``max_connections``, whose connections carry ``name`` (``CLIENT SETNAME``: ``CLIENT
+    LIST`` tells them apart). For a plain single-server client only; any other (cluster,
+    pinned, sentinel) is returned as it is."""
+    pool = getattr(client, "connection_pool", None)
+    if type(pool) is not redis.asyncio.BlockingConnectionPool:
+        return client
+    kwargs = {**pool.connection_kwargs, "client_name": name}
+    own = redis.asyncio.BlockingConnectionPool(
+        connection_class=pool.connection_class,
+        max_connections=max_connections,
+        timeout=pool.timeout,
+        **kwargs,
+    )
+    return redis.asyncio.Redis(connection_pool=own)
 
 
 def ms(seconds: float) -> int:
