@@ -3,7 +3,8 @@
 Each benchmark module exposes ``run() -> dict[str, object]``. The broadcast benchmark
 (the real server under load, with its baseline) is the main part; the geo benchmark
 adds its numbers under ``geo``, the ingest takeover benchmark under ``takeover``, the
-history archive's under ``history``. Speed goals live here, never in timed tests.
+history archive's under ``history``, yure against nginx + Nchan (when installed) under
+``nchan``. Speed goals live here, never in timed tests.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> int:
         history_bench,
         hostile_bench,
         map_bench,
+        nchan_bench,
         push_bench,
         safety_bench,
         takeover_bench,
@@ -35,6 +37,7 @@ def main() -> int:
     started = time.time()
     results: dict[str, Any] = {}
     results.update(broadcast_bench.run())
+    results["nchan"] = nchan_bench.run()
     results["geo"] = geo_bench.run()
     results["hostile_readers"] = hostile_bench.run()
     results["timeline_index"] = timeline_index_bench.run()
