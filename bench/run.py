@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "takeover": "takeover_bench",
     "login_flood": "safety_bench",
     "history": "history_bench",
+    "scale": "scale_bench",
 }
 
 
