@@ -176,6 +176,14 @@ def worker_pids(supervisor: int) -> list[int]:
     return sorted(pids)
 
 
+def fd_limit(pid: int) -> int:
+    """The soft open-files limit of a process (/proc/<pid>/limits)."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise RuntimeError(f"no open-files limit for pid {pid}")
+
+
 def kernel_tcp_kib() -> int:
     """Memory the kernel's TCP sockets hold now (send and receive buffers), in KiB."""
     for line in Path("/proc/net/sockstat").read_text().splitlines():
@@ -223,6 +231,7 @@ def server_side(
         str(pid): {
             "connections": hub.get(pid),
             "sockets": socket_count(pid),
+            "fd_limit": fd_limit(pid),
             "rss_kib_before": rss_before[pid],
             "rss_kib_after": rss_kib(pid),
         }
