@@ -6,8 +6,8 @@ The real server (embedded Redis, coalescing on, two workers sharing the port wit
 :data:`PER_PROCESS`-sized client processes, each from its own source address. Measured:
 
 * connect: seconds until every subscriber has its ``ready`` (:data:`CONNECT_WAVE` client
-  processes at a time); connections each worker
-  holds (its ``/healthz``, and its open sockets);
+  processes at a time); connections each worker holds (its ``/healthz``, and its open
+  sockets);
 * alert latency: :data:`~bench.broadcast_bench.ALERTS` official alerts addressed to every
   prefecture, publish → receive at every subscriber (p50/p99/max), delivered vs expected,
   twice: ``alert_*`` every :data:`~bench.broadcast_bench.ALERT_GAP_S` as the broadcast
