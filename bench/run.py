@@ -2,8 +2,9 @@
 
 Each benchmark module exposes ``run() -> dict[str, object]``. The broadcast benchmark
 (the real server under load, with its baseline) is the main part and writes its numbers
-at the top level; every other benchmark has its own key (``geo``, ``takeover``,
-``history``, …, see :data:`BENCHMARKS`). Speed goals live here, never in timed tests.
+at the top level; every other benchmark has its own key (``nchan``: yure against
+nginx + Nchan when installed, ``geo``, ``takeover``, ``history``, …, see
+:data:`BENCHMARKS`). Speed goals live here, never in timed tests.
 
 ``python -m bench.run --only nchan,scale`` runs some of them and merges their keys into
 the results already in the file (each key's ``measured_at`` says when it was run).
@@ -27,6 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 #: ``broadcast`` is special: its numbers go at the top level of the results.
 BENCHMARKS: dict[str, str] = {
     "broadcast": "broadcast_bench",
+    "nchan": "nchan_bench",
     "geo": "geo_bench",
     "hostile_readers": "hostile_bench",
     "timeline_index": "timeline_index_bench",

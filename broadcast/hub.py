@@ -91,6 +91,10 @@ class Hub:
         self.buffers = SendBuffers(limits, self._drop_slow)
         self._ws_heartbeat = ws_text_frame(HEARTBEAT)
         self._sse_heartbeat = http_chunk(sse_event(HEARTBEAT))
+        self._ws_ready = ws_text_frame(READY)
+        self._sse_ready = http_chunk(sse_event(READY))
+        #: set when the last connection is removed, while :meth:`wait_empty` waits
+        self._emptied: asyncio.Event | None = None
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -119,6 +123,22 @@ class Hub:
         """Close every connection (server shutdown: 1001, clients resume with since)."""
         for sub in list(self._subscribers):
             self.kick(sub, code, reason)
+
+    async def wait_empty(self, timeout_s: float) -> bool:
+        """Wait until every connection was removed (their sockets closed), at most
+        ``timeout_s``; whether they were. Shutdown waits here after :meth:`close_all`:
+        WebSocket connections have no request handler for the HTTP server to wait for."""
+        if not self._subscribers:
+            return True
+        self._emptied = emptied = asyncio.Event()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await emptied.wait()
+        except TimeoutError:
+            return False
+        finally:
+            self._emptied = None
+        return True
 
     @property
     def connection_count(self) -> int:
@@ -150,6 +170,8 @@ class Hub:
             if self._per_peer[sub.peer] <= 0:
                 del self._per_peer[sub.peer]
             self._gauge(sub).dec()
+            if not self._subscribers and self._emptied is not None:
+                self._emptied.set()
         self._finish(sub)
 
     def kick(self, sub: Subscriber, code: CloseCode, reason: str) -> None:
@@ -181,6 +203,20 @@ class Hub:
         else:
             self.write(sub, http_chunk(sse_event(message)))
 
+    def subscribe_now(self, sub: Subscriber, request: Subscribe) -> bool:
+        """Subscribe ``sub`` in this step when that needs no wait (no ``since`` and the hub
+        started): join, say ready, return True. Otherwise change nothing and return False
+        (the caller awaits :meth:`subscribe`). A connect costs no task this way."""
+        if request.since is not None or not self._started.is_set():
+            return False
+        self._leave(sub)
+        sub.subscribes += 1
+        sub.filter = request.filter
+        if not sub.closed:
+            self._join(sub, request.filter)
+            self.write(sub, self._ws_ready if sub.encoding is Encoding.WS else self._sse_ready)
+        return True
+
     async def subscribe(self, sub: Subscriber, request: Subscribe) -> None:
         """Replace ``sub``'s filter: replay after ``since`` (if given), join, say ready.
 
@@ -188,6 +224,8 @@ class Hub:
             TimelineError: Redis failed while replaying.
         """
         await self.wait_started()
+        if self.subscribe_now(sub, request):
+            return
         self._leave(sub)
         sub.subscribes += 1
         sub.filter = flt = request.filter
