@@ -86,6 +86,8 @@ ISOLATED_DEADLINE_S = 30.0
 WORKER_SPARE_FDS = 200
 #: Fresh connections tried on /healthz to reach every worker (SO_REUSEPORT picks one).
 HEALTHZ_PROBES = 64
+HEALTHZ_PROBE_TIMEOUT_S = 2.0
+HEALTHZ_DEADLINE_S = 20.0
 SETTLE_S = 1.0
 
 
@@ -210,36 +212,59 @@ def socket_count(pid: int) -> int:
 
 async def hub_connections(target: Target, pids: Sequence[int]) -> dict[int, int]:
     """Each worker's own count of open stream connections, from its ``/healthz``: each
-    probe is a fresh TCP connection, which SO_REUSEPORT hands to some worker."""
+    probe is a fresh TCP connection, which SO_REUSEPORT hands to some worker. A worker
+    out of file descriptors cannot accept one: it is left out."""
     url = f"http://127.0.0.1:{target.port}/healthz"
+    loop = asyncio.get_running_loop()
+    end = loop.time() + HEALTHZ_DEADLINE_S
     seen: dict[int, int] = {}
     for _ in range(HEALTHZ_PROBES):
-        connector = aiohttp.TCPConnector(force_close=True)
-        async with (
-            aiohttp.ClientSession(connector=connector) as http,
-            http.get(url, timeout=aiohttp.ClientTimeout(total=30)) as resp,
-        ):
-            body = await resp.json()
-        seen[int(body["pid"])] = int(body["connections"])
-        if set(pids) <= set(seen):
+        if set(pids) <= set(seen) or loop.time() > end:
             break
+        timeout = aiohttp.ClientTimeout(total=HEALTHZ_PROBE_TIMEOUT_S)
+        try:
+            async with (
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+                http.get(url, timeout=timeout) as resp,
+            ):
+                body = await resp.json()
+        except (aiohttp.ClientError, TimeoutError):
+            continue
+        seen[int(body["pid"])] = int(body["connections"])
     return seen
 
 
+def open_fds(pid: int) -> int:
+    """File descriptors a process has open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def server_side(
-    pids: Sequence[int], hub: dict[int, int], rss_before: dict[int, int]
+    pids: Sequence[int], hub: dict[int, int], before: dict[int, tuple[int, int]]
 ) -> dict[str, Any]:
-    """Per worker: connections it reports, its open sockets, its RSS before and now."""
+    """Per worker: connections it reports (None: /healthz did not answer), its open
+    sockets and fds against its limit, its RSS; ``before`` has (sockets, RSS) of each
+    before the subscribers came."""
     return {
         str(pid): {
             "connections": hub.get(pid),
+            "sockets_before": before[pid][0],
             "sockets": socket_count(pid),
+            "fds": open_fds(pid),
             "fd_limit": fd_limit(pid),
-            "rss_kib_before": rss_before[pid],
+            "rss_kib_before": before[pid][1],
             "rss_kib_after": rss_kib(pid),
         }
         for pid in pids
     }
+
+
+def connected_count(per_worker: dict[str, Any]) -> int:
+    """Subscribers the workers hold: their own count, else their new sockets."""
+    return sum(
+        w["connections"] if w["connections"] is not None else w["sockets"] - w["sockets_before"]
+        for w in per_worker.values()
+    )
 
 
 def _percentiles(prefix: str, samples: list[float], expected: int) -> dict[str, Any]:
@@ -319,7 +344,7 @@ async def bench(target: Target, count: int, processes: int) -> dict[str, Any]:
     await asyncio.sleep(SETTLE_S)
     pids = worker_pids(target.process.pid)
     rss_before = tree_rss_kib(target.process.pid)
-    worker_rss_before = {pid: rss_kib(pid) for pid in pids}
+    worker_before = {pid: (socket_count(pid), rss_kib(pid)) for pid in pids}
     out: dict[str, Any] = {
         "workers": len(pids),
         "client_processes": processes,
@@ -336,22 +361,24 @@ async def bench(target: Target, count: int, processes: int) -> dict[str, Any]:
             out["connect_error"] = str(err)
         # The wall time includes the client processes' start-up (imports).
         wall_s = time.monotonic() - started
-        connect_s = sum(max(wave) for wave in waves) if waves else wall_s
+        failed = "connect_error" in out
+        connect_s = wall_s if failed else sum(max(wave) for wave in waves)
         out["connect_s_per_process"] = [round(s, 3) for wave in waves for s in wave]
         out["connect_s"] = round(connect_s, 3)
         out["connect_wall_s"] = round(wall_s, 3)
         await asyncio.sleep(SETTLE_S)
         hub = await hub_connections(target, pids)
-        out["per_worker"] = server_side(pids, hub, worker_rss_before)
-        connected = sum(hub.get(pid, 0) for pid in pids)
+        out["per_worker"] = server_side(pids, hub, worker_before)
+        connected = connected_count(out["per_worker"])
         out["connected"] = connected
-        out["connects_per_s"] = round(connected / connect_s)
+        if not failed:
+            out["connects_per_s"] = round(connected / connect_s)
         rss_after = tree_rss_kib(target.process.pid)
         out["rss_kib_after"] = rss_after
         out["rss_kib_per_conn"] = round((rss_after - rss_before) / max(connected, 1), 2)
         out["kernel_tcp_kib"] = kernel_tcp_kib()
         out["client_rss_kib"] = [rss_kib(p.pid) for p in clients.procs if p.pid is not None]
-        if "connect_error" in out:
+        if failed:
             return out
         server = tree_pids(target.process.pid)
         client_pids = [p.pid for p in clients.procs if p.pid is not None]
@@ -379,11 +406,11 @@ async def bench(target: Target, count: int, processes: int) -> dict[str, Any]:
     return out
 
 
-def run(subscribers: int = SUBSCRIBERS) -> dict[str, Any]:
+def run(subscribers: int = SUBSCRIBERS, per_process: int = PER_PROCESS) -> dict[str, Any]:
     """Run the scale benchmark; return its summary (``make bench`` key ``scale``)."""
     raise_fd_limit()
     facts = machine_facts()
-    processes = max(1, math.ceil(subscribers / PER_PROCESS))
+    processes = max(1, math.ceil(subscribers / per_process))
     problems = preflight(subscribers, processes, facts)
     summary: dict[str, Any] = {"subscribers": subscribers}
     print(f"scale n={subscribers} processes={processes} problems={problems}", flush=True)
@@ -402,8 +429,11 @@ def run(subscribers: int = SUBSCRIBERS) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--subscribers", type=int, default=SUBSCRIBERS)
+    parser.add_argument(
+        "--per-process", type=int, default=PER_PROCESS, help="connections per client process"
+    )
     args = parser.parse_args(argv)
-    run(args.subscribers)
+    run(args.subscribers, args.per_process)
     return 0
 
 
