@@ -33,8 +33,9 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest --cov --cov-report=term
 
+# `make bench ONLY=nchan,scale` runs some benchmarks and merges their keys into the results.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(if $(ONLY),--only $(ONLY))
 
 # The code tables need JMA's code tables (the reference snapshot); without it the
 # committed data/*.csv are kept. The boundaries are always rebuilt (pinned wheel).

@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -104,6 +104,8 @@ class Target:
     redis_url: str
     stream_key: str
     metrics_url: str | None
+    #: the load clients speak Nchan's protocol (``bench.nchan_server``), not yure's
+    nchan: bool = False
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -220,6 +222,7 @@ class Clients:
 
     def __init__(self, target: Target, count: int, processes: int, ip_block: int) -> None:
         ctx = multiprocessing.get_context("spawn")
+        self.ip_block = ip_block
         self.pipes: list[Connection] = []
         self.procs = []
         self.prefs: list[list[str]] = [[] for _ in range(processes)]
@@ -230,7 +233,7 @@ class Clients:
             source_ip = f"127.0.{ip_block}.{10 + index}"
             proc = ctx.Process(
                 target=client_process,
-                args=(theirs, "127.0.0.1", target.port, target.path, source_ip),
+                args=(theirs, "127.0.0.1", target.port, target.path, source_ip, target.nchan),
                 daemon=True,
             )
             proc.start()
@@ -262,6 +265,15 @@ class Clients:
             proc.join(timeout=30)
             if proc.is_alive():
                 proc.kill()
+
+
+class Publisher(Protocol):
+    """Where the bench publishes: yure's :class:`Timeline` (its Redis), or Nchan's
+    publisher location (``bench.nchan_bench.NchanPublisher``)."""
+
+    async def append(self, env: Envelope, /) -> object:
+        """Publish ``env`` to every subscriber."""
+        ...
 
 
 def alert(seq: int, *, t0: bool = True) -> Envelope:
@@ -300,7 +312,7 @@ async def wait_delivered(clients: Clients, expected: int, deadline_s: float) -> 
     return got, time.monotonic()
 
 
-async def measure_latency(timeline: Timeline, clients: Clients, count: int) -> dict[str, float]:
+async def measure_latency(timeline: Publisher, clients: Clients, count: int) -> dict[str, float]:
     await clients.ask(("reset",))
     await clients.ask(("measure", True))
     for seq in range(ALERTS):
@@ -321,7 +333,7 @@ async def measure_latency(timeline: Timeline, clients: Clients, count: int) -> d
     }
 
 
-async def publish_paced(timeline: Timeline, rate: float, seconds: float) -> int:
+async def publish_paced(timeline: Publisher, rate: float, seconds: float) -> int:
     loop = asyncio.get_running_loop()
     start = loop.time()
     sent = 0
@@ -336,10 +348,17 @@ async def publish_paced(timeline: Timeline, rate: float, seconds: float) -> int:
     return sent
 
 
-async def ramp(target: Target, timeline: Timeline, clients: Clients, count: int) -> dict[str, Any]:
+async def ramp(
+    target: Target,
+    timeline: Publisher,
+    clients: Clients,
+    count: int,
+    first_rate: float = FIRST_RATE,
+) -> dict[str, Any]:
+    """Raise the publish rate (alerts/s, from ``first_rate``) until delivery falls behind."""
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
-    rate = FIRST_RATE
+    rate = first_rate
     for _ in range(MAX_STEPS):
         await clients.ask(("reset",))
         _, frames_before = await server_frames(target)
@@ -376,30 +395,59 @@ async def ramp(target: Target, timeline: Timeline, clients: Clients, count: int)
     }
 
 
-async def wait_connections(target: Target, count: int) -> None:
-    """Wait until the server reports ``count`` open stream connections (yure only)."""
-    if target.metrics_url is None:
-        return
-    url = target.metrics_url.replace("/metrics", "/healthz")
-    async with aiohttp.ClientSession() as http, asyncio.timeout(60):
+#: TCP states (include/net/tcp_states.h) in which the server still holds a connection:
+#: ESTABLISHED, and CLOSE_WAIT (the client closed, the server has not yet).
+_HELD_STATES = frozenset({"01", "08"})
+
+
+def server_connections(port: int, ip_block: int) -> int:
+    """TCP connections the server on ``port`` still holds from clients at
+    127.0.<ip_block>.x (the load clients' addresses; a publisher's keep-alive
+    connections from elsewhere do not count), over every worker, for any server."""
+    held = 0
+    with open("/proc/net/tcp") as rows:
+        next(rows)
+        for row in rows:
+            fields = row.split(None, 4)
+            if fields[3] not in _HELD_STATES:
+                continue
+            local, remote = fields[1].split(":"), fields[2].split(":")
+            # Addresses are the kernel's 32-bit words in hex, little-endian here.
+            if int(local[1], 16) == port and (int(remote[0], 16) >> 16) & 0xFF == ip_block:
+                held += 1
+    return held
+
+
+async def wait_connections(target: Target, count: int, ip_block: int) -> None:
+    """Wait until the server holds ``count`` connections from 127.0.<ip_block>.x.
+
+    Counted in the kernel's socket table, not asked over HTTP: with several workers a
+    ``/healthz`` request sees only the worker that answers it.
+    """
+    async with asyncio.timeout(60):
         while True:
-            async with http.get(url) as resp:
-                if (await resp.json())["connections"] == count:
-                    return
+            if server_connections(target.port, ip_block) == count:
+                return
             await asyncio.sleep(0.05)
 
 
 async def measure_resume(
-    target: Target, timeline: Timeline, clients: Clients, count: int
+    target: Target,
+    timeline: Publisher,
+    clients: Clients,
+    count: int,
+    missed: int = MISSED_ALERTS,
 ) -> dict[str, Any]:
+    """Every client leaves, ``missed`` alerts are published, every client comes back
+    with its last id; seconds until each is back and has every alert it missed."""
     await clients.ask(("reset",))
     await timeline.append(alert(-1, t0=False))  # everyone has a last id
     await wait_delivered(clients, count, 30.0)
     await clients.ask(*(("resume", prefs) for prefs in clients.prefs))  # closed, answers "closed"
-    for seq in range(MISSED_ALERTS):
+    for seq in range(missed):
         await timeline.append(alert(seq, t0=False))
     # Measure the reconnect, not the server's cleanup of the 10,000 closed sockets.
-    await wait_connections(target, 0)
+    await wait_connections(target, 0, clients.ip_block)
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     for pipe in clients.pipes:
@@ -409,11 +457,16 @@ async def measure_resume(
     for status, value in answers:
         if status == "error":
             raise RuntimeError(f"resume failed: {value}")
+    expected = count * (1 + missed)
     got = await clients.events()
+    if got < expected:
+        # yure replays before "ready"; Nchan's ready is the 101, its replay follows.
+        got, done_at = await wait_delivered(clients, expected, 60.0)
+        seconds = done_at - started
     return {
         "resume_s": round(seconds, 3),
         "resume_events": got - count,
-        "resume_expected_events": count * MISSED_ALERTS,
+        "resume_expected_events": count * missed,
     }
 
 

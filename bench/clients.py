@@ -7,6 +7,12 @@ visible on the wire), remembers the last event id (for resume) and, while latenc
 being measured, reads the ``t0`` publish time of each alert. That keeps the load
 generator cheap enough to measure a server on the same two cores.
 
+The same client speaks to nginx + Nchan (``nchan=True``, :mod:`bench.nchan_server`):
+there is no subscribe message (the 101 response is ``ready``), it asks for the
+``ws+meta.nchan`` subprotocol so that each message starts with an ``id: …`` line (the
+last one is remembered) and reconnects with that id in ``Last-Event-ID``. The bench
+publishes to Nchan bodies shaped like yure's event frames, so the same markers count.
+
 The coordinator drives a process through a pipe with small command tuples.
 """
 
@@ -29,6 +35,9 @@ import orjson
 EVENT_MARK = b'"type":"event","id":"'
 READY_MARK = b'{"type":"ready"}'
 T0_MARK = b'"t0":'
+#: Nchan's ``ws+meta.nchan`` metadata line before each message body.
+NCHAN_ID_MARK = b"id: "
+NCHAN_SUBPROTOCOL = "ws+meta.nchan"
 #: Bytes kept from the end of a chunk so a marker split over two reads is still seen.
 OVERLAP_BYTES = 64
 #: Handshakes in flight per process (more overflow the listen backlog: SYN retries cost 1 s).
@@ -71,14 +80,23 @@ class LeanClient(asyncio.Protocol):
     """One subscriber."""
 
     def __init__(
-        self, stats: Stats, host: str, port: int, path: str, subscribe: bytes, measure: list[bool]
+        self,
+        stats: Stats,
+        host: str,
+        port: int,
+        path: str,
+        subscribe: bytes,
+        measure: list[bool],
+        *,
+        nchan: bool = False,
     ) -> None:
         self.stats = stats
-        self.request = (
+        self.request_line = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {_KEY}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
+            "Sec-WebSocket-Version: 13\r\n"
+        )
+        self.nchan = nchan
         self.subscribe = subscribe
         self.measure = measure
         self.transport: asyncio.Transport | None = None
@@ -92,7 +110,16 @@ class LeanClient(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        transport.write(self.request)
+        transport.write(self.handshake())
+
+    def handshake(self) -> bytes:
+        """The upgrade request; Nchan's carries the subprotocol and the id to resume from."""
+        extra = ""
+        if self.nchan:
+            extra = f"Sec-WebSocket-Protocol: {NCHAN_SUBPROTOCOL}\r\n"
+            if self.pending_since is not None:
+                extra += f"Last-Event-ID: {self.pending_since}\r\n"
+        return (self.request_line + extra + "\r\n").encode()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
@@ -120,17 +147,29 @@ class LeanClient(asyncio.Protocol):
             self.upgraded = True
             data = self.head[end + 4 :]
             self.head = b""
-            self.send_subscribe(self.pending_since)
+            if self.nchan:
+                self.stats.ready += 1
+                self.ready.set_result(None)
+            else:
+                self.send_subscribe(self.pending_since)
             if not data:
                 return
         chunk = self.tail + data
         events = chunk.count(EVENT_MARK) - self.tail.count(EVENT_MARK)
+        if self.nchan:
+            # The id line precedes its body: look for it in every chunk, not only in
+            # those where an event marker completes.
+            at = chunk.rfind(NCHAN_ID_MARK)
+            end = chunk.find(b"\n", at) if at >= 0 else -1
+            if end > 0:
+                self.last_id = chunk[at + len(NCHAN_ID_MARK) : end].decode()
         if events:
             self.stats.events += events
-            at = chunk.rfind(EVENT_MARK)
-            end = chunk.find(b'"', at + len(EVENT_MARK))
-            if end > 0:
-                self.last_id = chunk[at + len(EVENT_MARK) : end].decode()
+            if not self.nchan:
+                at = chunk.rfind(EVENT_MARK)
+                end = chunk.find(b'"', at + len(EVENT_MARK))
+                if end > 0:
+                    self.last_id = chunk[at + len(EVENT_MARK) : end].decode()
             if self.measure[0]:
                 now = time.time()
                 start = len(self.tail)
@@ -157,7 +196,10 @@ class LeanClient(asyncio.Protocol):
 class ClientPool:
     """The subscribers of one process."""
 
-    def __init__(self, host: str, port: int, path: str, source_ip: str) -> None:
+    def __init__(
+        self, host: str, port: int, path: str, source_ip: str, *, nchan: bool = False
+    ) -> None:
+        self.nchan = nchan
         self.host = host
         self.port = port
         self.path = path
@@ -189,6 +231,7 @@ class ClientPool:
                     self.path,
                     self.subscribes[index],
                     self.measure,
+                    nchan=self.nchan,
                 )
                 client.pending_since = None if since is None else since[index]
                 await loop.create_connection(lambda: client, sock=sock)
@@ -213,10 +256,12 @@ class ClientPool:
 
 
 async def _serve_commands(
-    conn: Connection, host: str, port: int, path: str, source_ip: str
+    conn: Connection, host: str, port: int, path: str, source_ip: str, nchan: bool
 ) -> None:
     loop = asyncio.get_running_loop()
-    pool = ClientPool(host, port, path, source_ip)
+    pool = ClientPool(host, port, path, source_ip, nchan=nchan)
+    # yure replays everything after "0" to a client that has no id yet; Nchan wants none.
+    no_id = None if nchan else "0"
     while True:
         command: tuple[Any, ...] = await loop.run_in_executor(None, conn.recv)
         name = command[0]
@@ -228,7 +273,7 @@ async def _serve_commands(
                 last = await pool.close()
                 conn.send(("closed", last))
                 await loop.run_in_executor(None, conn.recv)  # go
-                seconds = await pool.connect(command[1], since=[i or "0" for i in last])
+                seconds = await pool.connect(command[1], since=[i or no_id for i in last])
                 conn.send(("ok", seconds))
             elif name == "measure":
                 pool.measure[0] = bool(command[1])
@@ -250,7 +295,9 @@ async def _serve_commands(
             conn.send(("error", repr(err)))
 
 
-def client_process(conn: Connection, host: str, port: int, path: str, source_ip: str) -> None:
-    """Entry point of one load-client process."""
+def client_process(
+    conn: Connection, host: str, port: int, path: str, source_ip: str, nchan: bool = False
+) -> None:
+    """Entry point of one load-client process (``nchan``: speak to nginx + Nchan)."""
     raise_fd_limit()
-    asyncio.run(_serve_commands(conn, host, port, path, source_ip))
+    asyncio.run(_serve_commands(conn, host, port, path, source_ip, nchan))

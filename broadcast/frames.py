@@ -31,7 +31,9 @@ class CloseCode(IntEnum):
 
     NORMAL = 1000
     GOING_AWAY = 1001  # server shutting down: reconnect and resume with since
+    PROTOCOL_ERROR = 1002  # a frame that breaks RFC 6455 (unmasked, reserved bits, …)
     UNSUPPORTED_DATA = 1003  # a binary message
+    INVALID_DATA = 1007  # a text message that is not UTF-8
     POLICY_VIOLATION = 1008  # malformed message, bad filter, too many subscribes
     MESSAGE_TOO_BIG = 1009  # client message over WS_MAX_MESSAGE_BYTES
     INTERNAL_ERROR = 1011

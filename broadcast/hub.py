@@ -91,6 +91,10 @@ class Hub:
         self.buffers = SendBuffers(limits, self._drop_slow)
         self._ws_heartbeat = ws_text_frame(HEARTBEAT)
         self._sse_heartbeat = http_chunk(sse_event(HEARTBEAT))
+        self._ws_ready = ws_text_frame(READY)
+        self._sse_ready = http_chunk(sse_event(READY))
+        #: set when the last connection is removed, while :meth:`wait_empty` waits
+        self._emptied: asyncio.Event | None = None
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -109,6 +113,8 @@ class Hub:
         Raises:
             TimelineError: not started within ``timeout_s`` (Redis unreachable).
         """
+        if self._started.is_set():
+            return
         try:
             async with asyncio.timeout(timeout_s):
                 await self._started.wait()
@@ -119,6 +125,22 @@ class Hub:
         """Close every connection (server shutdown: 1001, clients resume with since)."""
         for sub in list(self._subscribers):
             self.kick(sub, code, reason)
+
+    async def wait_empty(self, timeout_s: float) -> bool:
+        """Wait until every connection was removed (their sockets closed), at most
+        ``timeout_s``; whether they were. Shutdown waits here after :meth:`close_all`:
+        WebSocket connections have no request handler for the HTTP server to wait for."""
+        if not self._subscribers:
+            return True
+        self._emptied = emptied = asyncio.Event()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await emptied.wait()
+        except TimeoutError:
+            return False
+        finally:
+            self._emptied = None
+        return True
 
     @property
     def connection_count(self) -> int:
@@ -150,6 +172,8 @@ class Hub:
             if self._per_peer[sub.peer] <= 0:
                 del self._per_peer[sub.peer]
             self._gauge(sub).dec()
+            if not self._subscribers and self._emptied is not None:
+                self._emptied.set()
         self._finish(sub)
 
     def kick(self, sub: Subscriber, code: CloseCode, reason: str) -> None:
@@ -181,41 +205,66 @@ class Hub:
         else:
             self.write(sub, http_chunk(sse_event(message)))
 
+    def subscribe_now(self, sub: Subscriber, request: Subscribe) -> bool:
+        """Subscribe ``sub`` in this step when that needs no wait (no ``since`` and the hub
+        started): join, say ready, return True. Otherwise change nothing and return False
+        (the caller awaits :meth:`subscribe`). A connect costs no task this way."""
+        if request.since is not None or not self._started.is_set():
+            return False
+        self._leave(sub)
+        sub.subscribes += 1
+        sub.filter = request.filter
+        if not sub.closed:
+            self._join(sub, request.filter)
+            self.write(sub, self._ws_ready if sub.encoding is Encoding.WS else self._sse_ready)
+        return True
+
     async def subscribe(self, sub: Subscriber, request: Subscribe) -> None:
         """Replace ``sub``'s filter: replay after ``since`` (if given), join, say ready.
 
         Raises:
             TimelineError: Redis failed while replaying.
         """
-        await self.wait_started()
+        if not self._started.is_set():
+            await self.wait_started()
+        if self.subscribe_now(sub, request):
+            return
         self._leave(sub)
         sub.subscribes += 1
         sub.filter = flt = request.filter
+        held = b""
         if request.since is not None:
-            await self._replay(sub, flt, parse_stream_id(request.since))
+            held = await self._replay(sub, flt, parse_stream_id(request.since))
         # No await between the loop's last check and joining: nothing can slip between.
         if sub.closed:
             return
         self._join(sub, flt)
-        self.send_message(sub, READY)
+        # The replay's last chunk and ready in one write: one system call per resume.
+        self.write(sub, held + (self._ws_ready if sub.encoding is Encoding.WS else self._sse_ready))
 
-    async def _replay(self, sub: Subscriber, flt: Filter, since: StreamId) -> None:
+    async def _replay(self, sub: Subscriber, flt: Filter, since: StreamId) -> bytes:
         """Send ``sub`` the matching entries after ``since`` up to this hub's position.
 
         Returns with the connection caught up with :attr:`position` in the same step as
-        its last check (the caller joins without awaiting in between).
+        its last check (the caller joins without awaiting in between), and the encoded
+        last chunk of the replay, checked against the buffer limits but not yet written:
+        the caller writes it together with ``ready``.
         """
         # "ready" promises everything appended before this subscribe arrived: let the
         # hub reach the stream's newest entry first (it is milliseconds away).
         await self._reach(parse_stream_id(await self._shared(self.timeline.last_id)))
         cursor = max(since, sub.last_pos)
         if cursor > self._pos:
-            return  # beyond the newest entry: not an id of this stream; from now on
+            return b""  # beyond the newest entry: not an id of this stream; from now on
         if not self.recent.covers(cursor) and await self._expired(cursor):
             floor = await self._shared(self.timeline.floor)
             self.send_message(sub, cursor_expired_message(floor))
             cursor = max(cursor, parse_stream_id(floor))
+        held = b""
         while cursor < self._pos and not sub.closed:
+            if held:  # written before anything awaits
+                self.write(sub, held)
+                held = b""
             target = self._pos
             if self.recent.covers(cursor):
                 matched = [e for e in self.recent.after(cursor) if flt.matches(e.kind, e.prefs)]
@@ -229,13 +278,15 @@ class Hub:
                     target = parse_stream_id(entries[-1].id)
                 matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
             if matched:
-                await self._send_paced(sub, matched)
+                held = await self._send_paced(sub, matched)
             cursor = max(cursor, target)
+        return held
 
-    async def _send_paced(self, sub: Subscriber, entries: list[Entry]) -> None:
+    async def _send_paced(self, sub: Subscriber, entries: list[Entry]) -> bytes:
         """Write ``entries`` to ``sub`` in chunks of about ``replay_chunk_bytes``, each
         only when it fits in the connection's buffer (a client that stops reading stops
-        its replay, and is dropped if it stays stopped)."""
+        its replay, and is dropped if it stays stopped). The last chunk, once it fits, is
+        returned encoded instead of written (b"" when ``sub`` was closed meanwhile)."""
         chunk_bytes = self.limits.replay_chunk_bytes
         start = 0
         while start < len(entries):
@@ -245,11 +296,14 @@ class Hub:
                 end += 1
             await self.buffers.room(sub, size)
             if sub.closed:
-                return
-            self._send_entries(sub, entries[start:end])
+                return b""
+            data = self._encode_entries(sub, entries[start:end])
             start = end
-            if start < len(entries):
-                await asyncio.sleep(0)  # let live dispatch and other replays run between chunks
+            if start == len(entries):
+                return data
+            self.write(sub, data)
+            await asyncio.sleep(0)  # let live dispatch and other replays run between chunks
+        return b""
 
     async def _expired(self, cursor: StreamId) -> bool:
         if cursor == (0, 0):
@@ -343,13 +397,16 @@ class Hub:
         if budget.slow:
             self._drop_slow(sub)  # closing already (finished quietly) or over the hard limit
 
-    def _send_entries(self, sub: Subscriber, entries: list[Entry]) -> None:
+    def _encode_entries(self, sub: Subscriber, entries: list[Entry]) -> bytes:
+        """The bytes carrying ``entries`` to ``sub``, counted as sent to it (the caller
+        writes them before it awaits anything)."""
         frames = Frames(entries, [event_message(e) for e in entries], self.limits)
-        self.write(sub, frames.encoded(sub.encoding))
+        data = frames.encoded(sub.encoding)
         sub.last_pos = parse_stream_id(entries[-1].id)
         label = sub.encoding.value
         self.metrics.events_sent.labels(label).inc(len(entries))
         self.metrics.frames_sent.labels(label).inc(frames.frames_for(sub.encoding))
+        return data
 
     def _finish(self, sub: Subscriber) -> None:
         self._leave(sub)
@@ -373,6 +430,8 @@ class Hub:
 
     async def _reach(self, target: StreamId) -> None:
         """Wait until this hub has dispatched ``target`` (an id already in the stream)."""
+        if self._pos >= target:
+            return
         try:
             async with asyncio.timeout(CATCH_UP_TIMEOUT_S):
                 while self._pos < target:

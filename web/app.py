@@ -183,4 +183,7 @@ async def _hub_lifetime(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_streams(app: web.Application) -> None:
-    app[keys.HUB].close_all(CloseCode.GOING_AWAY, "server shutting down: resume with since")
+    hub = app[keys.HUB]
+    hub.close_all(CloseCode.GOING_AWAY, "server shutting down: resume with since")
+    # Each client gets the grace period to read its close frame (docs/protocol.md).
+    await hub.wait_empty(hub.limits.slow_close_grace_s)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 
 import redis.asyncio
 
@@ -86,3 +87,43 @@ async def test_batches_reach_each_matching_subscriber_once_in_order(
             got = [m.decode() for m in _SSE_ID.findall(bytes(transport.data))]
             assert expected and got == expected, sub.filter
         assert hub.position == entries[-1].id
+
+
+class WritesTransport(RecordingTransport):
+    """Keeps each write apart (a write is a system call on a real socket)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+
+async def test_subscribes_cost_one_write_and_no_wait_when_they_can(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """Issue 16: a subscribe without since is answered in the step it arrives, and a
+    resume from memory sends its replay and ready in one write."""
+    timeline = Timeline(redis_client, stream="t:hub-writes", retention_s=86400)
+    hub = Hub(timeline, limits=Limits(), metrics=Metrics())
+    async with background(hub.run(), name="hub"):
+        await hub.wait_started()
+        now_ms = int(time.time() * 1000)
+        ids = [f"{now_ms + i}-0" for i in range(3)]
+        entries = [Entry(i, f"k{i}", "quake", ("13",), b"{}") for i in ids]
+        hub.dispatch(entries)  # as the reader would (the stream's newest id is ahead)
+        live = WritesTransport()
+        sub = Subscriber(live, Encoding.WS, "127.0.0.1")
+        hub.add(sub)
+        assert hub.subscribe_now(sub, Subscribe(filter=Filter(), since=None))
+        assert live.writes == [b'\x81\x10{"type":"ready"}']
+        assert not hub.subscribe_now(sub, Subscribe(filter=Filter(), since=ids[0]))
+
+        resumed = WritesTransport()
+        sub = Subscriber(resumed, Encoding.WS, "127.0.0.1")
+        hub.add(sub)
+        await hub.subscribe(sub, Subscribe(filter=Filter(), since=ids[0]))
+        assert len(resumed.writes) == 1
+        assert resumed.writes[0].count(b'"type":"event"') == 2
+        assert resumed.writes[0].endswith(b'{"type":"ready"}')
