@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, str] = {
     "map": "map_bench",
     "takeover": "takeover_bench",
     "login_flood": "safety_bench",
+    "safety": "safety_live_bench",
     "history": "history_bench",
     "scale": "scale_bench",
 }

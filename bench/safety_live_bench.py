@@ -35,6 +35,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -74,6 +75,8 @@ POST_CONCURRENCY = 256
 DRAIN_S = 5.0
 #: Viewers idle this long after connecting before the idle connection count.
 SETTLE_S = 3.0
+#: Then the server's CPU is measured over this long with every viewer idle.
+IDLE_MEASURE_S = 5.0
 GOAL_MAX_REDIS_CONNECTIONS = 4
 #: The worker's connections that serve live viewers: the viewers' reads and handshakes,
 #: and the inbox bus's blocking read (``safety_check.services``).
@@ -218,21 +221,23 @@ async def worker_connections(redis_url: str) -> dict[str, Any]:
 async def sampling_connections(
     redis_url: str, every_s: float
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Samples the worker's connection count every ``every_s`` while inside."""
+    """Samples the worker's connections every ``every_s`` while inside. Stopped by an
+    event, not a cancel: redis-py may swallow a cancel that lands inside a command."""
     samples: list[dict[str, Any]] = []
+    stop = asyncio.Event()
 
     async def sample() -> None:
-        while True:
+        while not stop.is_set():
             samples.append(await worker_connections(redis_url))
-            await asyncio.sleep(every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
 
     task = asyncio.create_task(sample())
     try:
         yield samples
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task
 
 
 def redis_pid(server_pid: int) -> int | None:
@@ -364,10 +369,19 @@ async def _bench(
         connected = await pool.ask(*(("connect", share) for share in shares))
         connect_s = max(c[0] for c in connected)
         connect_errors = sum(c[2] for c in connected)
+        print(f"safety: {viewers} viewers connected, idle", file=sys.stderr, flush=True)
         await asyncio.sleep(SETTLE_S)
+        idle_cpu_before = cpu_s(target.process.pid)
+        await asyncio.sleep(IDLE_MEASURE_S)
+        idle_cpu = (cpu_s(target.process.pid) - idle_cpu_before) / IDLE_MEASURE_S
         idle = await worker_connections(target.redis_url)
 
         await pool.ask(("reset",))
+        print(
+            f"safety: {viewers} viewers open, surge of {rate:g}/s for {surge_s:g} s",
+            file=sys.stderr,
+            flush=True,
+        )
         cpu_before = cpu_s(target.process.pid)
         wait_before = waited_s(target.process.pid)
         redis_server = redis_pid(target.process.pid)
@@ -429,6 +443,7 @@ async def _bench(
         "duplicates": sum(r["duplicates"] for r in reports),
         "channels_closed": sum(r["closed"] for r in reports),
         "close_codes": dict(sum((Counter(r["close_codes"]) for r in reports), Counter())),
+        "server_cpu_share_idle_viewers": round(idle_cpu, 2),
         "surge_wall_s": round(surge_wall_s, 1),
         "server_cpu_share_in_surge": round(surge_cpu / surge_wall_s, 2),
         "redis_cpu_share_in_surge": round(redis_cpu / surge_wall_s, 2),

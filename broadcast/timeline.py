@@ -149,18 +149,19 @@ class Timeline:
         keys, args = self._append_call(env)
         await self._append(keys=keys, args=args, client=pipe)
 
-    async def queue_fan_out(
-        self, pipe: Pipeline, others: Sequence[Timeline], env: Envelope, *, expire_s: float
-    ) -> None:
-        """Queue on ``pipe`` one script that appends ``env`` to this timeline and to each of
-        ``others`` (:meth:`append`, one round trip for all) and then gives every key of
-        each the expiry :meth:`expire` would (``expire_s`` > 0). Its reply is the entry id
-        in each timeline, this one first. All must share this one's client and retention,
-        and none may wait for replicas.
+    async def fan_out(
+        self, others: Sequence[Timeline], env: Envelope, *, expire_s: float
+    ) -> list[str]:
+        """Append ``env`` to this timeline and to each of ``others`` (:meth:`append`) with
+        one script, one round trip for all, then give every key of each the expiry
+        :meth:`expire` would (``expire_s`` > 0). Returns the entry id in each timeline,
+        this one first. All must share this one's client and retention, and none may
+        wait for replicas.
 
         Raises:
             EnvelopeError: ``env`` is not appendable (see :func:`check_envelope`).
             ValueError: the timelines differ in client or retention, or wait for replicas.
+            TimelineError: Redis failed or timed out.
         """
         every = [self, *others]
         if any(
@@ -171,7 +172,8 @@ class Timeline:
         _, args = self._append_call(env)
         ttl_ms = _ms(expire_s) if expire_s > 0 else 0
         streams = [t.stream_key for t in every]
-        await self._fan_out(keys=streams, args=[*args, ttl_ms], client=pipe)
+        ids = await self._call(self._fan_out(keys=streams, args=[*args, ttl_ms]))
+        return [_text(i) for i in ids]
 
     def _append_call(self, env: Envelope) -> tuple[list[str], list[str | int | bytes]]:
         checked = check_envelope(env)

@@ -8,6 +8,7 @@ was issued no longer than ``window_s`` ago.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 
@@ -84,6 +85,7 @@ class CurrentEvents:
         self._window_s = window_s
         self._cache_s = cache_s
         self._cached: tuple[float, CurrentEvent | None] | None = None
+        self._lock = asyncio.Lock()
 
     async def _newest_first(self) -> AsyncIterator[Entry]:
         before: str | None = None
@@ -108,6 +110,14 @@ class CurrentEvents:
         """
         if self._cached is not None and 0 <= now - self._cached[0] < self._cache_s:
             return self._cached[1]
+        # One look-up at a time: the check-ins that arrive meanwhile wait for its answer
+        # instead of each reading the timeline again (a surge of 200/s did).
+        async with self._lock:
+            if self._cached is not None and 0 <= now - self._cached[0] < self._cache_s:
+                return self._cached[1]
+            return await self._scan(now)
+
+    async def _scan(self, now: float) -> CurrentEvent | None:
         cancelled: set[str] = set()
         found: CurrentEvent | None = None
         async for entry in self._newest_first():

@@ -19,7 +19,7 @@ from yure.broadcast.envelope import Entry, Envelope
 from yure.broadcast.errors import TimelineError
 from yure.broadcast.timeline import Timeline, entries_of
 from yure.safety_check import keys, store
-from yure.safety_check.bus import InboxBus, queue_announce
+from yure.safety_check.bus import InboxBus
 from yure.safety_check.config import SafetyConfig
 
 log = logging.getLogger(__name__)
@@ -132,26 +132,21 @@ class Inboxes:
             log.warning("inbox bus announce failed error=%s", err)
 
     async def push_many(self, uids: Iterable[str], envelope: Envelope) -> int:
-        """Push ``envelope`` to every inbox of ``uids`` and wake their viewers, all in one
-        round trip: one script appends to (and renews the expiry of) every inbox, one bus
-        entry names them all (issue 16: a check-in reaches 20 friends at 200 check-ins/s).
-        A failure is logged and counted, not raised (the check-in itself is already
+        """Push ``envelope`` to every inbox of ``uids`` and wake their viewers in two round
+        trips: one script appends to (and renews the expiry of) every inbox, one bus entry
+        names them all (issue 16: a check-in reaches 20 friends at 200 check-ins/s). A
+        failure is logged and counted, not raised (the check-in itself is already
         durable). Returns how many inboxes did not get it."""
         targets = list(dict.fromkeys(uids))
         if not targets:
             return 0
         first, *others = [self.timeline(uid) for uid in targets]
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                await first.queue_fan_out(
-                    pipe, others, envelope, expire_s=self._config.inbox_retention_s
-                )
-                # A lost wake-up only delays: the notification is already in the inbox.
-                queue_announce(pipe, targets)
-                await store.call(pipe.execute(), self._config.redis_timeout_s)
-        except store.StoreError as err:
+            await first.fan_out(others, envelope, expire_s=self._config.inbox_retention_s)
+        except TimelineError as err:
             log.warning(
                 "inbox push failed kind=%s inboxes=%d error=%s", envelope.kind, len(targets), err
             )
             return len(targets)
+        await self._announce(targets)
         return 0

@@ -134,10 +134,11 @@ class Feed:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.0, idle_s)):
                 await self._wake.wait()
+        woken = self._wake.is_set()
         self._wake.clear()
         if self._session.ended:
             raise Unauthorized("session ended")
-        reading = await self._s.reader.read(self._me.uid, self._cursor)
+        reading = await self._s.reader.read(self._me.uid, self._cursor, urgent=woken)
         if len(reading.entries) == LIVE_BATCH_ENTRIES:
             self._wake.set()  # more are waiting: no pause before the next batch
         out: list[tuple[str, dict[str, Any]]] = []

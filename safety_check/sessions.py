@@ -14,6 +14,16 @@ from yure.safety_check.tokens import hash_token, is_token, new_token
 
 log = logging.getLogger(__name__)
 
+#: KEYS: session keys. Returns the (1-based) positions of those that no longer exist: one
+#: command for a whole sweep of the live channels' sessions, however many.
+MISSING_LUA = """
+local gone = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then gone[#gone + 1] = i end
+end
+return gone
+"""
+
 
 class Sessions:
     """Issue, resolve and revoke session tokens."""
@@ -22,6 +32,7 @@ class Sessions:
         self._redis = redis
         self._config = config
         self._clock = clock
+        self._missing = redis.register_script(MISSING_LUA)
 
     async def issue(self, uid: str) -> str:
         """A new session token for ``uid`` (shown to the client once).
@@ -67,19 +78,19 @@ class Sessions:
         return None if uid is None else (store.text(uid), token_hash)
 
     async def alive(self, token_hashes: list[str]) -> set[str]:
-        """Which of ``token_hashes`` are live sessions (one pipelined round trip: the live
-        channels of a process re-check theirs together).
+        """Which of ``token_hashes`` are live sessions (one script, one round trip: the
+        live channels of a process re-check theirs together).
 
         Raises:
             StoreError: Redis failed.
         """
         if not token_hashes:
             return set()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for token_hash in token_hashes:
-                pipe.exists(keys.session(token_hash))
-            found = await store.call(pipe.execute(), self._config.redis_timeout_s)
-        return {h for h, n in zip(token_hashes, found, strict=True) if int(n)}
+        gone = await store.call(
+            self._missing(keys=[keys.session(h) for h in token_hashes]),
+            self._config.redis_timeout_s,
+        )
+        return set(token_hashes) - {token_hashes[int(i) - 1] for i in gone}
 
     async def revoke(self, uid: str, token_hash: str) -> None:
         """End one session.
