@@ -196,7 +196,8 @@ class LiveReader:
         try:
             # Bounded: a batch is a few round trips, each under the Redis timeout.
             async with asyncio.timeout(self._timeout_s * 4):
-                return await asyncio.shield(answer)
+                # A cancelled wait cancels the answer: the batch skips done answers.
+                return await answer
         except TimeoutError as err:
             raise StoreError("live reads are too slow, retry later") from err
 
