@@ -84,9 +84,13 @@ LIVE_CLIENT_NAMES = (LIVE_CLIENT, BUS_CLIENT)
 GOAL_P99_MS = 250.0
 #: Seeded accounts that log in through the API (production argon2id: ~0.3 s each).
 API_CHECKS = 2
-#: Environment the server gets beyond production defaults (all of them per-address
-#: caps the load trips by construction: every viewer comes from 2–4 loopback addresses).
-RAISED_ENV = {"YURE_WS_MAX_CONNS_PER_IP": "1000000"}
+#: Environment the server gets beyond production defaults: none of our own. (The shared
+#: ``yure_server`` raises ``YURE_WS_MAX_CONNS_PER_IP``, a per-address cap of the public
+#: ``/ws`` and ``/sse`` only, which ``/api/live`` does not use.) No per-address cap of the
+#: safety check is tripped: viewers are distinct accounts, each poster checks in far below
+#: 20/min, and only two logins go through the API.
+RAISED_ENV: dict[str, str] = {}
+RAISED_BY_YURE_SERVER = {"YURE_WS_MAX_CONNS_PER_IP": "1000000"}
 
 
 def handle_of(index: int) -> str:
@@ -456,6 +460,8 @@ async def _bench(
             "peak_live_viewers": live_peak,
         },
         "raised_env": RAISED_ENV,
+        "raised_env_by_yure_server_public_streams_only": RAISED_BY_YURE_SERVER,
+        "server_cpu_ms_per_checkin": round(surge_cpu * 1000 / max(1, len(accepted)), 2),
         "goals": {
             "redis_connections_le_4": live_peak <= GOAL_MAX_REDIS_CONNECTIONS,
             "friend_p99_le_250ms": p99 is not None and p99 <= GOAL_P99_MS,

@@ -4,12 +4,13 @@ Each inbox notification is also announced on one shared stream, ``{yure:sc}:inbo
 (field ``u`` = the uids whose inboxes changed, comma-separated), capped at
 :data:`BUS_MAX_ENTRIES` entries.
 :class:`InboxBus` holds the process's one blocking ``XREAD`` on it and wakes the live feeds
-(:mod:`safety_check.live`) of that uid, which then read their own inbox with a short,
-non-blocking ``XRANGE``. So 10,000 viewers cost one blocking connection plus short reads
-when something happens to them, instead of 10,000 blocking reads on a shared pool.
+(:mod:`safety_check.live`) of those uids, whose inboxes the process's one reader
+(:mod:`safety_check.live_reader`) then reads in one batch. So 10,000 viewers cost one
+blocking connection (a client of its own: ``listener``) plus a few pipelined reads when
+something happens to them, instead of 10,000 blocking reads on a shared pool.
 
 A missed wake-up (Redis down, bus trimmed) delays a notification by at most one
-``live_block_s``: every feed also reads its inbox once per heartbeat.
+heartbeat: every feed also reads its inbox once per heartbeat.
 """
 
 from __future__ import annotations

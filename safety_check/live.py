@@ -9,17 +9,19 @@ On connect the client gets ``ready`` and a ``snapshot`` (each friend's latest ch
 ``GET /api/checkins/friends``), then one message per inbox notification. Every notification
 is re-checked when delivered (the check-in still exists, its owner is still a friend:
 :func:`safety_check.policy.may_view_checkin`), and the session is re-checked at least every
-``live_block_s``: a revoked or expired session ends the channel with an explicit
-``unauthorized`` (SSE event; WebSocket close code 4401), never ``unavailable``.
+``live_block_s`` (by the process's one session sweep): a revoked or expired session ends
+the channel with an explicit ``unauthorized`` (SSE event; WebSocket close code 4401), never
+``unavailable``.
 
-A viewer holds no Redis connection while it waits: the process's one inbox-bus reader
-(:mod:`safety_check.bus`) wakes it when its inbox changes, and it reads its inbox anyway
-every ``live_block_s`` (at most half the Redis client's read timeout,
-:func:`services.live_block`). An idle channel stays open for as long as the client likes: a
-heartbeat goes out every ``live_heartbeat_s`` (WebSocket ``{"type": "heartbeat"}``, SSE
-``: keep-alive``), which also renews the channel's seat: an account holds at most
+A viewer holds no Redis connection and makes no Redis call of its own while it waits: the
+process's one inbox-bus reader (:mod:`safety_check.bus`) wakes it when its inbox changes,
+and the process's one :class:`~safety_check.live_reader.LiveReader` reads for it, batched
+with the other viewers woken at the same time. An idle channel stays open for as long as
+the client likes: a heartbeat goes out every ``live_heartbeat_s`` (WebSocket
+``{"type": "heartbeat"}``, SSE ``: keep-alive``), which also re-reads the inbox (a lost
+wake-up only delays) and renews the channel's seat: an account holds at most
 ``max_live_per_account`` channels over all workers (more: 429 before the upgrade, or close
-code 4429 after a first-message auth).
+code 4429 after a first-message auth). Handshakes share the viewers' few connections.
 """
 
 from __future__ import annotations
