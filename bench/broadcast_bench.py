@@ -348,10 +348,17 @@ async def publish_paced(timeline: Publisher, rate: float, seconds: float) -> int
     return sent
 
 
-async def ramp(target: Target, timeline: Publisher, clients: Clients, count: int) -> dict[str, Any]:
+async def ramp(
+    target: Target,
+    timeline: Publisher,
+    clients: Clients,
+    count: int,
+    first_rate: float = FIRST_RATE,
+) -> dict[str, Any]:
+    """Raise the publish rate (alerts/s, from ``first_rate``) until delivery falls behind."""
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
-    rate = FIRST_RATE
+    rate = first_rate
     for _ in range(MAX_STEPS):
         await clients.ask(("reset",))
         _, frames_before = await server_frames(target)
