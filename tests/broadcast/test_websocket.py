@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import tracemalloc
 
 import pytest
 from hypothesis import given
@@ -205,3 +206,23 @@ def test_one_byte_at_a_time(size: int) -> None:
     data = client(Opcode.TEXT, b"z" * size)
     events = [e for i in range(len(data)) for e in frames.feed(data[i : i + 1])]
     assert events == [Text(b"z" * size)]
+
+
+def test_a_message_in_tiny_fragments_holds_no_more_than_its_bytes() -> None:
+    """Empty or one-byte continuations cost their bytes, not an object each: 100,000 empty
+    fragments (600 KB sent) or a 4 KiB message in one-byte fragments hold about 4 KiB."""
+    frames = ClientFrames(MAX)
+    frames.feed(client(Opcode.TEXT, b"{", fin=False))
+    empty = client(Opcode.CONT, b"", fin=False) * 10_000
+    one_byte = client(Opcode.CONT, b"x", fin=False) * (MAX - 2)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            assert frames.feed(empty) == []
+        assert frames.feed(one_byte) == []
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * MAX, held
+    assert frames.feed(client(Opcode.CONT, b"}")) == [Text(b"{" + b"x" * (MAX - 2) + b"}")]
