@@ -66,6 +66,7 @@ def run(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
     # Everything yure writes (AOF, the SQLite archive, metrics) is the owner's only.
     os.umask(PRIVATE_UMASK)
+    connections.raise_open_files_limit()  # before the workers start: they inherit it
     make_private_dir(settings.data_dir)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
@@ -140,7 +141,13 @@ async def serve_worker(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        site = web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        site = connections.GatedSockSite(
+            runner,
+            sock,
+            fd_cap=connections.connection_fd_cap(connections.raise_open_files_limit()),
+            backlog=LISTEN_BACKLOG,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
         await site.start()
         # A background task (not a TaskGroup): Python 3.11's TaskGroup cannot be left on
         # a signal without an exception trick that leaves the task's cancel count raised.
