@@ -415,7 +415,8 @@ class Hub:
             sub.done.set_result(None)
 
     def _join(self, sub: Subscriber, flt: Filter) -> None:
-        sub.group = self._index.join(sub, flt, sub.encoding)
+        sub.group = group = self._index.join(sub, flt, sub.encoding)
+        sub.filter = group.filter  # an equal filter, shared by the group's members
         sub.joined_at = self._pos
 
     def _leave(self, sub: Subscriber) -> None:
