@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import multiprocessing.connection
 import os
@@ -129,6 +130,12 @@ async def serve_worker(
     app = build_app(settings, redis, metrics_dir=metrics_dir)
     runner = connections.make_runner(app, settings)
     await runner.setup()
+    # What start-up made (modules, tables, the app) lives as long as the process: out of
+    # the collector's sight, a full collection scans only what connections made since
+    # (issue 16: the collector took about a third of a worker's CPU while 10,000
+    # subscribers connected).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
