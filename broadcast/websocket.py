@@ -186,6 +186,8 @@ class ClientFrames:
             return Failed(CloseCode.PROTOCOL_ERROR, "reserved bits set (no extension)")
         if not second & 0x80:
             return Failed(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
+        if length >> 63:  # §5.2: a 64-bit length's most significant bit MUST be 0
+            return Failed(CloseCode.PROTOCOL_ERROR, "64-bit length with its top bit set")
         if opcode >= OP_CLOSE:
             if opcode not in (OP_CLOSE, OP_PING, OP_PONG):
                 return Failed(CloseCode.PROTOCOL_ERROR, "unknown opcode")

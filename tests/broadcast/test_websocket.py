@@ -179,6 +179,13 @@ def test_64_bit_lengths() -> None:
     assert codes(read(client(Opcode.TEXT, big)[:10])) == failed(CloseCode.MESSAGE_TOO_BIG)
 
 
+def test_64_bit_length_with_its_top_bit_set_is_a_protocol_error() -> None:
+    """RFC 6455 §5.2: "the most significant bit MUST be 0" (not a size to compare)."""
+    head = struct.pack("!BBQ", 0x81, 0x80 | 127, 2**63 + 5)
+    assert codes(read(head, max_bytes=2**64)) == failed(CloseCode.PROTOCOL_ERROR)
+    assert codes(read(head)) == failed(CloseCode.PROTOCOL_ERROR)
+
+
 def test_nothing_is_read_after_a_close_or_a_failure() -> None:
     frames = ClientFrames(MAX)
     assert frames.feed(client(Opcode.CLOSE, b"") + client(Opcode.TEXT, b"late")) == [Closed(None)]

@@ -71,6 +71,7 @@ async def test_broken_frames_close_with_their_codes(redis_url: str, tmp_path: Pa
         ("text in text", frame(0x1, b"{", fin=False) + frame(0x1, b"}"), 1002),
         ("binary", frame(0x2, b"\x00"), 1003),
         ("2^63-1", frame(0x1, length=bytes((127,)) + struct.pack("!Q", 2**63 - 1)), 1009),
+        ("2^63 + 1", frame(0x1, length=bytes((127,)) + struct.pack("!Q", 2**63 + 1)), 1002),
         ("over the cap", frame(0x1, length=bytes((126,)) + struct.pack("!H", 4097)), 1009),
         (
             "fragments over the cap",
