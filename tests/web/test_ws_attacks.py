@@ -4,10 +4,14 @@ real server, and the connection forgotten (hub, gauge) however it ends."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import struct
 from pathlib import Path
+
+import orjson
+import pytest
 
 from tests.broadcast.support import (
     WAIT_S,
@@ -17,10 +21,15 @@ from tests.broadcast.support import (
     running_server,
     subscribe,
 )
+from yure.broadcast import ws as ws_module
 from yure.broadcast.limits import Limits
 from yure.web import keys
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
+HANDSHAKE = (
+    b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
 
 
 def frame(
@@ -48,6 +57,17 @@ def frame(
         return head + payload
     mask = os.urandom(4)
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def next_text(ws: RawWebSocket) -> dict[str, object]:
+    """The next text message other than a heartbeat."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            opcode, payload = await ws.read_frame()
+            assert opcode == 0x1, (opcode, payload)
+            msg: dict[str, object] = orjson.loads(payload)
+            if msg["type"] != "heartbeat":
+                return msg
 
 
 async def pong_or_close(ws: RawWebSocket) -> tuple[int, bytes]:
@@ -230,3 +250,66 @@ async def test_subscribe_flood_closes_at_the_cap(redis_url: str, tmp_path: Path)
         assert await ws.close_code() == 1008
         await eventually(lambda: server.app[keys.HUB].connection_count == 0)
         ws.close()
+
+
+async def test_a_bug_while_reading_closes_only_its_connection_with_1011(
+    redis_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in the code that acts on a client's message (the synchronous path, as the
+    replay task's) ends that connection with 1011, logged once, counted; others go on."""
+
+    def broken(data: bytes, resolve: object) -> object:
+        raise RuntimeError("bug")
+
+    async with running_server(redis_url, tmp_path, limits=LIMITS) as server:
+        hub = server.app[keys.HUB]
+        bystander = await RawWebSocket.connect("127.0.0.1", server.port)
+        bystander.send_text(subscribe(prefs=["13"]))
+        assert (await next_text(bystander))["type"] == "ready"
+        monkeypatch.setattr(ws_module, "parse_subscribe", broken)
+        victim = await RawWebSocket.connect("127.0.0.1", server.port)
+        # the bug hit on the first of several messages in one read, bytes after it unread
+        victim.writer.write(frame(0x1, subscribe().encode()) * 3 + frame(0x9, b"p"))
+        assert await victim.close_code() == 1011
+        # the same with the message in the handshake's packet (read before the hand-over)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(HANDSHAKE + frame(0x1, subscribe().encode()))
+        early = RawWebSocket(reader, writer)
+        async with asyncio.timeout(WAIT_S):
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        assert await early.close_code() == 1011
+        await eventually(lambda: hub.connection_count == 1)
+        assert server.app[keys.METRICS].ws_connections._value.get() == 1
+        bugs = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
+        assert len(bugs) == 2, bugs
+        assert server.app[keys.METRICS].rejected.labels("internal")._value.get() == 2
+        early.close()
+        published = await server.timeline.append(envelope("a", ("13",)))
+        assert (await next_text(bystander))["id"] == published
+        victim.close()
+        bystander.close()
+
+
+async def test_close_or_error_in_the_handshake_packet(redis_url: str, tmp_path: Path) -> None:
+    async with running_server(redis_url, tmp_path, limits=LIMITS) as server:
+        hub = server.app[keys.HUB]
+        for data, code in [
+            (frame(0x8, struct.pack("!H", 1000)), 1000),
+            (frame(0x1, b"{}", masked=False), 1002),
+            (frame(0x1, subscribe().encode()) * 40, 1008),
+        ]:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(HANDSHAKE + data)
+            async with asyncio.timeout(WAIT_S):
+                assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            ws = RawWebSocket(reader, writer)
+            assert await ws.close_code() == code
+            async with asyncio.timeout(WAIT_S):
+                while await reader.read(4096):
+                    pass
+            ws.close()
+        await eventually(lambda: hub.connection_count == 0)
+        assert server.app[keys.METRICS].ws_connections._value.get() == 0
