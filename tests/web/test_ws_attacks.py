@@ -10,6 +10,7 @@ import socket
 import struct
 from pathlib import Path
 
+import aiohttp
 import orjson
 import pytest
 
@@ -21,8 +22,9 @@ from tests.broadcast.support import (
     running_server,
     subscribe,
 )
+from tests.web.guarded import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, guarded_server
 from yure.broadcast import ws as ws_module
-from yure.broadcast.limits import Limits
+from yure.broadcast.limits import MAX_CONNECTIONS_PER_IP, Limits
 from yure.web import keys
 
 LIMITS = Limits(heartbeat_interval_s=0.3)
@@ -313,3 +315,36 @@ async def test_close_or_error_in_the_handshake_packet(redis_url: str, tmp_path: 
             ws.close()
         await eventually(lambda: hub.connection_count == 0)
         assert server.app[keys.METRICS].ws_connections._value.get() == 0
+
+
+async def test_a_thousand_silent_connections(redis_url: str, tmp_path: Path) -> None:
+    """1,000 handshakes that then say nothing, on the server as ``yure serve`` runs it: the
+    address's cap admits 256 (the rest 1013); those outlive the keep-alive and header
+    timeouts (they are no HTTP connections any more) and are forgotten once gone."""
+    async with guarded_server(redis_url, tmp_path) as port:
+        clients = [await RawWebSocket.connect("127.0.0.1", port) for _ in range(1000)]
+        admitted = clients[:MAX_CONNECTIONS_PER_IP]
+        for ws in clients[MAX_CONNECTIONS_PER_IP:]:
+            assert await ws.close_code() == 1013
+        loop = asyncio.get_running_loop()
+        past = loop.time() + 2 * IDLE_TIMEOUT_S + HEADER_TIMEOUT_S
+        for ws in admitted:  # heartbeats keep coming past every HTTP timeout
+            async with asyncio.timeout(WAIT_S):
+                while True:
+                    opcode, payload = await ws.read_frame()
+                    assert (opcode, payload) == (0x1, b'{"type":"heartbeat"}')
+                    if loop.time() > past:
+                        break
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as resp,
+        ):
+            assert (await resp.json())["connections"] == MAX_CONNECTIONS_PER_IP
+            for ws in clients:
+                ws.close()
+            async with asyncio.timeout(WAIT_S):
+                while True:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as again:
+                        if (await again.json())["connections"] == 0:
+                            break
+                    await asyncio.sleep(0.05)
