@@ -348,3 +348,45 @@ async def test_a_thousand_silent_connections(redis_url: str, tmp_path: Path) -> 
                         if (await again.json())["connections"] == 0:
                             break
                     await asyncio.sleep(0.05)
+
+
+async def test_resets_during_replays_from_redis_spoil_nothing(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Clients reset while their replays wait on Redis or on their buffers: no task or
+    subscriber stays, the replay gate and Redis pool are whole, the next replay is exact."""
+    limits = Limits(heartbeat_interval_s=0.3, replay_chunk_bytes=1024, replay_read_entries=8)
+    async with running_server(redis_url, tmp_path, limits=limits) as server:
+        hub = server.app[keys.HUB]
+        published = [
+            await server.timeline.append(envelope(f"e{i}", ("13",), note="x" * 4000))
+            for i in range(200)
+        ]
+        hub.recent.reset([], complete=False, now_ms=0)  # replays read Redis
+        tasks_before = len(asyncio.all_tasks())
+        for _round in range(3):
+            clients = []
+            for _ in range(20):
+                ws = await RawWebSocket.connect("127.0.0.1", server.port, rcvbuf=4096)
+                ws.send_text(subscribe(prefs=["13"], since="0"))
+                clients.append(ws)
+            for ws in clients[::2]:
+                await ws.read_frame()  # these are mid-replay, the others anywhere
+            for ws in clients:
+                sock = ws.writer.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                ws.close()
+            await eventually(lambda: hub.connection_count == 0)
+        await eventually(lambda: len(asyncio.all_tasks()) <= tasks_before)
+        assert server.app[keys.METRICS].ws_connections._value.get() == 0
+        ws = await RawWebSocket.connect("127.0.0.1", server.port)
+        ws.send_text(subscribe(prefs=["13"], since="0"))
+        got: list[object] = []
+        async with asyncio.timeout(WAIT_S):
+            while (msg := await next_text(ws))["type"] != "ready":
+                got.extend(
+                    item["id"]
+                    for item in (msg["items"] if msg["type"] == "events" else [msg])  # type: ignore[attr-defined]
+                )
+        assert got == published
+        ws.close()
