@@ -112,6 +112,11 @@ async def test_broken_frames_close_with_their_codes(redis_url: str, tmp_path: Pa
         ),
         ("unmasked", frame(0x1, b"{}", masked=False), 1002),
         ("subscribe not json", frame(0x1, b"{"), 1008),
+        (
+            "bad since quoted past 123 bytes",
+            frame(0x1, subscribe(since="a" + "東" * 50).encode()),
+            1008,
+        ),
     ]
     async with running_server(redis_url, tmp_path, limits=LIMITS) as server:
         hub = server.app[keys.HUB]
@@ -122,6 +127,7 @@ async def test_broken_frames_close_with_their_codes(redis_url: str, tmp_path: Pa
             opcode, payload = await pong_or_close(ws)
             assert opcode == 0x8, (name, opcode, payload)
             assert struct.unpack("!H", payload[:2])[0] == code, name
+            payload[2:].decode()  # the reason is UTF-8 (§5.5.1) however it was cut
             async with asyncio.timeout(WAIT_S):
                 while True:  # the server closes the socket, nothing after the close frame
                     rest = await ws.reader.read(4096)
