@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.broadcast.support import WAIT_S, RawWebSocket, subscribe
+import redis.asyncio
+
+from tests.broadcast.support import WAIT_S, RawWebSocket, envelope, subscribe
 from tests.redis_server import RedisProcess
-from tests.web.test_serve import Serve
+from tests.web.test_serve import RETENTION_S, Serve
 from tests.web.test_ws_attacks import frame
 from yure.broadcast.limits import SLOW_CLOSE_GRACE_S
+from yure.broadcast.timeline import Timeline
 
 READING = 200
 
@@ -30,10 +33,12 @@ async def test_sigterm_closes_every_lean_connection(
         for i in range(READING):
             ws = await RawWebSocket.connect(host, port)
             if i % 2:
-                ws.send_text(subscribe(prefs=["13"]))
+                ws.send_text(subscribe(prefs=["01"]))
             reading.append(ws)
         # ones that never read, one halfway through a frame, one half-closed
         stalled = [await RawWebSocket.connect(host, port, rcvbuf=4096) for _ in range(5)]
+        for ws in stalled:
+            ws.send_text(subscribe(prefs=["13"]))
         torn = await RawWebSocket.connect(host, port)
         torn.writer.write(frame(0x1, subscribe().encode())[:7])
         half = await RawWebSocket.connect(host, port)
@@ -41,13 +46,21 @@ async def test_sigterm_closes_every_lean_connection(
         async with asyncio.timeout(WAIT_S):  # all but the half-closed one, forgotten
             while (await server.healthy())["connections"] != READING + 6:  # noqa: ASYNC110 - another process
                 await asyncio.sleep(0.05)
+        # megabytes wait for the stalled ones when the signal comes
+        client = redis.asyncio.Redis.from_url(fresh_redis.url)
+        timeline = Timeline(client, retention_s=RETENTION_S)
+        for i in range(10):
+            await timeline.append(envelope(f"big{i}", ("13",), blob="x" * 200_000))
+        await client.aclose()
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         codes = await asyncio.gather(*(ws.close_code() for ws in reading))
         assert codes == [1001] * READING
         await asyncio.to_thread(server.process.wait, SLOW_CLOSE_GRACE_S + WAIT_S)
         assert server.process.returncode == 0
-        assert time.monotonic() - started < SLOW_CLOSE_GRACE_S + WAIT_S
+        elapsed = time.monotonic() - started
+        assert elapsed < SLOW_CLOSE_GRACE_S + WAIT_S
+        print(f"exited after {elapsed:.1f} s")
         for ws in [*reading, *stalled, torn, half]:
             ws.close()
     finally:
