@@ -182,7 +182,7 @@ async def measure_round(target: Target, count: int, ip_block: int) -> dict[str, 
         result.update(await measure_latency(publisher, clients, count))
         ramped = await ramp(target, publisher, clients, count, FIRST_EVENTS_PER_S / count)
         result["max_events_per_s"] = ramped["max_events_per_s"]
-        result["ramp_steps"] = len(ramped["steps"])
+        result["ramp_steps"] = ramped["steps"]
         resumed = await measure_resume(target, publisher, clients, count, MISSED_ALERTS)
         result.update(resumed)
         result["resume_complete"] = resumed["resume_events"] == resumed["resume_expected_events"]
