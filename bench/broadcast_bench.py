@@ -136,6 +136,9 @@ def yure_server(
         "YURE_WS_MAX_EVENTS_PER_FRAME": "256" if coalesce else "1",
         "YURE_LOG_LEVEL": "WARNING",
         "YURE_WORKERS": str(workers),
+        # Web Push reads every timeline entry and has its own bench (`push`); the bench's
+        # alerts are not telegrams (no type_code), so it would only log a skip for each.
+        "YURE_PUSH": "false",
     }
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
