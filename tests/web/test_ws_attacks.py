@@ -396,3 +396,30 @@ async def test_resets_during_replays_from_redis_spoil_nothing(
                 )
         assert got == published
         ws.close()
+
+
+async def test_pongs_nobody_reads_count_against_the_address_budget(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Twenty connections of one address ask for pongs and read none: each stays under
+    its own high mark, together they pass the address's budget, so the fullest go."""
+    limits = Limits(
+        heartbeat_interval_s=0.3,
+        send_buffer_high_bytes=2**20,
+        max_send_buffer_bytes_per_ip=2**20,
+        socket_send_buffer_bytes=4096,
+    )
+    async with running_server(redis_url, tmp_path, limits=limits) as server:
+        hub = server.app[keys.HUB]
+        clients = [
+            await RawWebSocket.connect("127.0.0.1", server.port, rcvbuf=4096) for _ in range(20)
+        ]
+        pings = frame(0x9, b"p" * 125) * 3000  # 380 KB of pongs each
+        for ws in clients:
+            ws.writer.write(pings)
+        await eventually(lambda: hub.connection_count <= 20 - 15)
+        await eventually(lambda: hub.buffered_bytes <= 2**20)
+        assert server.app[keys.METRICS].slow_disconnects.labels("ws")._value.get() >= 15
+        for ws in clients:
+            ws.close()
+        await eventually(lambda: hub.connection_count == 0)
