@@ -65,7 +65,12 @@ class WebSocketEndpoint:
             raise web.HTTPBadRequest(text=str(err)) from err
         response = web.StreamResponse(status=101, headers=headers)
         response.force_close()  # no keep-alive after an upgrade
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionError:
+            # Gone before the answer: aiohttp ends the request quietly. Raised, it logged
+            # an ERROR with a traceback per such client (a log flood for the asking).
+            return response
         protocol = request.protocol
         transport = request.transport
         if transport is None or transport.is_closing():

@@ -423,3 +423,28 @@ async def test_pongs_nobody_reads_count_against_the_address_budget(
         for ws in clients:
             ws.close()
         await eventually(lambda: hub.connection_count == 0)
+
+
+@pytest.mark.parametrize("request_head", [HANDSHAKE, b"GET /sse HTTP/1.1\r\nHost: x\r\n\r\n"])
+async def test_clients_gone_before_the_answer_log_nothing(
+    redis_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, request_head: bytes
+) -> None:
+    """A stream request reset as soon as it is sent (the server finds the socket closing
+    when it answers) is no server error: no ERROR with a traceback per connection (a
+    client could flood the log with them), and nothing of it stays."""
+    async with running_server(redis_url, tmp_path, limits=LIMITS) as server:
+        loop = asyncio.get_running_loop()
+        for _ in range(60):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setblocking(False)
+            await loop.sock_connect(sock, ("127.0.0.1", server.port))
+            await loop.sock_sendall(sock, request_head)
+            sock.close()  # a reset
+        hub = server.app[keys.HUB]
+        await eventually(lambda: hub.connection_count == 0)
+        # one more request after them: the server has handled everything before it
+        ws = await RawWebSocket.connect("127.0.0.1", server.port)
+        ws.close()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors[:3]]
