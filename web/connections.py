@@ -52,38 +52,54 @@ CLIENT_FAULT_LOG_EVERY_S = 10.0
 #: The ``Server`` header of every answer (no software version: RFC 9110 §10.2.4).
 SERVER_NAME = "yure"
 #: Errors that are the client's fault (a malformed message), not the server's.
-CLIENT_FAULTS = (HttpProcessingError, web_protocol.RequestPayloadError)
+CLIENT_FAULTS: tuple[type[BaseException], ...] = (
+    HttpProcessingError,
+    web_protocol.RequestPayloadError,
+)
+#: A client that reset its connection before (or while) it was answered.
+CLIENT_GONE: tuple[type[BaseException], ...] = (ConnectionResetError,)
 
 
 class ClientFaults(logging.Filter):
-    """Turns aiohttp's ERROR-with-traceback about a malformed request into one INFO line
-    per ``every_s`` that counts them; everything else passes unchanged."""
+    """Turns aiohttp's ERROR-with-traceback about one of ``faults`` (by default a
+    malformed request) into one INFO line per ``every_s`` that counts them; everything
+    else passes unchanged."""
 
-    def __init__(self, every_s: float = CLIENT_FAULT_LOG_EVERY_S) -> None:
+    def __init__(
+        self,
+        every_s: float = CLIENT_FAULT_LOG_EVERY_S,
+        *,
+        faults: tuple[type[BaseException], ...] = CLIENT_FAULTS,
+        what: str = "malformed requests",
+    ) -> None:
         super().__init__()
         self.every_s = every_s
+        self.faults = faults
+        self.what = what
         self.count = 0
         self._last_logged = -math.inf
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, CLIENT_FAULTS):
+        if not isinstance(exc, self.faults):
             return True
         self.count += 1
         if record.created - self._last_logged < self.every_s:
             return False
         self._last_logged = record.created
-        record.msg = "malformed requests count=%d last=%s"
-        record.args = (self.count, type(exc).__name__)
+        record.msg = "%s count=%d last=%s"
+        record.args = (self.what, self.count, type(exc).__name__)
         record.exc_info = None
         record.exc_text = None
         record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 
-#: The logger of aiohttp's HTTP protocol in yure's workers (malformed requests).
+#: The logger of aiohttp's HTTP protocol in yure's workers (malformed requests, clients
+#: gone before their answer: a log line with a traceback each would be a flood for the asking).
 protocol_log = logging.getLogger("yure.web.protocol")
 protocol_log.addFilter(ClientFaults())
+protocol_log.addFilter(ClientFaults(faults=CLIENT_GONE, what="clients gone before the answer"))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
