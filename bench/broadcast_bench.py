@@ -490,9 +490,11 @@ async def bench_target(
         result["rss_kib_per_conn"] = round((rss_after - rss_before) / count, 2)
         if full:
             result.update(await measure_latency(timeline, clients, count))
-        result.update(await ramp(target, timeline, clients, count))
+        # The resume before the ramp: the ramp's last step overloads on purpose, and a
+        # client dropped there as too slow would resume from further back.
         if full and target.name == "yure":
             result.update(await measure_resume(target, timeline, clients, count))
+        result.update(await ramp(target, timeline, clients, count))
     finally:
         await clients.close()
         await redis_client.aclose()

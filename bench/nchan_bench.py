@@ -61,7 +61,7 @@ from yure.broadcast.timeline import Timeline
 WORKERS = 2
 MISSED_ALERTS = 10
 SUBSCRIBERS = 10_000
-ROUNDS = 2
+ROUNDS = 3
 #: Source address block of the first round's clients (127.0.<block>.x); each round
 #: takes a fresh one so no port is still in TIME_WAIT from the round before.
 FIRST_IP_BLOCK = 100
@@ -180,12 +180,16 @@ async def measure_round(target: Target, count: int, ip_block: int) -> dict[str, 
         rss_after = tree_rss_kib(target.process.pid)
         result["rss_kib_per_conn"] = round((rss_after - rss_before) / count, 2)
         result.update(await measure_latency(publisher, clients, count))
-        ramped = await ramp(target, publisher, clients, count, FIRST_EVENTS_PER_S / count)
-        result["max_events_per_s"] = ramped["max_events_per_s"]
-        result["ramp_steps"] = ramped["steps"]
+        # The resume before the ramp: the ramp's last step overloads on purpose, and a
+        # client dropped there as too slow would resume from further back.
         resumed = await measure_resume(target, publisher, clients, count, MISSED_ALERTS)
         result.update(resumed)
         result["resume_complete"] = resumed["resume_events"] == resumed["resume_expected_events"]
+        if nchan is not None:
+            await nchan.wait_subscribers(count)
+        ramped = await ramp(target, publisher, clients, count, FIRST_EVENTS_PER_S / count)
+        result["max_events_per_s"] = ramped["max_events_per_s"]
+        result["ramp_steps"] = ramped["steps"]
     finally:
         await clients.close()
         await close()
