@@ -53,7 +53,7 @@ from bench.broadcast_bench import (
     yure_server,
 )
 from bench.clients import raise_fd_limit
-from bench.nchan_server import PUB_PATH, missing, nchan_server
+from bench.nchan_server import PUB_PATH, STATUS_PATH, missing, nchan_server
 from yure.broadcast.envelope import Entry, Envelope
 from yure.broadcast.frames import event_message
 from yure.broadcast.timeline import Timeline
@@ -61,11 +61,12 @@ from yure.broadcast.timeline import Timeline
 WORKERS = 2
 MISSED_ALERTS = 10
 SUBSCRIBERS = 10_000
-ROUNDS = 2
+ROUNDS = 3
 #: Source address block of the first round's clients (127.0.<block>.x); each round
 #: takes a fresh one so no port is still in TIME_WAIT from the round before.
 FIRST_IP_BLOCK = 100
 PUBLISH_TIMEOUT_S = 10.0
+SUBSCRIBE_WAIT_S = 30.0
 #: Delivered events/s of the throughput ramp's first step, whatever the subscriber count
 #: (Nchan sends one frame per message per subscriber: at 10,000 subscribers it falls
 #: behind at a few alerts/s, below the broadcast bench's first rate).
@@ -92,6 +93,7 @@ class NchanPublisher:
 
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}{PUB_PATH}"
+        self.status_url = f"http://127.0.0.1:{port}{STATUS_PATH}"
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=PUBLISH_CONCURRENCY),
             timeout=aiohttp.ClientTimeout(total=PUBLISH_TIMEOUT_S),
@@ -113,6 +115,31 @@ class NchanPublisher:
             await resp.read()
         return entry_id
 
+    async def status(self) -> dict[str, str]:
+        """``nchan_stub_status`` (counters over every worker), as name → value."""
+        async with self.http.get(self.status_url) as resp:
+            text = await resp.text()
+        return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+    async def wait_subscribers(self, count: int) -> None:
+        """Wait until ``count`` subscribers are counted and no inter-process message is
+        in flight.
+
+        Nchan answers the upgrade before a subscriber on a worker other than the
+        channel's owner is registered there (an inter-process message): a message
+        published in between would not reach it.
+        """
+        async with asyncio.timeout(SUBSCRIBE_WAIT_S):
+            while True:
+                status = await self.status()
+                settled = (
+                    status["interprocess alerts in transit"] == "0"
+                    and status["interprocess queued alerts"] == "0"
+                )
+                if settled and int(status["subscribers"]) == count:
+                    return
+                await asyncio.sleep(0.02)
+
     async def aclose(self) -> None:
         await self.http.close()
 
@@ -131,6 +158,7 @@ def server(kind: str, workdir: Path) -> Iterator[Target | None]:
 async def measure_round(target: Target, count: int, ip_block: int) -> dict[str, Any]:
     """One round against ``target``: memory, connect, latency, throughput, resume."""
     publisher: Publisher
+    nchan: NchanPublisher | None = None
     if target.nchan:
         nchan = NchanPublisher(target.port)
         publisher, close = nchan, nchan.aclose
@@ -147,15 +175,21 @@ async def measure_round(target: Target, count: int, ip_block: int) -> dict[str, 
             max(await clients.ask(*(("connect", p) for p in clients.prefs))), 3
         )
         await asyncio.sleep(1.0)
+        if nchan is not None:
+            await nchan.wait_subscribers(count)
         rss_after = tree_rss_kib(target.process.pid)
         result["rss_kib_per_conn"] = round((rss_after - rss_before) / count, 2)
         result.update(await measure_latency(publisher, clients, count))
-        ramped = await ramp(target, publisher, clients, count, FIRST_EVENTS_PER_S / count)
-        result["max_events_per_s"] = ramped["max_events_per_s"]
-        result["ramp_steps"] = len(ramped["steps"])
+        # The resume before the ramp: the ramp's last step overloads on purpose, and a
+        # client dropped there as too slow would resume from further back.
         resumed = await measure_resume(target, publisher, clients, count, MISSED_ALERTS)
         result.update(resumed)
         result["resume_complete"] = resumed["resume_events"] == resumed["resume_expected_events"]
+        if nchan is not None:
+            await nchan.wait_subscribers(count)
+        ramped = await ramp(target, publisher, clients, count, FIRST_EVENTS_PER_S / count)
+        result["max_events_per_s"] = ramped["max_events_per_s"]
+        result["ramp_steps"] = ramped["steps"]
     finally:
         await clients.close()
         await close()

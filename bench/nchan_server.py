@@ -6,7 +6,8 @@ on a free port, with everything (error log, pid, temp paths) inside that dir and
 access log:
 
 - ``POST /pub``: the publisher (``nchan_publisher``); the body is the message;
-- ``GET /sub``: the WebSocket subscriber (``nchan_subscriber websocket``).
+- ``GET /sub``: the WebSocket subscriber (``nchan_subscriber websocket``);
+- ``GET /status``: ``nchan_stub_status`` (subscribers over every worker).
 
 All subscribers share **one channel**: the benchmark addresses every alert to every
 prefecture, so yure delivers each event to every connection, and one Nchan channel does
@@ -45,6 +46,7 @@ NCHAN_MODULE = Path("/usr/lib/nginx/modules/ngx_nchan_module.so")
 APT_LINE = "apt-get install nginx libnginx-mod-nchan"
 PUB_PATH = "/pub"
 SUB_PATH = "/sub"
+STATUS_PATH = "/status"
 #: ``Sec-WebSocket-Protocol`` that makes Nchan send each message's id before its body.
 META_SUBPROTOCOL = "ws+meta.nchan"
 #: Messages Nchan keeps per channel for resume (the throughput ramp publishes thousands
@@ -99,6 +101,9 @@ http {{
             nchan_message_timeout {MESSAGE_TIMEOUT};
             client_max_body_size 64k;
             client_body_buffer_size 64k;
+        }}
+        location = {STATUS_PATH} {{
+            nchan_stub_status;
         }}
         location = {SUB_PATH} {{
             nchan_subscriber websocket;

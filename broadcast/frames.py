@@ -89,8 +89,10 @@ def ws_text_frame(payload: bytes) -> bytes:
 
 
 def ws_close_frame(code: int, reason: str = "") -> bytes:
-    """A close frame with a status code and a UTF-8 reason of at most 123 bytes (§5.5.1)."""
-    body = struct.pack("!H", code) + reason.encode()[:123]
+    """A close frame with a status code and a UTF-8 reason of at most 123 bytes (§5.5.1),
+    cut between characters (a reason may quote what a client sent)."""
+    cut = reason.encode(errors="replace")[:123].decode(errors="ignore")
+    body = struct.pack("!H", code) + cut.encode()
     return struct.pack("!BB", 0x88, len(body)) + body
 
 

@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 PRELOAD_ENTRIES = 5000
 #: Replays reading Redis at once (the rest wait; Redis and its pool stay responsive).
 REPLAY_CONCURRENCY = 16
+#: Encoded replay chunks kept for other resumes (each at most ``replay_chunk_bytes``).
+REPLAY_CACHE_ENTRIES = 64
 #: How long a subscription waits for the hub to reach the stream's newest entry.
 CATCH_UP_TIMEOUT_S = 10.0
 
@@ -95,6 +97,8 @@ class Hub:
         self._sse_ready = http_chunk(sse_event(READY))
         #: set when the last connection is removed, while :meth:`wait_empty` waits
         self._emptied: asyncio.Event | None = None
+        #: encoded replay chunks by (first id, last id, count, filter, encoding)
+        self._replay_cache: dict[tuple[str, str, int, Filter, Encoding], tuple[bytes, int]] = {}
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -278,11 +282,11 @@ class Hub:
                     target = parse_stream_id(entries[-1].id)
                 matched = [e for e in entries if flt.matches(e.kind, e.prefs)]
             if matched:
-                held = await self._send_paced(sub, matched)
+                held = await self._send_paced(sub, flt, matched)
             cursor = max(cursor, target)
         return held
 
-    async def _send_paced(self, sub: Subscriber, entries: list[Entry]) -> bytes:
+    async def _send_paced(self, sub: Subscriber, flt: Filter, entries: list[Entry]) -> bytes:
         """Write ``entries`` to ``sub`` in chunks of about ``replay_chunk_bytes``, each
         only when it fits in the connection's buffer (a client that stops reading stops
         its replay, and is dropped if it stays stopped). The last chunk, once it fits, is
@@ -297,7 +301,7 @@ class Hub:
             await self.buffers.room(sub, size)
             if sub.closed:
                 return b""
-            data = self._encode_entries(sub, entries[start:end])
+            data = self._encode_entries(sub, flt, entries[start:end])
             start = end
             if start == len(entries):
                 return data
@@ -397,15 +401,27 @@ class Hub:
         if budget.slow:
             self._drop_slow(sub)  # closing already (finished quietly) or over the hard limit
 
-    def _encode_entries(self, sub: Subscriber, entries: list[Entry]) -> bytes:
-        """The bytes carrying ``entries`` to ``sub``, counted as sent to it (the caller
-        writes them before it awaits anything)."""
-        frames = Frames(entries, [event_message(e) for e in entries], self.limits)
-        data = frames.encoded(sub.encoding)
+    def _encode_entries(self, sub: Subscriber, flt: Filter, entries: list[Entry]) -> bytes:
+        """The bytes carrying ``entries`` (matched by ``flt``) to ``sub``, counted as sent
+        to it (the caller writes them before it awaits anything).
+
+        A replay chunk is every entry its filter matches from its first id to its last,
+        so ``(first, last, count, filter, encoding)`` names its bytes: a reconnecting
+        crowd resuming from the same id with the same filter shares one encoding.
+        """
+        key = (entries[0].id, entries[-1].id, len(entries), flt, sub.encoding)
+        cached = self._replay_cache.get(key)
+        if cached is None:
+            frames = Frames(entries, [event_message(e) for e in entries], self.limits)
+            cached = (frames.encoded(sub.encoding), frames.frames_for(sub.encoding))
+            if len(self._replay_cache) >= REPLAY_CACHE_ENTRIES:
+                self._replay_cache.clear()
+            self._replay_cache[key] = cached
+        data, frame_count = cached
         sub.last_pos = parse_stream_id(entries[-1].id)
         label = sub.encoding.value
         self.metrics.events_sent.labels(label).inc(len(entries))
-        self.metrics.frames_sent.labels(label).inc(frames.frames_for(sub.encoding))
+        self.metrics.frames_sent.labels(label).inc(frame_count)
         return data
 
     def _finish(self, sub: Subscriber) -> None:
@@ -415,7 +431,8 @@ class Hub:
             sub.done.set_result(None)
 
     def _join(self, sub: Subscriber, flt: Filter) -> None:
-        sub.group = self._index.join(sub, flt, sub.encoding)
+        sub.group = group = self._index.join(sub, flt, sub.encoding)
+        sub.filter = group.filter  # an equal filter, shared by the group's members
         sub.joined_at = self._pos
 
     def _leave(self, sub: Subscriber) -> None:

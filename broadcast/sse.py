@@ -65,7 +65,10 @@ class SseEndpoint:
                 text="too many connections from this address\n", headers={"Retry-After": "10"}
             )
         response = web.StreamResponse(headers=SSE_HEADERS)
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionError:
+            return response  # gone before the answer: not a server error (as in broadcast.ws)
         transport = request.transport
         if transport is None:
             return response

@@ -121,14 +121,15 @@ class ClientFrames:
             1009 as soon as a frame header announces it, before its payload is read.
     """
 
-    __slots__ = ("_buffer", "_done", "_fragments", "_fragments_bytes", "max_message_bytes")
+    __slots__ = ("_buffer", "_done", "_fragments", "max_message_bytes")
 
     def __init__(self, max_message_bytes: int) -> None:
         self.max_message_bytes = max_message_bytes
         self._buffer = b""
-        #: fragments of a text message in progress (None: none in progress)
-        self._fragments: list[bytes] | None = None
-        self._fragments_bytes = 0
+        #: the fragments of a text message in progress, joined as they arrive (None: none
+        #: in progress); one buffer, not a list: an empty or one-byte continuation costs
+        #: its bytes, not an object each (a list grew without bound on empty ones)
+        self._fragments: bytearray | None = None
         #: a close or a failure was read: everything after it is ignored (§5.5.1)
         self._done = False
 
@@ -185,6 +186,8 @@ class ClientFrames:
             return Failed(CloseCode.PROTOCOL_ERROR, "reserved bits set (no extension)")
         if not second & 0x80:
             return Failed(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
+        if length >> 63:  # §5.2: a 64-bit length's most significant bit MUST be 0
+            return Failed(CloseCode.PROTOCOL_ERROR, "64-bit length with its top bit set")
         if opcode >= OP_CLOSE:
             if opcode not in (OP_CLOSE, OP_PING, OP_PONG):
                 return Failed(CloseCode.PROTOCOL_ERROR, "unknown opcode")
@@ -201,7 +204,8 @@ class ClientFrames:
                 return Failed(CloseCode.PROTOCOL_ERROR, "continuation without a message")
         else:
             return Failed(CloseCode.PROTOCOL_ERROR, "unknown opcode")
-        if self._fragments_bytes + length > self.max_message_bytes:
+        held = len(self._fragments) if self._fragments is not None else 0
+        if held + length > self.max_message_bytes:
             return Failed(CloseCode.MESSAGE_TOO_BIG, "message too big")
         return None
 
@@ -214,15 +218,13 @@ class ClientFrames:
             return _close_event(payload)
         if not fin:
             if self._fragments is None:
-                self._fragments = []
-            self._fragments.append(payload)
-            self._fragments_bytes += len(payload)
+                self._fragments = bytearray()
+            self._fragments += payload
             return None
         if self._fragments is not None:
-            self._fragments.append(payload)
-            payload = b"".join(self._fragments)
+            self._fragments += payload
+            payload = bytes(self._fragments)
             self._fragments = None
-            self._fragments_bytes = 0
         try:
             payload.decode()
         except UnicodeDecodeError:

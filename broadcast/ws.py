@@ -65,7 +65,12 @@ class WebSocketEndpoint:
             raise web.HTTPBadRequest(text=str(err)) from err
         response = web.StreamResponse(status=101, headers=headers)
         response.force_close()  # no keep-alive after an upgrade
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionError:
+            # Gone before the answer: aiohttp ends the request quietly. Raised, it logged
+            # an ERROR with a traceback per such client (a log flood for the asking).
+            return response
         protocol = request.protocol
         transport = request.transport
         if transport is None or transport.is_closing():
@@ -125,6 +130,17 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.sub.closed:
             return
+        try:
+            self._read(data)
+        except Exception:
+            # A bug acting on one client's bytes ends that connection alone, with 1011 as
+            # in a replay, logged once (nothing more is read). Left to asyncio it was a
+            # reset, and on the bytes that came with the handshake (read inside the
+            # request) the subscriber was never removed.
+            log.exception("reading a client failed peer=%s", self.sub.peer)
+            self._refuse("internal", CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _read(self, data: bytes) -> None:
         hub = self.endpoint.hub
         for event in self.frames.feed(data):
             if self.sub.closed:

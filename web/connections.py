@@ -12,6 +12,10 @@ Driver module. Three limits, named in :class:`yure.settings.Settings`:
 * ``max_pending_connections``: connections that have not completed a request (nobody
   has been identified or authenticated on them yet) per worker; past it the oldest go.
 
+And one that is not a setting: a worker raises its open-files limit to the hard limit and
+keeps a reserve of descriptors for its own use (:func:`connection_fd_cap`); a connection
+past that is refused as it is accepted (:class:`OpenFilesGate`), so a worker never runs out.
+
 A connection counts as *served* once a request reached the application (the guard's
 middleware sees it); the guard looks at the server's open connections on a short tick.
 
@@ -27,6 +31,9 @@ import asyncio
 import contextlib
 import logging
 import math
+import resource
+import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -45,38 +52,54 @@ CLIENT_FAULT_LOG_EVERY_S = 10.0
 #: The ``Server`` header of every answer (no software version: RFC 9110 §10.2.4).
 SERVER_NAME = "yure"
 #: Errors that are the client's fault (a malformed message), not the server's.
-CLIENT_FAULTS = (HttpProcessingError, web_protocol.RequestPayloadError)
+CLIENT_FAULTS: tuple[type[BaseException], ...] = (
+    HttpProcessingError,
+    web_protocol.RequestPayloadError,
+)
+#: A client that reset its connection before (or while) it was answered.
+CLIENT_GONE: tuple[type[BaseException], ...] = (ConnectionResetError,)
 
 
 class ClientFaults(logging.Filter):
-    """Turns aiohttp's ERROR-with-traceback about a malformed request into one INFO line
-    per ``every_s`` that counts them; everything else passes unchanged."""
+    """Turns aiohttp's ERROR-with-traceback about one of ``faults`` (by default a
+    malformed request) into one INFO line per ``every_s`` that counts them; everything
+    else passes unchanged."""
 
-    def __init__(self, every_s: float = CLIENT_FAULT_LOG_EVERY_S) -> None:
+    def __init__(
+        self,
+        every_s: float = CLIENT_FAULT_LOG_EVERY_S,
+        *,
+        faults: tuple[type[BaseException], ...] = CLIENT_FAULTS,
+        what: str = "malformed requests",
+    ) -> None:
         super().__init__()
         self.every_s = every_s
+        self.faults = faults
+        self.what = what
         self.count = 0
         self._last_logged = -math.inf
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, CLIENT_FAULTS):
+        if not isinstance(exc, self.faults):
             return True
         self.count += 1
         if record.created - self._last_logged < self.every_s:
             return False
         self._last_logged = record.created
-        record.msg = "malformed requests count=%d last=%s"
-        record.args = (self.count, type(exc).__name__)
+        record.msg = "%s count=%d last=%s"
+        record.args = (self.what, self.count, type(exc).__name__)
         record.exc_info = None
         record.exc_text = None
         record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 
-#: The logger of aiohttp's HTTP protocol in yure's workers (malformed requests).
+#: The logger of aiohttp's HTTP protocol in yure's workers (malformed requests, clients
+#: gone before their answer: a log line with a traceback each would be a flood for the asking).
 protocol_log = logging.getLogger("yure.web.protocol")
 protocol_log.addFilter(ClientFaults())
+protocol_log.addFilter(ClientFaults(faults=CLIENT_GONE, what="clients gone before the answer"))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -171,3 +194,113 @@ async def add_common_headers(request: web.Request, response: web.StreamResponse)
     ``Server`` header without a software version."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers["Server"] = SERVER_NAME
+
+
+# -- open files ------------------------------------------------------------------------------
+
+#: File descriptors a worker keeps for everything but client connections (its Redis pool,
+#: the archive database, push deliveries, logs): at least this many ...
+FD_RESERVE_MIN = 256
+#: ... or this share of its open-files limit, whichever is more.
+FD_RESERVE_SHARE = 0.05
+#: One log line at most per this many seconds about connections refused at the cap.
+FD_REFUSED_LOG_EVERY_S = 10.0
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit (what nginx's
+    ``worker_rlimit_nofile`` does); return the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def connection_fd_cap(open_files_limit: int) -> int:
+    """The highest descriptor number a client connection may have, from the limit."""
+    reserve = max(FD_RESERVE_MIN, math.ceil(open_files_limit * FD_RESERVE_SHARE))
+    return max(1, open_files_limit - reserve)
+
+
+class OpenFilesGate(asyncio.Protocol):
+    """The first protocol of every accepted connection: one whose socket is numbered at or
+    past ``cap`` is closed at once, every other is handed to ``make()``'s protocol.
+
+    Linux gives a new socket the lowest free number, so a socket numbered ``cap`` means
+    ``cap`` descriptors are open: the worker refuses connections while it still has the
+    reserve for its own, instead of running out (then asyncio logs a traceback for every
+    failed ``accept()``, and the worker can no longer reach Redis or answer /healthz).
+    """
+
+    def __init__(self, make: Callable[[], asyncio.BaseProtocol], cap: int, counter: Refusals):
+        self.make = make
+        self.cap = cap
+        self.counter = counter
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.fileno() >= self.cap:
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.abort()  # a reset: its descriptor is free at once
+            else:
+                transport.close()
+            self.counter.refused()
+            return
+        protocol = self.make()
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Only a refused connection ends here (the others changed protocol)."""
+
+
+class Refusals:
+    """Counts connections refused at the open-files cap; logs one line per period."""
+
+    def __init__(self, cap: int, every_s: float = FD_REFUSED_LOG_EVERY_S) -> None:
+        self.cap = cap
+        self.every_s = every_s
+        self.count = 0
+        self._last_logged = -math.inf
+
+    def refused(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self._last_logged >= self.every_s:
+            self._last_logged = now
+            log.warning(
+                "connections refused: worker at its open-files cap cap=%d refused=%d",
+                self.cap,
+                self.count,
+            )
+
+
+class GatedSockSite(web.SockSite):
+    """aiohttp's ``SockSite`` with the listen backlog kept and every connection passing
+    an :class:`OpenFilesGate` first."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        sock: socket.socket,
+        *,
+        fd_cap: int,
+        backlog: int,
+        shutdown_timeout: float,
+    ) -> None:
+        super().__init__(runner, sock, shutdown_timeout=shutdown_timeout, backlog=backlog)
+        self.refusals = Refusals(fd_cap)
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        if server is None:
+            raise RuntimeError("runner is not set up")
+        refusals = self.refusals
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: OpenFilesGate(server, refusals.cap, refusals),
+            sock=self._sock,
+            backlog=self._backlog,
+        )

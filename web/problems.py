@@ -196,6 +196,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                 "error answered status=%s path=%s error=%r", response.status, request.path, err
             )
         return response
+    except ConnectionResetError:
+        # The client went away (its answer cannot be written): not a bug. aiohttp's
+        # protocol log counts these in one line per period (web.connections).
+        raise
     except Exception:
         if _started(request):
             raise

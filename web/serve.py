@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import multiprocessing.connection
 import os
@@ -65,6 +66,7 @@ def run(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
     # Everything yure writes (AOF, the SQLite archive, metrics) is the owner's only.
     os.umask(PRIVATE_UMASK)
+    connections.raise_open_files_limit()  # before the workers start: they inherit it
     make_private_dir(settings.data_dir)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
@@ -128,12 +130,24 @@ async def serve_worker(
     app = build_app(settings, redis, metrics_dir=metrics_dir)
     runner = connections.make_runner(app, settings)
     await runner.setup()
+    # What start-up made (modules, tables, the app) lives as long as the process: out of
+    # the collector's sight, a full collection scans only what connections made since
+    # (issue 16: the collector took about a third of a worker's CPU while 10,000
+    # subscribers connected).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        site = web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        site = connections.GatedSockSite(
+            runner,
+            sock,
+            fd_cap=connections.connection_fd_cap(connections.raise_open_files_limit()),
+            backlog=LISTEN_BACKLOG,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
         await site.start()
         # A background task (not a TaskGroup): Python 3.11's TaskGroup cannot be left on
         # a signal without an exception trick that leaves the task's cancel count raised.

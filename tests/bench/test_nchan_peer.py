@@ -51,6 +51,7 @@ async def test_alert_arrives_and_resume_gets_exactly_the_missed(peer: Target) ->
     try:
         await pool.connect([PREF] * SUBSCRIBERS)
         assert pool.stats.ready == SUBSCRIBERS
+        await publisher.wait_subscribers(SUBSCRIBERS)
         pool.measure[0] = True
         await publisher.append(alert(0))
         await eventually(lambda: pool.stats.events == SUBSCRIBERS)
@@ -63,6 +64,7 @@ async def test_alert_arrives_and_resume_gets_exactly_the_missed(peer: Target) ->
         for seq in range(MISSED):
             await publisher.append(alert(seq, t0=False))
         await pool.connect([PREF] * SUBSCRIBERS, since=last)
+        await publisher.wait_subscribers(SUBSCRIBERS)
         await eventually(lambda: pool.stats.events == SUBSCRIBERS * (1 + MISSED))
         resumed = [c.last_id for c in pool.clients]
         assert len(set(resumed)) == 1 and resumed[0] != last[0]

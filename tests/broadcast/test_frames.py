@@ -53,6 +53,17 @@ def test_ws_close_frame() -> None:
     assert close.code == 4000 and len(close.reason.encode()) <= 123
 
 
+@given(st.text(max_size=130) | st.text(st.characters(min_codepoint=0x800), min_size=35))
+def test_ws_close_frame_reason_stays_utf8(reason: str) -> None:
+    """A reason cut to 123 bytes is cut between characters (§5.5.1: the body is UTF-8;
+    a browser fails a connection whose close reason is not, and never sees the code)."""
+    [frame] = parse_frames(ws_close_frame(CloseCode.POLICY_VIOLATION, reason))
+    close = Close.parse(frame.data)  # raises UnicodeDecodeError on a broken reason
+    sent = reason.encode(errors="replace").decode()  # a lone surrogate is sent as "?"
+    assert close.code == 1008 and sent.startswith(close.reason)
+    assert len(close.reason.encode()) > 119 or close.reason == sent
+
+
 def entry(n: int, payload: bytes = b'{"n":1}') -> Entry:
     return Entry(id=f"{n}-0", key=f"k{n}", kind="quake", prefs=("13",), payload=payload)
 

@@ -127,3 +127,35 @@ async def test_subscribes_cost_one_write_and_no_wait_when_they_can(
         assert len(resumed.writes) == 1
         assert resumed.writes[0].count(b'"type":"event"') == 2
         assert resumed.writes[0].endswith(b'{"type":"ready"}')
+
+
+async def test_resumes_from_one_id_share_one_encoding(redis_client: redis.asyncio.Redis) -> None:
+    """Issue 16: a reconnecting crowd with the same filter and last id is encoded once;
+    another filter or another id gets its own bytes."""
+    timeline = Timeline(redis_client, stream="t:hub-shared", retention_s=86400)
+    hub = Hub(timeline, limits=Limits(), metrics=Metrics())
+    async with background(hub.run(), name="hub"):
+        await hub.wait_started()
+        now_ms = int(time.time() * 1000)
+        ids = [f"{now_ms + i}-0" for i in range(4)]
+        prefs = [("13",), ("01",), ("13",), ("13",)]
+        entries = [Entry(i, f"k{i}", "quake", p, b"{}") for i, p in zip(ids, prefs, strict=True)]
+        hub.dispatch(entries)
+
+        async def resume(flt: Filter, since: str) -> bytes:
+            transport = WritesTransport()
+            sub = Subscriber(transport, Encoding.WS, "127.0.0.1")
+            hub.add(sub)
+            await hub.subscribe(sub, Subscribe(filter=flt, since=since))
+            [data] = transport.writes
+            return data
+
+        tokyo = Filter(prefs=frozenset({"13"}))
+        first = await resume(tokyo, ids[0])
+        again = await resume(Filter(prefs=frozenset({"13"})), ids[0])
+        assert again == first and first.count(b'"type":"event"') == 2
+        everything = await resume(Filter(), ids[0])
+        assert everything.count(b'"type":"event"') == 3
+        later = await resume(tokyo, ids[2])
+        assert later.count(b'"type":"event"') == 1
+        assert len(hub._replay_cache) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import tracemalloc
 
 import pytest
 from hypothesis import given
@@ -178,6 +179,13 @@ def test_64_bit_lengths() -> None:
     assert codes(read(client(Opcode.TEXT, big)[:10])) == failed(CloseCode.MESSAGE_TOO_BIG)
 
 
+def test_64_bit_length_with_its_top_bit_set_is_a_protocol_error() -> None:
+    """RFC 6455 §5.2: "the most significant bit MUST be 0" (not a size to compare)."""
+    head = struct.pack("!BBQ", 0x81, 0x80 | 127, 2**63 + 5)
+    assert codes(read(head, max_bytes=2**64)) == failed(CloseCode.PROTOCOL_ERROR)
+    assert codes(read(head)) == failed(CloseCode.PROTOCOL_ERROR)
+
+
 def test_nothing_is_read_after_a_close_or_a_failure() -> None:
     frames = ClientFrames(MAX)
     assert frames.feed(client(Opcode.CLOSE, b"") + client(Opcode.TEXT, b"late")) == [Closed(None)]
@@ -205,3 +213,23 @@ def test_one_byte_at_a_time(size: int) -> None:
     data = client(Opcode.TEXT, b"z" * size)
     events = [e for i in range(len(data)) for e in frames.feed(data[i : i + 1])]
     assert events == [Text(b"z" * size)]
+
+
+def test_a_message_in_tiny_fragments_holds_no_more_than_its_bytes() -> None:
+    """Empty or one-byte continuations cost their bytes, not an object each: 100,000 empty
+    fragments (600 KB sent) or a 4 KiB message in one-byte fragments hold about 4 KiB."""
+    frames = ClientFrames(MAX)
+    frames.feed(client(Opcode.TEXT, b"{", fin=False))
+    empty = client(Opcode.CONT, b"", fin=False) * 10_000
+    one_byte = client(Opcode.CONT, b"x", fin=False) * (MAX - 2)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            assert frames.feed(empty) == []
+        assert frames.feed(one_byte) == []
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * MAX, held
+    assert frames.feed(client(Opcode.CONT, b"}")) == [Text(b"{" + b"x" * (MAX - 2) + b"}")]

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page, expect
 
+from tests.broadcast.support import WAIT_S
 from tests.push.support import push_rig, quake, until
 from tests.web.browser import WAIT_MS, append, fixture_event, opened, screenshot, user_event
 from yure.push.service import PUSH
@@ -65,6 +66,14 @@ async def _notifications(page: Page) -> list[dict[str, Any]]:
         }"""
     )
     return result
+
+
+async def _shown_notifications(page: Page, count: int) -> list[dict[str, Any]]:
+    """The notifications shown, once there are ``count`` of them (polled, bounded)."""
+    async with asyncio.timeout(WAIT_S):
+        while len(shown := await _notifications(page)) != count:  # noqa: ASYNC110 - browser state
+            await asyncio.sleep(0.05)
+    return shown
 
 
 async def test_subscribe_deliver_show_and_open(
@@ -115,11 +124,9 @@ async def test_subscribe_deliver_show_and_open(
                     "data": json.dumps(payload, ensure_ascii=False),
                 },
             )
-            await page.wait_for_function(
-                "navigator.serviceWorker.ready.then((r) => r.getNotifications())"
-                ".then((n) => n.length === 1)"
-            )
-            [shown] = await _notifications(page)
+            # Read what is shown in the same step that sees it (on a loaded machine a
+            # second look could come while Chromium replaces the notification).
+            [shown] = await _shown_notifications(page, 1)
             assert shown["title"] == "震源・震度情報"
             assert shown["body"].startswith("最大震度3")
             assert shown["tag"] == payload["topic"]
@@ -129,8 +136,16 @@ async def test_subscribe_deliver_show_and_open(
             [worker] = context.service_workers
             await worker.evaluate(
                 """async () => {
-                  const [notification] = await self.registration.getNotifications();
-                  self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
+                  for (let tries = 0; tries < 200; tries++) {
+                    const [notification] = await self.registration.getNotifications();
+                    if (notification) {
+                      const click = new NotificationEvent("notificationclick", { notification });
+                      self.dispatchEvent(click);
+                      return;
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                  }
+                  throw new Error("no notification to click");
                 }"""
             )
             await page.wait_for_url(rig.server.base + "/?item=e:E1")

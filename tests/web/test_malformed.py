@@ -102,3 +102,40 @@ async def test_json_is_nosniff_and_server_names_no_version(redis_url: str, tmp_p
                 assert "json" in resp.headers["Content-Type"], path
                 assert resp.headers["X-Content-Type-Options"] == "nosniff", path
                 assert resp.headers["Server"] == SERVER_NAME, path
+
+
+async def test_a_client_gone_before_its_answer_is_counted_not_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler that finds its client gone (aiohttp raises ClientConnectionResetError on
+    the write, e.g. a history export or a live channel reset mid-answer) is no bug: no
+    ERROR with a traceback per request (a client could flood the log), one counted line."""
+    from aiohttp import web
+    from aiohttp.client_exceptions import ClientConnectionResetError
+
+    from yure.settings import Settings
+    from yure.web.connections import make_runner
+    from yure.web.problems import problem_middleware
+
+    async def gone(request: web.Request) -> web.StreamResponse:
+        raise ClientConnectionResetError("Cannot write to closing transport")
+
+    app = web.Application(middlewares=[problem_middleware])
+    app.router.add_get("/gone", gone)
+    runner = make_runner(app, Settings(data_dir=tmp_path))
+    await runner.setup()
+    caplog.set_level(logging.INFO)
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as http, asyncio.timeout(WAIT_S):
+            for _ in range(30):
+                async with http.get(f"http://127.0.0.1:{port}/gone") as resp:
+                    await resp.read()
+    finally:
+        await runner.cleanup()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors[:3]]
+    counted = [r.getMessage() for r in caplog.records if "clients gone" in r.getMessage()]
+    assert counted == ["clients gone before the answer count=1 last=ClientConnectionResetError"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -24,10 +25,21 @@ RETENTION_S = 48 * 3600
 WORKER_START_S = 60.0
 
 
+def _limit_open_files(limit: int) -> None:
+    """In the child before exec: soft and hard RLIMIT_NOFILE = ``limit``."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
 class Serve:
     """One ``python -m yure serve`` child process."""
 
-    def __init__(self, tmp_path: Path, *args: str, **env: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *args: str,
+        open_files: int | None = None,
+        **env: str,
+    ) -> None:
         full_env = {
             **os.environ,
             "YURE_PORT": "0",
@@ -46,6 +58,7 @@ class Serve:
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
+            preexec_fn=None if open_files is None else (lambda: _limit_open_files(open_files)),
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
