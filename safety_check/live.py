@@ -49,7 +49,7 @@ from yure.safety_check.errors import (
     Unauthorized,
 )
 from yure.safety_check.inbox import NoticeKind
-from yure.safety_check.live_reader import Lookups, SessionWatch, notice_of
+from yure.safety_check.live_reader import Lookups, SessionWatch
 from yure.safety_check.model import Principal
 from yure.safety_check.policy import may_view_checkin, websocket_cookie_ok
 from yure.safety_check.services import LIVE_BATCH_ENTRIES, Services
@@ -122,12 +122,12 @@ class Feed:
             {"type": "snapshot", "checkins": snapshot},
         ]
 
-    async def next(self, idle_s: float) -> list[tuple[str, dict[str, Any]]]:
+    async def next(self, idle_s: float) -> list[tuple[str, str, bytes]]:
         """Messages of the next notifications: waits until the process's inbox bus says
         there may be some, or ``idle_s`` (then the inbox is read anyway: a lost wake-up
         only delays). Holds no Redis connection while it waits; the read goes through
         the process's one :class:`~safety_check.live_reader.LiveReader`, batched with
-        other viewers'.
+        other viewers'. Each message is ``(entry id, type, JSON bytes)``.
 
         Raises:
             Unauthorized: the session ended (the process's session sweep saw it).
@@ -143,20 +143,22 @@ class Feed:
         reading = await self._s.reader.read(self._me.uid, self._cursor, urgent=woken)
         if len(reading.entries) == LIVE_BATCH_ENTRIES:
             self._wake.set()  # more are waiting: no pause before the next batch
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[tuple[str, str, bytes]] = []
         for entry in reading.entries:
             self._cursor = entry.id
             message = render(entry, self._me.uid, reading.lookups)
             if message is not None:
-                out.append((entry.id, message))
+                out.append((entry.id, *message))
         return out
 
 
-def render(entry: Entry, me: str, lookups: Lookups) -> dict[str, Any] | None:
-    """The message for one notification to viewer ``me``, or None when ``me`` may not (or
-    no longer) see it: decided from what the reader found (the check-in still exists,
-    its owner is still a friend, :func:`may_view_checkin`)."""
-    notice = notice_of(entry)
+def render(entry: Entry, me: str, lookups: Lookups) -> tuple[str, bytes] | None:
+    """The message (type, JSON bytes) for one notification to viewer ``me``, or None when
+    ``me`` may not (or no longer) see it: decided per viewer from what the reader found
+    (the check-in still exists, its owner is still a friend, :func:`may_view_checkin`).
+    A check-in's message is the same for every viewer who may see it, so it is encoded
+    once per batch (``lookups.bodies``)."""
+    notice = lookups.notice(entry)
     if notice is None:
         return None
     kind, ref = notice
@@ -169,14 +171,18 @@ def render(entry: Entry, me: str, lookups: Lookups) -> dict[str, Any] | None:
         )
         if not may_view_checkin(me, checkin.owner, owner_friends):
             return None
-        handle = lookups.handles.get(checkin.owner)
-        if handle is None:
-            return None
-        return {"type": NoticeKind.CHECKIN, "checkin": wire.checkin_json(checkin, handle)}
+        body = lookups.bodies.get(ref)
+        if body is None:
+            handle = lookups.handles.get(checkin.owner)
+            if handle is None:
+                return None
+            message = {"type": NoticeKind.CHECKIN, "checkin": wire.checkin_json(checkin, handle)}
+            body = lookups.bodies[ref] = orjson.dumps(message)
+        return NoticeKind.CHECKIN, body
     if kind == NoticeKind.CHECKIN_DELETED:
-        return {"type": NoticeKind.CHECKIN_DELETED, "id": ref}
+        return kind, orjson.dumps({"type": NoticeKind.CHECKIN_DELETED, "id": ref})
     handle = lookups.handles.get(ref)
-    return None if handle is None else {"type": kind, "handle": handle}
+    return None if handle is None else (kind, orjson.dumps({"type": kind, "handle": handle}))
 
 
 async def live(request: web.Request, s: Services) -> web.StreamResponse:
@@ -344,8 +350,9 @@ async def _pump_websocket(ws: web.WebSocketResponse, feed: Feed, beat: Beat) -> 
             await ws.send_str(orjson.dumps(message).decode())
         while not ws.closed:  # feed.next() calls Redis through its wrappers
             batch = await feed.next(beat.remaining_s())
-            for _entry_id, message in batch:
-                await ws.send_str(orjson.dumps(message).decode())
+            for _entry_id, _kind, body in batch:
+                # The encoded JSON is UTF-8: sent as the text frame's payload as is.
+                await ws.send_frame(body, WSMsgType.TEXT)
             if await beat.due() and not batch:
                 await ws.send_str(HEARTBEAT_TEXT)
     except Unauthorized:
@@ -374,8 +381,8 @@ async def _serve_sse(
                     await response.write(_sse(None, message))
                 while True:  # feed.next() calls Redis through its wrappers
                     batch = await feed.next(beat.remaining_s())
-                    for entry_id, message in batch:
-                        await response.write(_sse(entry_id, message))
+                    for entry_id, kind, body in batch:
+                        await response.write(sse_event(body, entry_id, event=kind))
                     if await beat.due() and not batch:
                         await response.write(b": keep-alive\n\n")
             except Unauthorized:

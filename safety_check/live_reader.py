@@ -62,6 +62,20 @@ class Lookups:
     #: Friends of each check-in's owner.
     friends: dict[str, frozenset[str]]
     handles: dict[str, str]
+    #: The notification of each inbox payload the batch read (:func:`notice_of`), parsed
+    #: once for every viewer whose inbox holds the same payload.
+    notices: dict[bytes, tuple[str, str] | None] = dataclasses.field(default_factory=dict)
+    #: Encoded check-in messages by check-in id, filled by the first viewer that may see
+    #: one (:func:`safety_check.live.render`): the bytes are the same for every viewer.
+    bodies: dict[str, bytes] = dataclasses.field(default_factory=dict)
+
+    def notice(self, entry: Entry) -> tuple[str, str] | None:
+        """:func:`notice_of` ``entry``, parsed once per payload."""
+        try:
+            return self.notices[entry.payload]
+        except KeyError:
+            found = self.notices[entry.payload] = notice_of(entry)
+            return found
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -253,14 +267,15 @@ class LiveReader:
         return [Reading(inboxes[(ask.uid, ask.cursor)], lookups) for ask in batch]
 
     async def _look_up(self, entries: list[Entry]) -> Lookups:
-        notices = [n for n in map(notice_of, entries) if n is not None]
+        parsed = {e.payload: notice_of(e) for e in entries}
+        notices = [n for n in parsed.values() if n is not None]
         cids = sorted({ref for kind, ref in notices if kind == NoticeKind.CHECKIN})
         checkins = await self._checkins.get_many(cids)
         owners = sorted({c.owner for c in checkins.values()})
         named = {ref for kind, ref in notices if kind in FRIEND_NOTICES}
         friends = await self._friends.friends_of_many(owners)
         handles = await self._accounts.handles_of(sorted(set(owners) | named))
-        return Lookups(checkins=checkins, friends=friends, handles=handles)
+        return Lookups(checkins=checkins, friends=friends, handles=handles, notices=parsed)
 
     async def _sweep_sessions(self) -> None:
         """Every ``session_check_s``: which watched sessions still exist (one pipelined
