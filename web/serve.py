@@ -58,6 +58,12 @@ REDIS_MAX_CONNECTIONS = 64
 LISTEN_BACKLOG = 4096
 #: How long a worker may take to stop after SIGTERM before it is killed.
 WORKER_STOP_TIMEOUT_S = 15.0
+#: The collector's thresholds in a worker (CPython's default is 700, 10, 10). A worker
+#: allocates in bursts (a check-in is written to 20 live channels, an alert to 10,000
+#: sockets): a young collection every 50,000 net allocations instead of every 700 took
+#: the safety bench from 6.0 to 4.5 ms of CPU per check-in (issue 16); a full collection
+#: still comes every 10 middle ones, so connections that leave cycles do not pile up.
+GC_THRESHOLDS = (50_000, 20, 10)
 #: Graceful shutdown of open HTTP requests per worker.
 SHUTDOWN_TIMEOUT_S = 5.0
 
@@ -136,6 +142,7 @@ async def serve_worker(
     # subscribers connected).
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
