@@ -34,6 +34,14 @@ log = logging.getLogger(__name__)
 
 #: Newest ids read per friend before looking further (most latest check-ins are alive).
 LATEST_PROBE = 5
+#: What a new check-in's transaction reads (under WATCH), in one round trip instead of
+#: one per command: the Idempotency-Key record (KEYS[2], when given), the owner's index
+#: (KEYS[1]) and its remaining time to live. Read-only.
+CREATE_READS_LUA = """
+local record = false
+if #KEYS > 1 then record = redis.call('GET', KEYS[2]) end
+return {record, redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('PTTL', KEYS[1])}
+"""
 
 
 def fingerprint(draft: CheckinDraft) -> str:
@@ -131,20 +139,21 @@ class Checkins:
         digest = fingerprint(draft)
         index = keys.user_checkins(owner)
 
+        watch = [index] if idem is None else [index, idem]
+
         async def body(pipe: Pipeline) -> str | None:
-            if idem is not None:
-                raw = await pipe.get(idem)
-                if raw is not None:
-                    record = orjson.loads(raw)
-                    if record.get("fp") != digest:
-                        raise IdempotencyKeyReused("Idempotency-Key reused with another body")
-                    return str(record["id"])
-            members = [store.text(m) for m in await pipe.zrange(index, 0, -1)]
+            raw, raw_members, raw_ttl = await pipe.eval(CREATE_READS_LUA, len(watch), *watch)
+            if raw is not None:
+                record = orjson.loads(raw)
+                if record.get("fp") != digest:
+                    raise IdempotencyKeyReused("Idempotency-Key reused with another body")
+                return str(record["id"])
+            members = [store.text(m) for m in raw_members]
             overflow = members[: max(0, len(members) + 1 - cfg.max_checkins_per_user)]
             overflow_idem = [
                 store.opt_text(await pipe.hget(keys.checkin(cid), "idem")) for cid in overflow
             ]
-            index_ttl = int(await pipe.pttl(index))
+            index_ttl = int(raw_ttl)
             store.begin(pipe)
             pipe.hset(keys.checkin(checkin.id), mapping=_fields(checkin, idem))
             pipe.pexpire(keys.checkin(checkin.id), ttl_ms)
@@ -159,7 +168,6 @@ class Checkins:
                 pipe.set(idem, orjson.dumps({"fp": digest, "id": checkin.id}), px=ttl_ms)
             return None
 
-        watch = [index] if idem is None else [index, idem]
         earlier = await store.transaction(self._redis, watch, body, timeout_s=cfg.redis_timeout_s)
         replayed = earlier is not None
         if earlier is not None:
