@@ -35,12 +35,14 @@ log = logging.getLogger(__name__)
 #: Newest ids read per friend before looking further (most latest check-ins are alive).
 LATEST_PROBE = 5
 #: What a new check-in's transaction reads (under WATCH), in one round trip instead of
-#: one per command: the Idempotency-Key record (KEYS[2], when given), the owner's index
-#: (KEYS[1]) and its remaining time to live. Read-only.
+#: one per command: the Idempotency-Key record (KEYS[3], when given), the owner's index
+#: (KEYS[1]) and its remaining time to live, and the owner's friends (KEYS[2]: whom to
+#: notify). Read-only.
 CREATE_READS_LUA = """
 local record = false
-if #KEYS > 1 then record = redis.call('GET', KEYS[2]) end
-return {record, redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('PTTL', KEYS[1])}
+if #KEYS > 2 then record = redis.call('GET', KEYS[3]) end
+return {record, redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('PTTL', KEYS[1]),
+        redis.call('SMEMBERS', KEYS[2])}
 """
 
 
@@ -140,9 +142,14 @@ class Checkins:
         index = keys.user_checkins(owner)
 
         watch = [index] if idem is None else [index, idem]
+        reads = [index, keys.friends(owner), *watch[1:]]
+        friends: list[frozenset[str]] = []
 
         async def body(pipe: Pipeline) -> str | None:
-            raw, raw_members, raw_ttl = await pipe.eval(CREATE_READS_LUA, len(watch), *watch)
+            raw, raw_members, raw_ttl, raw_friends = await pipe.eval(
+                CREATE_READS_LUA, len(reads), *reads
+            )
+            friends[:] = [frozenset(store.text(m) for m in raw_friends)]
             if raw is not None:
                 record = orjson.loads(raw)
                 if record.get("fp") != digest:
@@ -175,7 +182,7 @@ class Checkins:
             if found is None:
                 raise NotFound("the check-in of this Idempotency-Key no longer exists")
             checkin = found
-        await self._notify(owner, checkin_notice(checkin.id))
+        await self._notify(owner, checkin_notice(checkin.id), friends=friends[0])
         return checkin, replayed
 
     async def get(self, cid: str) -> CheckIn | None:
@@ -265,14 +272,18 @@ class Checkins:
         )
         await self._notify(owner, checkin_deleted_notice(cid))
 
-    async def _notify(self, owner: str, envelope: Envelope) -> None:
+    async def _notify(
+        self, owner: str, envelope: Envelope, *, friends: frozenset[str] | None = None
+    ) -> None:
         """Best effort: the check-in is already stored, and friends also see it through
-        ``GET /api/checkins/friends`` and the live snapshot."""
-        try:
-            friends = await self._friends.friends_of(owner)
-        except StoreError:
-            log.warning("check-in notification skipped: friends unavailable")
-            return
+        ``GET /api/checkins/friends`` and the live snapshot. ``friends``: the owner's, when
+        already read."""
+        if friends is None:
+            try:
+                friends = await self._friends.friends_of(owner)
+            except StoreError:
+                log.warning("check-in notification skipped: friends unavailable")
+                return
         await self._inboxes.push_many([owner, *sorted(friends)], envelope)
 
     async def _load(self, ids: list[str]) -> dict[str, CheckIn]:
