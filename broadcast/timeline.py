@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import weakref
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import redis.asyncio
@@ -150,13 +150,19 @@ class Timeline:
         await self._append(keys=keys, args=args, client=pipe)
 
     async def fan_out(
-        self, others: Sequence[Timeline], env: Envelope, *, expire_s: float
+        self,
+        others: Sequence[Timeline],
+        env: Envelope,
+        *,
+        expire_s: float,
+        then: Callable[[Pipeline], object] | None = None,
     ) -> list[str]:
         """Append ``env`` to this timeline and to each of ``others`` (:meth:`append`) with
         one script, one round trip for all, then give every key of each the expiry
         :meth:`expire` would (``expire_s`` > 0). Returns the entry id in each timeline,
         this one first. All must share this one's client and retention, and none may
-        wait for replicas.
+        wait for replicas. ``then`` queues commands that go in the same round trip,
+        after the script (wake-ups: their errors are logged, not raised).
 
         Raises:
             EnvelopeError: ``env`` is not appendable (see :func:`check_envelope`).
@@ -172,8 +178,34 @@ class Timeline:
         _, args = self._append_call(env)
         ttl_ms = _ms(expire_s) if expire_s > 0 else 0
         streams = [t.stream_key for t in every]
-        ids = await self._call(self._fan_out(keys=streams, args=[*args, ttl_ms]))
+        script_args = [*args, ttl_ms]
+        if then is None:
+            ids = await self._call(self._fan_out(keys=streams, args=script_args))
+        else:
+            ids = await self._call(self._fan_out_then(streams, script_args, then))
         return [_text(i) for i in ids]
+
+    async def _fan_out_then(
+        self, streams: list[str], args: list[Any], then: Callable[[Pipeline], object]
+    ) -> Any:
+        # EVALSHA by hand: a pipeline running a Script object first asks SCRIPT EXISTS
+        # (one more round trip).
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._fan_out.sha, len(streams), *streams, *args)
+            then(pipe)
+            ids, *rest = await pipe.execute(raise_on_error=False)
+        if isinstance(ids, redis.exceptions.NoScriptError):
+            # Redis lost its scripts (a restart): load and run it, then the rest again.
+            ids = await self._fan_out(keys=streams, args=args)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                then(pipe)
+                rest = await pipe.execute(raise_on_error=False)
+        if isinstance(ids, Exception):
+            raise ids
+        for reply in rest:
+            if isinstance(reply, Exception):
+                log.warning("fan-out follow-up failed stream=%s error=%s", self.name, reply)
+        return ids
 
     def _append_call(self, env: Envelope) -> tuple[list[str], list[str | int | bytes]]:
         checked = check_envelope(env)

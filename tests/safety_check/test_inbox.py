@@ -73,3 +73,24 @@ async def test_one_bus_entry_wakes_every_named_viewer(
             await asyncio.wait_for(asyncio.gather(one.wait(), two.wait()), 5)
             assert not three.is_set()
     assert await redis_client.xlen(bus_key()) == 1
+
+
+async def test_push_many_after_redis_lost_its_scripts_still_writes_and_wakes(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """The fan-out and its bus entry share one round trip (EVALSHA by hand); when Redis
+    no longer knows the script (a restart), the script is loaded and the bus entry sent
+    again after it."""
+    bus = InboxBus(redis_client, timeout_s=5.0)
+    inboxes = Inboxes(redis_client, config=fast_config(inbox_retention_s=RETENTION_S), bus=bus)
+    assert await inboxes.push_many(["u4"], checkin_notice("c4")) == 0
+    await redis_client.script_flush()
+    before = await redis_client.xlen(bus_key())
+    assert await inboxes.push_many(["u4", "u5"], checkin_notice("c5")) == 0
+    for uid, kinds in (("u4", ["checkin", "checkin"]), ("u5", ["checkin"])):
+        entries = await inboxes.timeline(uid).read_after("0-0", limit=10)
+        assert [e.kind for e in entries] == kinds
+    assert await redis_client.xlen(bus_key()) > before
+    last = await redis_client.xrevrange(bus_key(), "+", "-", count=1)
+    assert last is not None
+    assert last[0][1] == {b"u": b"u4,u5"}
