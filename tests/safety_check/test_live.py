@@ -183,7 +183,10 @@ async def test_connection_cap_answers_503(make_api: AppFactory) -> None:
 
 
 async def test_sse_session_end_and_redis_outage(fresh_redis: RedisProcess) -> None:
-    async with running_api(fresh_redis.url) as api:
+    # A Redis outage reaches an idle channel at its next heartbeat (its seat renewal
+    # fails): a short heartbeat bounds the wait well inside the receive timeout.
+    config = fast_config(live_heartbeat_s=2.0)
+    async with running_api(fresh_redis.url, config) as api:
         await _pair(api)
 
         async def first_events(resp: aiohttp.ClientResponse, count: int) -> list[str]:
