@@ -228,10 +228,15 @@ class LiveReader:
                 async with asyncio.timeout(self._lazy_s):
                     await self._pending.wait()
             self._pending.clear()
-            # Whatever is not urgent rides along (or goes at least every lazy_s).
-            self._reads.extend(self._lazy_reads)
-            self._lazy_reads.clear()
-            while self._reads or self._renewals:
+            while True:
+                # Whatever is not urgent rides along with every batch (or goes at least
+                # every lazy_s): a viewer waiting in a lazy read is not woken by its bus
+                # wake-up, so a lazy read left behind while urgent batches follow one
+                # another (a surge) held that viewer's notifications for seconds.
+                self._reads.extend(self._lazy_reads)
+                self._lazy_reads.clear()
+                if not (self._reads or self._renewals):
+                    break
                 reads = [a for a in self._reads[:MAX_BATCH_VIEWERS] if not a.answer.done()]
                 renewals = [a for a in self._renewals[:MAX_BATCH_VIEWERS] if not a.answer.done()]
                 del self._reads[:MAX_BATCH_VIEWERS]
