@@ -87,8 +87,10 @@ class ReplicatedWriter:
             # The slot has no master right now (a failover is under way): reload the map.
             await self._refresh_slots(keys[0])
             raise
-        wanted = await self._replicas_to_wait_for(connection)
         try:
+            # Inside the try: asking a dead master how many replicas it has fails too, and
+            # must forget it as a failed write does (else every retry asks it again).
+            wanted = await self._replicas_to_wait_for(connection)
             async with connection.pipeline(transaction=False) as pipe:
                 pipe.eval(script, len(keys), *keys, *args)
                 if wanted:

@@ -16,6 +16,7 @@ import pytest
 import redis.asyncio
 from redis.exceptions import RedisError
 
+import yure.replication
 from tests.redis_topologies import (
     FAILOVER_DEADLINE_S,
     Cluster,
@@ -88,9 +89,9 @@ async def test_timeline_contract_through_sentinel(sentinel: SentinelGroup) -> No
 
 
 async def _appends_survive(
-    client: redis.asyncio.Redis, stream: str, kill: Callable[[], None]
+    client: redis.asyncio.Redis, stream: str, kill: Callable[[], None], *, replicas: int = 1
 ) -> None:
-    writer = ReplicatedWriter(client, replicas=1, timeout_ms=REPLICA_WAIT_MS)
+    writer = ReplicatedWriter(client, replicas=replicas, timeout_ms=REPLICA_WAIT_MS)
     timeline = Timeline(client, stream=stream, retention_s=3600, writer=writer)
     acknowledged: dict[str, str] = {}
     deadline = time.monotonic() + FAILOVER_DEADLINE_S * 2
@@ -107,6 +108,22 @@ async def _appends_survive(
         (e.id for e in entries), key=lambda i: tuple(map(int, i.split("-")))
     )
     await writer.aclose()
+
+
+async def test_a_degraded_master_killed_is_forgotten_too(
+    healthy_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (CI, stop 18): a writer that counts a master's replicas again before
+    each write (fewer attached than wanted, the re-check due) asked the dead master and
+    never forgot it, so every retry failed until the deadline."""
+    monkeypatch.setattr(yure.replication, "ATTACHED_RECHECK_S", 0.0)
+    cluster = healthy_cluster
+    stream = "yure:timeline:degraded"
+    victim = cluster.master_of("{" + stream + "}")
+    async for client in _client(cluster.url):
+        # Two wanted, one attached: degraded from the start, so re-checked on every write.
+        await _appends_survive(client, stream, victim.kill, replicas=2)
+    cluster.wait_ok()
 
 
 async def test_cluster_master_killed_loses_no_acknowledged_append(
