@@ -203,6 +203,9 @@ async def add_common_headers(request: web.Request, response: web.StreamResponse)
 FD_RESERVE_MIN = 256
 #: ... or this share of its open-files limit, whichever is more.
 FD_RESERVE_SHARE = 0.05
+#: Sockets asyncio accepts per wake-up of a listening socket (its loop would take up to
+#: the whole listen backlog at once, past any reserve, before the gate sees one).
+ACCEPT_BATCH = 32
 #: One log line at most per this many seconds about connections refused at the cap.
 FD_REFUSED_LOG_EVERY_S = 10.0
 
@@ -299,8 +302,13 @@ class GatedSockSite(web.SockSite):
         if server is None:
             raise RuntimeError("runner is not set up")
         refusals = self.refusals
+        # asyncio accepts up to ``backlog`` sockets per wake-up before any of their
+        # protocols runs: a small batch keeps the sockets the gate has not yet seen well
+        # inside the reserve. The kernel's queue is then raised to the real backlog
+        # (listen() again on a listening socket only changes its backlog).
         self._server = await asyncio.get_running_loop().create_server(
             lambda: OpenFilesGate(server, refusals.cap, refusals),
             sock=self._sock,
-            backlog=self._backlog,
+            backlog=ACCEPT_BATCH,
         )
+        self._sock.listen(self._backlog)

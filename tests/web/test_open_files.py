@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -82,7 +84,15 @@ async def test_a_worker_at_its_open_files_cap_refuses_and_recovers(tmp_path: Pat
     try:
         await server.healthy()
         port = int(server.base.rsplit(":", 1)[1])
-        held = await asyncio.gather(*(_request(port) for _ in range(CONNECTIONS)))
+        # All of them wait in the listen queue at once (the worker stopped), as in a
+        # burst: asyncio then accepts a batch of sockets before any protocol runs.
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            requests = [asyncio.create_task(_request(port)) for _ in range(CONNECTIONS)]
+            await asyncio.sleep(1.0)  # the kernel completes the handshakes meanwhile
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        held = await asyncio.gather(*requests)
         served = [conn for conn in held if conn is not None]
         refused = CONNECTIONS - len(served)
         assert served, "the worker served no connection at all"
