@@ -316,4 +316,7 @@ async def test_a_checkin_to_many_viewers_is_looked_up_once(make_api: AppFactory)
     # (commandstats also counts the commands a script runs: only HGETALL and the scripts
     # themselves are never run inside one.) The check-in is read once per reader batch.
     assert calls.get("hgetall", 0) <= 4, calls
-    assert calls.get("evalsha", 0) + calls.get("eval", 0) <= 2, calls
+    # The create and the fan-out are one script each; the process's periodic batched ones
+    # (session sweep, seat renewals) may fall inside the window on a slow machine — still
+    # a handful, never one per viewer (30 here).
+    assert calls.get("evalsha", 0) + calls.get("eval", 0) <= 5, calls
