@@ -255,16 +255,7 @@ class Timeline:
             TimelineError: Redis failed or timed out.
         """
         index_sets = await self._call(self.redis.smembers(self.indexes_key))
-        return (
-            self.stream_key,
-            self.keys_key,
-            self.keytimes_key,
-            self.floor_key,
-            self.indexes_key,
-            self.subjects_key,
-            self.indexed_key,
-            *sorted(_text(key) for key in index_sets),
-        )
+        return (*self._fixed_keys(), *sorted(_text(key) for key in index_sets))
 
     async def build_index(self) -> None:
         """Index the entries appended before the stream had indexes (an upgrade), once.

@@ -256,26 +256,36 @@ async def test_many_viewers_share_one_reader(make_api: AppFactory) -> None:
         await _receive(first)
         await _receive(first)
         before = await _redis_clients(api)
-        sockets = []
+        sockets: list[Any] = []
         try:
-            for n in range(viewers):
-                ws = await api.client.ws_connect("/api/live", headers=api.auth(f"viewer{n:02d}"))
-                sockets.append(ws)
-                assert (await _receive(ws))["type"] == "ready"
-                assert (await _receive(ws))["type"] == "snapshot"
+            await _open_viewers(api, viewers, sockets)
             # Two idle periods: every viewer has waited (and re-checked its session).
             for ws in sockets:
                 assert await _receive(ws, within_s=5) == {"type": "heartbeat"}
             assert await _redis_clients(api) - before <= 4
             _, created = await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
-            for ws in sockets:
-                message = await _receive(ws)
-                while message == {"type": "heartbeat"}:
-                    message = await _receive(ws)
-                assert message == {"type": "checkin", "checkin": created}
+            await _each_gets_checkin(sockets, created)
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def _open_viewers(api: Api, viewers: int, sockets: list[Any]) -> None:
+    """Open the live channels of viewer00… into ``sockets`` (which the caller closes)."""
+    for n in range(viewers):
+        ws = await api.client.ws_connect("/api/live", headers=api.auth(f"viewer{n:02d}"))
+        sockets.append(ws)
+        assert (await _receive(ws))["type"] == "ready"
+        assert (await _receive(ws))["type"] == "snapshot"
+
+
+async def _each_gets_checkin(sockets: list[Any], created: object) -> None:
+    """Every channel's next message past heartbeats is the check-in ``created``."""
+    for ws in sockets:
+        message = await _receive(ws)
+        while message == {"type": "heartbeat"}:
+            message = await _receive(ws)
+        assert message == {"type": "checkin", "checkin": created}
 
 
 async def _command_calls(api: Api) -> dict[str, int]:
@@ -294,20 +304,12 @@ async def test_a_checkin_to_many_viewers_is_looked_up_once(make_api: AppFactory)
     for n in range(viewers):
         await api.signup(f"viewer{n:02d}")
         await api.befriend(f"viewer{n:02d}", "sender")
-    sockets = []
+    sockets: list[Any] = []
     try:
-        for n in range(viewers):
-            ws = await api.client.ws_connect("/api/live", headers=api.auth(f"viewer{n:02d}"))
-            sockets.append(ws)
-            assert (await _receive(ws))["type"] == "ready"
-            assert (await _receive(ws))["type"] == "snapshot"
+        await _open_viewers(api, viewers, sockets)
         before = await _command_calls(api)
         _, created = await api.call("POST", "/api/checkins", "sender", json={"status": "safe"})
-        for ws in sockets:
-            message = await _receive(ws)
-            while message == {"type": "heartbeat"}:
-                message = await _receive(ws)
-            assert message == {"type": "checkin", "checkin": created}
+        await _each_gets_checkin(sockets, created)
         after = await _command_calls(api)
     finally:
         for ws in sockets:
