@@ -199,3 +199,14 @@ class RawWebSocket:
 
     def close(self) -> None:
         self.writer.close()
+
+
+async def next_text(ws: RawWebSocket) -> dict[str, object]:
+    """The next text message other than a heartbeat."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            opcode, payload = await ws.read_frame()
+            assert opcode == 0x1, (opcode, payload)
+            msg: dict[str, object] = orjson.loads(payload)
+            if msg["type"] != "heartbeat":
+                return msg

@@ -11,7 +11,6 @@ import struct
 from pathlib import Path
 
 import aiohttp
-import orjson
 import pytest
 
 from tests.broadcast.support import (
@@ -19,6 +18,7 @@ from tests.broadcast.support import (
     RawWebSocket,
     envelope,
     eventually,
+    next_text,
     running_server,
     subscribe,
 )
@@ -59,17 +59,6 @@ def frame(
         return head + payload
     mask = os.urandom(4)
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-async def next_text(ws: RawWebSocket) -> dict[str, object]:
-    """The next text message other than a heartbeat."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            opcode, payload = await ws.read_frame()
-            assert opcode == 0x1, (opcode, payload)
-            msg: dict[str, object] = orjson.loads(payload)
-            if msg["type"] != "heartbeat":
-                return msg
 
 
 async def pong_or_close(ws: RawWebSocket) -> tuple[int, bytes]:

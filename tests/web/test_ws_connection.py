@@ -11,7 +11,6 @@ import struct
 from pathlib import Path
 
 import aiohttp
-import orjson
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
@@ -20,6 +19,7 @@ from tests.broadcast.support import (
     RawWebSocket,
     envelope,
     eventually,
+    next_text,
     running_server,
     subscribe,
     until_ready,
@@ -32,17 +32,6 @@ LIMITS = Limits(heartbeat_interval_s=0.3)
 
 def client_frame(opcode: Opcode, data: bytes, *, fin: bool = True) -> bytes:
     return Frame(opcode, data, fin=fin).serialize(mask=True)
-
-
-async def next_text(ws: RawWebSocket) -> dict[str, object]:
-    """The next text message other than a heartbeat."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            opcode, payload = await ws.read_frame()
-            assert opcode == 0x1, (opcode, payload)
-            msg: dict[str, object] = orjson.loads(payload)
-            if msg["type"] != "heartbeat":
-                return msg
 
 
 async def test_subscribe_sent_with_the_handshake(redis_url: str, tmp_path: Path) -> None:
